@@ -1,0 +1,3 @@
+from apkscan.cli import main
+
+main()

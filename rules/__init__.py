@@ -1,0 +1,1 @@
+"""Built-in rule content (YAML rules, YARA rules, SDK catalogue, data tables)."""
