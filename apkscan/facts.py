@@ -1,0 +1,254 @@
+"""Immutable facts read once from an APK.
+
+Everything downstream (SDK matching, rules, reports, batch storage) works on these
+dataclasses only; nothing after extraction touches androguard, a zip file or the disk.
+Every collection is a tuple so that facts are hashable, frozen and cheap to share
+between threads. ``to_dict``/``from_dict`` in :mod:`apkscan.serial` turn them into JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that could not be read; the scan goes on without it."""
+
+    where: str
+    """Entry name or phase (``classes2.dex``, ``manifest``, ``signature``)."""
+    kind: str
+    """Short machine-readable kind (``dex-parse``, ``axml``, ``zip``, ``limit``)."""
+    message: str
+    """One line for a person."""
+
+
+@dataclass(frozen=True)
+class Tamper:
+    """A structural trick found in the archive, AXML or dex (reported as a finding)."""
+
+    kind: str
+    """``zip-unknown-method``, ``zip-fake-encryption``, ``zip-header-mismatch``,
+    ``zip-duplicate-entry``, ``zip-eocd-offset``, ``zip-extra-garbage``, ``zip-path-traversal``,
+    ``zip-overlapping-entries``, ``axml-*``, ``dex-header``, ``disguised-payload`` ..."""
+    entry: str
+    """The entry concerned, or ``""`` for the archive as a whole."""
+    detail: str
+    """What exactly was seen."""
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """One entry of the central directory, as Android would read it."""
+
+    name: str
+    size: int
+    """Uncompressed size from the central directory."""
+    compressed_size: int
+    method: int
+    """Compression method as declared (0 stored, 8 deflate; other values are tampering)."""
+    offset: int
+    """Offset of the local header."""
+    crc: int
+    kind: str
+    """Content type sniffed from the first bytes: dex, zip, elf, axml, arsc, png, jpeg,
+    text, other, unreadable."""
+
+
+@dataclass(frozen=True)
+class NativeLib:
+    abi: str
+    name: str
+    path: str
+    size: int
+
+
+@dataclass(frozen=True)
+class NestedPayload:
+    """An APK, JAR, ZIP or DEX found inside the archive (read recursively)."""
+
+    path: str
+    """``assets/plugin.apk`` or ``assets/a.zip!inner/classes.dex`` for deeper levels."""
+    kind: str
+    """``apk``, ``jar``, ``zip`` or ``dex``."""
+    size: int
+    depth: int
+
+
+@dataclass(frozen=True)
+class Archive:
+    entries: tuple[ZipEntry, ...] = ()
+    native_libs: tuple[NativeLib, ...] = ()
+    assets: tuple[str, ...] = ()
+    nested: tuple[NestedPayload, ...] = ()
+    mismatched: tuple[tuple[str, str], ...] = ()
+    """(entry name, sniffed kind) where content does not match the name (a dex named .so)."""
+    tampering: tuple[Tamper, ...] = ()
+
+
+@dataclass(frozen=True)
+class UsesPermission:
+    name: str
+    max_sdk: int | None = None
+    sdk23: bool = False
+    """Declared with ``uses-permission-sdk-23``."""
+
+
+@dataclass(frozen=True)
+class DefinedPermission:
+    name: str
+    protection_level: str
+
+
+@dataclass(frozen=True)
+class IntentFilter:
+    actions: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    schemes: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class Component:
+    kind: str
+    """``activity``, ``activity-alias``, ``service``, ``receiver`` or ``provider``."""
+    name: str
+    """Fully qualified class name (dots)."""
+    exported: bool
+    """As Android computes it: explicit attribute, else implied by intent filters
+    (and, for providers, by targetSdk < 17)."""
+    exported_explicit: bool | None
+    permission: str | None
+    """The permission guarding the component (``android:permission``; for providers
+    the read/write permission when no general one is set)."""
+    enabled: bool = True
+    intent_filters: tuple[IntentFilter, ...] = ()
+    authorities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    package: str = ""
+    version_code: str = ""
+    version_name: str = ""
+    min_sdk: int | None = None
+    target_sdk: int | None = None
+    max_sdk: int | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    """(locale, label) pairs; locale ``""`` is the default."""
+    permissions: tuple[UsesPermission, ...] = ()
+    defined_permissions: tuple[DefinedPermission, ...] = ()
+    components: tuple[Component, ...] = ()
+    app_flags: tuple[tuple[str, str], ...] = ()
+    """Application attributes as read: debuggable, allowBackup, usesCleartextTraffic,
+    networkSecurityConfig, testOnly, name (the Application class), ..."""
+    meta_data: tuple[tuple[str, str], ...] = ()
+    queries: tuple[str, ...] = ()
+    """Packages and intent actions named in ``<queries>``."""
+    launcher: str | None = None
+
+    @property
+    def label(self) -> str:
+        for locale, value in self.labels:
+            if locale == "":
+                return value
+        return self.labels[0][1] if self.labels else ""
+
+    def flag(self, name: str) -> str | None:
+        for key, value in self.app_flags:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def permission_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.permissions)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    subject: str
+    issuer: str
+    serial: str
+    not_before: str
+    not_after: str
+    sha256: str
+    """Upper-case hex, no separators."""
+    sha1: str
+    key_algorithm: str
+    key_size: int | None
+    debug: bool = False
+    """Android debug certificate (``CN=Android Debug``)."""
+    test_key: bool = False
+    """One of the public AOSP test keys (testkey, platform, shared, media)."""
+
+
+@dataclass(frozen=True)
+class Signing:
+    schemes: tuple[str, ...] = ()
+    """Any of ``v1``, ``v2``, ``v3``, ``v3.1``, ``v4`` present."""
+    certificates: tuple[Certificate, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallSite:
+    caller: str
+    """``Lpkg/Cls;->name(args)ret`` of the defined method that invokes."""
+    callee: str
+    """``Lpkg/Cls;->name(args)ret`` of the invoked method."""
+    dex: str
+
+
+@dataclass(frozen=True)
+class Dex:
+    """One dex file; all names in smali form."""
+
+    path: str
+    """Archive path (``classes2.dex``, ``assets/a.zip!b.dex``)."""
+    classes: tuple[str, ...] = ()
+    """Defined classes: ``Lcom/foo/Bar;``."""
+    methods: tuple[str, ...] = ()
+    """Every method id of the dex (``method_ids`` table): ``Lpkg/Cls;->name(args)ret``."""
+    fields: tuple[str, ...] = ()
+    """Every field id: ``Lpkg/Cls;->name:Type``."""
+    strings: tuple[str, ...] = ()
+    """Every string of the string table."""
+    calls: tuple[tuple[int, int], ...] = ()
+    """Call edges as (caller index, callee index) into :attr:`methods`, deduplicated."""
+    const_strings: tuple[tuple[int, int], ...] = ()
+    """(method index, string index) for ``const-string`` uses: which method loads which
+    string, so evidence can name the method holding a URL or a keyword."""
+
+
+@dataclass(frozen=True)
+class Strings:
+    """Text found in the app, with where it came from."""
+
+    resources: tuple[tuple[str, str, str], ...] = ()
+    """(locale, name, value) of string resources."""
+    assets: tuple[tuple[str, str], ...] = ()
+    """(entry path, text) of text assets (js, html, json, xml, txt ...), size-limited."""
+    urls: tuple[tuple[str, str], ...] = ()
+    """(url, source) where source is an entry path (``classes.dex``, ``resources.arsc``,
+    ``assets/www/index.html``)."""
+    domains: tuple[str, ...] = ()
+    ips: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApkFacts:
+    """Everything apkscan knows about one APK."""
+
+    file_name: str
+    size: int
+    sha256: str
+    manifest: Manifest = field(default_factory=Manifest)
+    signing: Signing = field(default_factory=Signing)
+    archive: Archive = field(default_factory=Archive)
+    dex: tuple[Dex, ...] = ()
+    strings: Strings = field(default_factory=Strings)
+    icon_png: bytes | None = None
+    """The launcher icon if it is a PNG/WebP/JPEG image (for the HTML report)."""
+    problems: tuple[Problem, ...] = ()
