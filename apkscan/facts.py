@@ -238,6 +238,20 @@ class Strings:
 
 
 @dataclass(frozen=True)
+class YaraHit:
+    """A YARA rule that matched an entry (YARA runs during extraction, where bytes are)."""
+
+    rule: str
+    """The YARA rule identifier."""
+    entry: str
+    """Archive path of the scanned entry (``assets/a.zip!classes.dex`` when nested)."""
+    target: str
+    """``dex``, ``native``, ``assets``, ``resources`` or ``nested``."""
+    strings: tuple[tuple[str, int, str], ...]
+    """(string identifier, offset, matched text, shortened) for the first matches."""
+
+
+@dataclass(frozen=True)
 class ApkFacts:
     """Everything apkscan knows about one APK."""
 
@@ -249,6 +263,9 @@ class ApkFacts:
     archive: Archive = field(default_factory=Archive)
     dex: tuple[Dex, ...] = ()
     strings: Strings = field(default_factory=Strings)
+    yara: tuple[YaraHit, ...] = ()
+    yara_digest: str = ""
+    """Digest of the rule set whose YARA rules produced :attr:`yara`."""
     icon_png: bytes | None = None
     """The launcher icon if it is a PNG/WebP/JPEG image (for the HTML report)."""
     problems: tuple[Problem, ...] = ()

@@ -1,1 +1,1 @@
-"""extract."""
+"""The only place that parses an APK: see :func:`apkscan.extract.apk.extract`."""

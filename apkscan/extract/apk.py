@@ -1,0 +1,195 @@
+"""APK bytes in, :class:`ApkFacts` out.
+
+Order of work: the archive is read once into memory (:mod:`.archive`); the manifest and
+resources go to androguard's parsers as bytes; signing is read from the APK Signing Block
+and META-INF; every dex (top level and nested) goes to our own table reader (:mod:`.dex`);
+text assets and resource strings are harvested for URLs and domains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from loguru import logger
+
+from apkscan.errors import BrokenApk, InputNotFound, NotAnApk
+from apkscan.extract.archive import ApkArchive, ArchiveError
+from apkscan.extract.dex import DexError, read_dex
+from apkscan.extract.manifest import read_manifest
+from apkscan.extract.signing import read_signing
+from apkscan.extract.text import TextHarvest, decode_text, is_text_asset
+from apkscan.facts import ApkFacts, Dex, Manifest, Problem, Strings, Tamper
+from apkscan.limits import Limits
+
+logger.disable("androguard")
+
+ICON_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF")
+
+
+def extract(path: Path, limits: Limits | None = None, timings: dict[str, float] | None = None) -> ApkFacts:
+    """Read one APK. Raises InputNotFound, NotAnApk or BrokenApk; anything else that goes
+    wrong inside a readable APK is recorded in ``facts.problems``."""
+    limits = limits or Limits()
+    t = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    if not path.exists():
+        raise InputNotFound(f"{path}: no such file")
+    if path.is_dir():
+        raise InputNotFound(f"{path}: is a directory, not an APK")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputNotFound(f"{path}: cannot open ({exc.strerror})") from None
+    if size > limits.max_apk_bytes:
+        raise BrokenApk(f"{path}: {size} bytes exceeds the APK size limit of {limits.max_apk_bytes}")
+    try:
+        archive = ApkArchive.open(path, limits)
+    except ArchiveError as exc:
+        head = _head(path)
+        if not head.startswith(b"PK"):
+            raise NotAnApk(f"{path}: not an APK (not a ZIP archive: {_describe_head(head)})") from None
+        raise BrokenApk(f"{path}: cannot read the ZIP structure: {exc}") from None
+    except OSError as exc:
+        raise InputNotFound(f"{path}: cannot open ({exc.strerror})") from None
+    t["archive"] = time.perf_counter() - t0
+
+    names = set(archive.names())
+    if "AndroidManifest.xml" not in names:
+        if "base/manifest/AndroidManifest.xml" in names or "BundleConfig.pb" in names:
+            raise NotAnApk(
+                f"{path}: an Android App Bundle (.aab), not an APK; build APKs with bundletool first"
+            )
+        raise NotAnApk(f"{path}: not an APK (ZIP archive without AndroidManifest.xml)")
+
+    problems: list[Problem] = list(archive.problems)
+    tampering: list[Tamper] = list(archive.tampering)
+
+    t1 = time.perf_counter()
+    manifest = Manifest()
+    resource_strings: list[tuple[str, str, str]] = []
+    icon: bytes | None = None
+    try:
+        axml = archive.read("AndroidManifest.xml")
+        arsc = archive.read("resources.arsc") if "resources.arsc" in names else None
+        res = read_manifest(axml, arsc)
+        manifest, resource_strings = res.manifest, res.resource_strings
+        problems += res.problems
+        tampering += res.tampering
+        for candidate in res.icon_refs:
+            if candidate in names:
+                blob = archive.read(candidate, max_bytes=512 * 1024)
+                if blob.startswith(ICON_MAGIC):
+                    icon = blob
+                    break
+    except Exception as exc:  # a hostile manifest must not stop the scan
+        problems.append(Problem("AndroidManifest.xml", "axml", f"cannot read: {exc!r}"[:300]))
+    t["manifest"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    v1_blocks: list[tuple[str, bytes]] = []
+    for name in sorted(names):
+        upper = name.upper()
+        if upper.startswith("META-INF/") and upper.endswith((".RSA", ".DSA", ".EC")):
+            try:
+                v1_blocks.append((name, archive.read(name, max_bytes=1 << 20)))
+            except Exception as exc:
+                problems.append(Problem(name, "signature", f"cannot read: {exc!r}"[:200]))
+    try:
+        signing, sig_tamper, sig_problems = read_signing(
+            archive.data, archive.cd_offset, v1_blocks, "META-INF/MANIFEST.MF" in names
+        )
+        tampering += sig_tamper
+        problems += sig_problems
+    except Exception as exc:
+        from apkscan.facts import Signing
+
+        signing = Signing()
+        problems.append(Problem("signature", "signature", f"cannot read: {exc!r}"[:200]))
+    t["signing"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    harvest = TextHarvest()
+    dexes: list[Dex] = []
+    for dex_path, blob in archive.nested_dex():
+        try:
+            dex, dex_tamper = read_dex(blob, dex_path)
+        except DexError as exc:
+            problems.append(Problem(dex_path, "dex-parse", str(exc)))
+            continue
+        except Exception as exc:  # the reader promises DexError only; keep the promise here
+            problems.append(Problem(dex_path, "dex-parse", f"unexpected: {exc!r}"[:200]))
+            continue
+        dexes.append(dex)
+        tampering += dex_tamper
+        harvest.add(dex_path, dex.strings)
+    t["dex"] = time.perf_counter() - t3
+
+    t4 = time.perf_counter()
+    arch_facts = archive.facts()
+    harvest.add("resources.arsc", (v for _, _, v in resource_strings))
+    assets: list[tuple[str, str]] = []
+    for entry in arch_facts.entries:
+        if entry.name.startswith(("assets/", "res/raw/")) and is_text_asset(entry.name):
+            try:
+                text = decode_text(archive.read(entry.name, max_bytes=limits.max_text_asset_bytes))
+            except Exception as exc:
+                problems.append(Problem(entry.name, "asset", f"cannot read: {exc!r}"[:200]))
+                continue
+            assets.append((entry.name, text))
+            harvest.add(entry.name, (text,))
+    strings = Strings(
+        resources=tuple(resource_strings),
+        assets=tuple(assets),
+        urls=tuple(sorted(harvest.urls.items())),
+        domains=tuple(sorted(harvest.domains)),
+        ips=tuple(sorted(harvest.ips)),
+        emails=tuple(sorted(harvest.emails)),
+    )
+    t["strings"] = time.perf_counter() - t4
+
+    all_tamper = tuple(dict.fromkeys(tampering + list(arch_facts.tampering)))
+    return ApkFacts(
+        file_name=path.name,
+        size=size,
+        sha256=hashlib.sha256(archive.data).hexdigest(),
+        manifest=manifest,
+        signing=signing,
+        archive=_with_tampering(arch_facts, all_tamper),
+        dex=tuple(dexes),
+        strings=strings,
+        icon_png=icon,
+        problems=tuple(dict.fromkeys(problems + list(archive.problems))),
+    )
+
+
+def _with_tampering(arch: object, tampering: tuple[Tamper, ...]) -> "Archive":
+    from dataclasses import replace
+
+    from apkscan.facts import Archive
+
+    assert isinstance(arch, Archive)
+    return replace(arch, tampering=tampering)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(64)
+    except OSError:
+        return b""
+
+
+def _describe_head(head: bytes) -> str:
+    if not head:
+        return "empty file"
+    if head.startswith(b"version https://git-lfs"):
+        return "a Git LFS pointer file"
+    if head.startswith(b"dex\n"):
+        return "a bare dex file"
+    if head.startswith(b"\x7fELF"):
+        return "an ELF binary"
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "a text file"
+    return f"starts with bytes {head[:4].hex()}"

@@ -1,0 +1,101 @@
+"""URLs, domains, IP addresses and e-mail addresses in the app's text.
+
+Each pattern runs once over the joined text of a source (a dex string table, the
+resource strings, one asset), which is far faster than one regex call per string.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+
+URL_RE = re.compile(r"""\b(?:https?|wss?|ftp)://[^\s"'<>\\^`{|}\x00-\x1f]{1,2000}""", re.I)
+IP_RE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
+HOST_RE = re.compile(r"^[a-z0-9.-]+$")
+
+TEXT_SUFFIXES = (
+    ".js", ".html", ".htm", ".json", ".xml", ".txt", ".css", ".properties", ".conf",
+    ".cfg", ".ini", ".yml", ".yaml", ".csv", ".vue", ".ts", ".mjs", ".plist", ".md",
+)
+
+# Hosts that appear in nearly every app as XML namespaces or specs; not servers it talks to.
+NOISE_HOSTS = frozenset(
+    {
+        "schemas.android.com", "www.w3.org", "ns.adobe.com", "xml.org", "xmlpull.org",
+        "www.apache.org", "apache.org", "json-schema.org", "purl.org", "www.xmlpull.org",
+        "localhost", "127.0.0.1", "0.0.0.0", "example.com", "www.example.com",
+    }
+)
+
+
+def is_text_asset(name: str) -> bool:
+    return name.lower().endswith(TEXT_SUFFIXES)
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8, else UTF-16 (with BOM), else latin-1: never raises."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
+def host_of(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = host.rsplit("@", 1)[-1]
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else ""
+    return host.split(":", 1)[0].lower().rstrip(".")
+
+
+def valid_ip(text: str) -> bool:
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+class TextHarvest:
+    """Accumulates URLs, domains, IPs and e-mails over several sources."""
+
+    def __init__(self) -> None:
+        self.urls: dict[str, str] = {}
+        self.domains: set[str] = set()
+        self.ips: set[str] = set()
+        self.emails: set[str] = set()
+
+    def add(self, source: str, texts: Iterable[str]) -> None:
+        blob = "\n".join(texts)
+        if "://" in blob:
+            for m in URL_RE.finditer(blob):
+                url = m.group(0).rstrip(".,;:)]'\"")
+                host = host_of(url)
+                if not host or host in NOISE_HOSTS or not HOST_RE.match(host):
+                    continue
+                self.urls.setdefault(url, source)
+                if valid_ip(host):
+                    self.ips.add(host)
+                elif "." in host and not host.replace(".", "").isdigit():
+                    self.domains.add(host)
+        for m in IP_RE.finditer(blob):
+            ip = m.group(0)
+            if valid_ip(ip) and not ip.startswith(("0.", "127.", "255.")) and ip.count(".") == 3:
+                parts = ip.split(".")
+                # "1.0.0.1"-like version numbers are common in strings; keep only
+                # addresses standing in a URL or alone in a string.
+                if all(len(p) <= 3 for p in parts) and _standalone(blob, m.start(), m.end()):
+                    self.ips.add(ip)
+        if "@" in blob:
+            for m in EMAIL_RE.finditer(blob):
+                email = m.group(0)
+                if not email.lower().endswith((".png", ".jpg", ".xml", ".so", ".9")):
+                    self.emails.add(email)
+
+
+def _standalone(blob: str, start: int, end: int) -> bool:
+    before = blob[start - 1] if start > 0 else "\n"
+    after = blob[end] if end < len(blob) else "\n"
+    return before in "\n/@ \"'=:" and after in "\n/: \"',;"

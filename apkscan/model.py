@@ -1,0 +1,167 @@
+"""Results: severities, categories, evidence, findings and the scan result.
+
+A :class:`ScanResult` is what every report renders and what the batch store keeps;
+it holds the facts it was computed from so that a report never needs the APK again.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from apkscan.facts import ApkFacts
+
+
+class Severity(enum.IntEnum):
+    """Ordered: ``Severity.HIGH > Severity.LOW``."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+CATEGORIES: tuple[str, ...] = (
+    "fraud",
+    "gambling",
+    "personal-data",
+    "permissions",
+    "sdk",
+    "security",
+    "store-policy",
+    "tampering",
+)
+"""The closed set of finding categories."""
+
+CONFIDENCES: tuple[str, ...] = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A regulation, standard or policy clause a rule rests on."""
+
+    id: str
+    url: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One thing that was seen, and where."""
+
+    kind: str
+    """``permission``, ``api-call``, ``api-ref``, ``string``, ``url``, ``component``,
+    ``manifest``, ``sdk``, ``certificate``, ``entry``, ``native-lib``, ``yara``,
+    ``tampering``, ``class`` ..."""
+    value: str
+    """What was found: a permission name, an API, a keyword, a URL ..."""
+    file: str = ""
+    """Archive entry: ``AndroidManifest.xml``, ``classes2.dex``, ``assets/www/index.html``."""
+    class_name: str = ""
+    """Dotted class name holding the evidence (``com.umeng.x.Y``)."""
+    method: str = ""
+    """Method name with descriptor (``z()V``)."""
+    offset: int | None = None
+    """Byte offset in ``file`` (YARA matches)."""
+    sdk: str = ""
+    """SDK id whose package holds the evidence; ``""`` for the app itself."""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    title: str
+    severity: Severity
+    confidence: str
+    category: str
+    description: str
+    """Why it matters."""
+    remediation: str = ""
+    tags: tuple[str, ...] = ()
+    references: tuple[Reference, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    source: str = "yaml"
+    """``yaml``, ``yara`` or ``builtin`` (the personal-data map, SDK and tampering checks)."""
+    fingerprint: str = ""
+    """Stable identity across rebuilds (rule id + SDK + API + caller; never offsets):
+    used for baselines, SARIF partialFingerprints and diffs."""
+
+
+@dataclass(frozen=True)
+class SdkHit:
+    """An SDK found in the app."""
+
+    id: str
+    name: str
+    name_zh: str
+    vendor: str
+    category: str
+    country: str
+    tracker: bool
+    data_collected: tuple[str, ...]
+    source: str
+    matched: tuple[str, ...]
+    """What matched: class prefixes (with class counts), files, native libs, meta-data."""
+    class_count: int = 0
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """One personal-data category the code reaches, with every call site."""
+
+    category: str
+    permission: str
+    """The permission gating it (``""`` where none)."""
+    permission_requested: bool
+    sites: tuple[Evidence, ...]
+    """One ``api-call`` evidence per (API, caller), attributed to an SDK or the app."""
+
+
+@dataclass(frozen=True)
+class RuleError:
+    """A rule that raised while evaluating: reported, never a crash."""
+
+    rule_id: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    facts: ApkFacts
+    findings: tuple[Finding, ...] = ()
+    sdks: tuple[SdkHit, ...] = ()
+    data_access: tuple[DataAccess, ...] = ()
+    rule_errors: tuple[RuleError, ...] = ()
+    rules_digest: str = ""
+    tool_version: str = ""
+    scanned_at: str = ""
+    """ISO 8601 UTC."""
+    duration_s: float = 0.0
+    app_category: str = ""
+    """The ``--category`` app type the necessity checks used, if any."""
+    verdict: str = ""
+    """``pass``, ``review`` or ``reject`` (see :mod:`apkscan.verdict`)."""
+    timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+    def counts(self) -> dict[str, int]:
+        out = {s.label: 0 for s in Severity}
+        for f in self.findings:
+            out[f.severity.label] += 1
+        return out
+
+    def max_severity(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)

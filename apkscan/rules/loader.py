@@ -1,0 +1,424 @@
+"""Load and validate a rule set: YAML rules, YARA rules, keyword sets and SDK catalogues.
+
+Validation happens here, before any APK is read; every error names ``file:line``, the rule
+id and the exact problem, and raises :class:`RuleLoadError` (exit code 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+import yara
+
+from apkscan.errors import RuleLoadError
+from apkscan.model import CATEGORIES, CONFIDENCES, Reference, Severity
+from apkscan.rules.data import builtin_dir
+from apkscan.rules.predicates import CompileEnv, Pred, PredicateError, compile_pred
+from apkscan.sdk import Sdk, parse_catalogue
+
+RULE_KEYS = {
+    "id", "title", "description", "severity", "confidence", "category", "tags",
+    "references", "remediation", "match", "tests", "enabled",
+}
+REQUIRED_KEYS = ("id", "title", "description", "severity", "category", "match")
+YARA_META = {"id", "title", "description", "severity", "confidence", "category", "tags",
+             "references", "remediation", "targets"}
+YARA_TARGETS = {"dex", "native", "assets", "resources", "nested", "all"}
+ENGINE_VERSION = "1"
+"""Part of the rules digest: bump when predicate semantics change."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    description: str
+    severity: Severity
+    confidence: str
+    category: str
+    tags: tuple[str, ...]
+    references: tuple[Reference, ...]
+    remediation: str
+    match: Pred = field(compare=False, hash=False, repr=False)
+    tests: dict[str, list[dict[str, Any]]] = field(compare=False, hash=False, repr=False)
+    file: str = ""
+    line: int = 0
+    depends: frozenset[str] = frozenset()
+    source: str = "yaml"
+
+
+@dataclass(frozen=True)
+class YaraMeta:
+    id: str
+    title: str
+    description: str
+    severity: Severity
+    confidence: str
+    category: str
+    tags: tuple[str, ...]
+    references: tuple[Reference, ...]
+    remediation: str
+    targets: frozenset[str]
+    identifier: str
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    yara: Any  # yara.Rules | None
+    yara_meta: dict[str, YaraMeta]
+    keyword_sets: dict[str, list[str]]
+    sdks: list[Sdk]
+    watched_apis: set[str]
+    digest: str
+    files: list[str]
+
+    def rule(self, rule_id: str) -> Rule | YaraMeta | None:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        for m in self.yara_meta.values():
+            if m.id == rule_id:
+                return m
+        return None
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe loader that remembers the line of every mapping as ``__line__``."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+    dupes = {k for k in keys if keys.count(k) > 1}
+    if dupes:
+        raise RuleLoadError(
+            f"{getattr(loader, 'name', '?')}:{node.start_mark.line + 1}: duplicate key {sorted(dupes)[0]!r}"
+        )
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items() if k != "__line__"}
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    return node
+
+
+def _load_lines(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleLoadError(f"{path}: cannot read: {exc}") from None
+    loader = _LineLoader(text)
+    loader.name = str(path)  # type: ignore[attr-defined]
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RuleLoadError(f"{path}{line}: invalid YAML: {problem}") from None
+    finally:
+        loader.dispose()
+
+
+def _refs(value: Any, where: str) -> tuple[Reference, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(Reference(id=v.strip()) for v in value.split(";") if v.strip())
+    if not isinstance(value, list):
+        raise RuleLoadError(f"{where}: references must be a list")
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            out.append(Reference(id=item))
+        elif isinstance(item, dict) and "id" in item:
+            extra = set(item) - {"id", "url", "title", "__line__"}
+            if extra:
+                raise RuleLoadError(f"{where}: unknown key {sorted(extra)[0]!r} in a reference")
+            out.append(Reference(id=str(item["id"]), url=str(item.get("url", "") or ""), title=str(item.get("title", "") or "")))
+        else:
+            raise RuleLoadError(f"{where}: a reference is a string or a mapping with 'id'")
+    return tuple(out)
+
+
+def _rule_from(raw: Any, path: Path, env: CompileEnv) -> Rule:
+    line = raw.get("__line__", 0) if isinstance(raw, dict) else 0
+    where = f"{path}:{line}"
+    if not isinstance(raw, dict):
+        raise RuleLoadError(f"{where}: a rule must be a mapping")
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not rid:
+        raise RuleLoadError(f"{where}: rule without an 'id'")
+    where = f"{path}:{line}: rule {rid}"
+    unknown = set(raw) - RULE_KEYS - {"__line__"}
+    if unknown:
+        raise RuleLoadError(f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(RULE_KEYS))})")
+    for key in REQUIRED_KEYS:
+        if key not in raw:
+            raise RuleLoadError(f"{where}: missing required key {key!r}")
+    for key in ("title", "description"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise RuleLoadError(f"{where}: {key!r} must be a non-empty string")
+    try:
+        severity = Severity.parse(str(raw["severity"]))
+    except ValueError as exc:
+        raise RuleLoadError(f"{where}: {exc}") from None
+    confidence = str(raw.get("confidence", "medium"))
+    if confidence not in CONFIDENCES:
+        raise RuleLoadError(f"{where}: confidence must be one of {', '.join(CONFIDENCES)}, not {confidence!r}")
+    category = str(raw["category"])
+    if category not in CATEGORIES:
+        raise RuleLoadError(f"{where}: category must be one of {', '.join(CATEGORIES)}, not {category!r}")
+    tags = raw.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise RuleLoadError(f"{where}: 'tags' must be a list of strings")
+    if "remediation" in raw and not isinstance(raw["remediation"], str):
+        raise RuleLoadError(f"{where}: 'remediation' must be a string")
+    if "enabled" in raw and not isinstance(raw["enabled"], bool):
+        raise RuleLoadError(f"{where}: 'enabled' must be true or false")
+    before = set(env.referenced_rules)
+    env.referenced_rules = set()
+    try:
+        pred = compile_pred(_strip(raw["match"]), env)
+    except PredicateError as exc:
+        raise RuleLoadError(f"{where}: match: {exc}") from None
+    depends = frozenset(env.referenced_rules)
+    env.referenced_rules = before | depends
+    tests = raw.get("tests")
+    if tests is not None:
+        if not isinstance(tests, dict) or set(tests) - {"positive", "negative", "__line__"}:
+            raise RuleLoadError(f"{where}: 'tests' takes 'positive' and 'negative' lists")
+        for k in ("positive", "negative"):
+            if k in tests and not isinstance(tests[k], list):
+                raise RuleLoadError(f"{where}: tests.{k} must be a list of facts")
+    return Rule(
+        id=rid,
+        title=raw["title"].strip(),
+        description=" ".join(raw["description"].split()),
+        severity=severity,
+        confidence=confidence,
+        category=category,
+        tags=tuple(tags),
+        references=_refs(raw.get("references"), where),
+        remediation=" ".join(str(raw.get("remediation", "")).split()),
+        match=pred,
+        tests=_strip(tests or {}),
+        file=str(path),
+        line=int(line),
+        depends=depends,
+    ) if raw.get("enabled", True) else Rule(
+        id=rid, title="", description="", severity=severity, confidence=confidence,
+        category=category, tags=(), references=(), remediation="", match=lambda c: None,
+        tests={}, file=str(path), line=int(line), depends=frozenset(), source="disabled",
+    )
+
+
+def _files(dirs: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_file():
+            out.append(d)
+            continue
+        if not d.is_dir():
+            raise RuleLoadError(f"{d}: rule folder does not exist")
+        for root, subdirs, names in os.walk(d):
+            subdirs[:] = sorted(s for s in subdirs if not s.startswith((".", "__")))
+            for n in sorted(names):
+                if n.endswith((".yaml", ".yml", ".yar", ".yara")):
+                    out.append(Path(root) / n)
+    return out
+
+
+def _kind(doc: Any) -> str:
+    if not isinstance(doc, dict):
+        return "other"
+    for key in ("rules", "sets", "sdks"):
+        if key in doc:
+            return key
+    return "other"
+
+
+def load_rules(dirs: list[Path] | None = None, include_builtin: bool = True) -> RuleSet:
+    """Load built-in rules (unless told not to) plus the given folders."""
+    roots = ([builtin_dir()] if include_builtin else []) + list(dirs or [])
+    files = _files(roots)
+    digest = hashlib.sha256(f"apkscan-engine-{ENGINE_VERSION}".encode())
+    docs: list[tuple[Path, Any]] = []
+    yara_files: list[Path] = []
+    for f in files:
+        data = f.read_bytes()
+        digest.update(f.name.encode() + b"\0" + hashlib.sha256(data).digest())
+        if f.suffix in (".yar", ".yara"):
+            yara_files.append(f)
+        else:
+            docs.append((f, _load_lines(f)))
+
+    keyword_sets: dict[str, list[str]] = {}
+    sdks: list[Sdk] = []
+    for f, doc in docs:
+        kind = _kind(doc)
+        if kind == "sets":
+            sets = doc["sets"]
+            if not isinstance(sets, dict):
+                raise RuleLoadError(f"{f}: 'sets' must be a mapping of name -> {{words: [...]}}")
+            for name, body in sets.items():
+                if name == "__line__":
+                    continue
+                words = body.get("words") if isinstance(body, dict) else body
+                if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                    line = body.get("__line__", "?") if isinstance(body, dict) else "?"
+                    raise RuleLoadError(f"{f}:{line}: keyword set {name!r}: 'words' must be a list of strings")
+                keyword_sets.setdefault(str(name), []).extend(words)
+        elif kind == "sdks":
+            sdks.extend(parse_catalogue(_strip(doc), str(f)))
+
+    env = CompileEnv(keyword_sets=keyword_sets)
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for f, doc in docs:
+        if _kind(doc) != "rules":
+            continue
+        if not isinstance(doc["rules"], list):
+            raise RuleLoadError(f"{f}: 'rules' must be a list")
+        for raw in doc["rules"]:
+            rule = _rule_from(raw, f, env)
+            if rule.id in seen:
+                raise RuleLoadError(f"{f}:{rule.line}: rule {rule.id}: duplicate id (first defined at {seen[rule.id]})")
+            seen[rule.id] = f"{f}:{rule.line}"
+            if rule.source != "disabled":
+                rules.append(rule)
+
+    yara_rules, yara_meta = _load_yara(yara_files, digest.hexdigest(), seen)
+    known = set(seen)
+    for r in rules:
+        missing = r.depends - known
+        if missing:
+            raise RuleLoadError(f"{r.file}:{r.line}: rule {r.id}: 'rule' names unknown rule {sorted(missing)[0]!r}")
+    return RuleSet(
+        rules=_order(rules),
+        yara=yara_rules,
+        yara_meta=yara_meta,
+        keyword_sets=keyword_sets,
+        sdks=sdks,
+        watched_apis=env.watched_apis,
+        digest="sha256:" + digest.hexdigest(),
+        files=[str(f) for f in files],
+    )
+
+
+def _order(rules: list[Rule]) -> list[Rule]:
+    """Rules that others depend on first (composite profiles last); cycles are errors."""
+    by_id = {r.id: r for r in rules}
+    out: list[Rule] = []
+    state: dict[str, int] = {}
+
+    def visit(r: Rule, chain: tuple[str, ...]) -> None:
+        s = state.get(r.id, 0)
+        if s == 2:
+            return
+        if s == 1:
+            raise RuleLoadError(f"{r.file}:{r.line}: rule {r.id}: dependency cycle {' -> '.join((*chain, r.id))}")
+        state[r.id] = 1
+        for dep in sorted(r.depends):
+            if dep in by_id:
+                visit(by_id[dep], (*chain, r.id))
+        state[r.id] = 2
+        out.append(r)
+
+    for r in rules:
+        visit(r, ())
+    return out
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "apkscan"
+
+
+def _load_yara(files: list[Path], digest: str, seen: dict[str, str]) -> tuple[Any, dict[str, YaraMeta]]:
+    if not files:
+        return None, {}
+    cache = _cache_dir() / f"yara-{digest[:32]}.bin"
+    compiled = None
+    if cache.exists():
+        try:
+            compiled = yara.load(str(cache))
+        except yara.Error:
+            compiled = None
+    if compiled is None:
+        sources = {f"ns{i}": str(f) for i, f in enumerate(files)}
+        try:
+            compiled = yara.compile(filepaths=sources)
+        except yara.SyntaxError as exc:
+            text = str(exc)
+            # yara reports "path(line): message"; keep it and make it file:line.
+            if "(" in text and "):" in text:
+                path_part, _, rest = text.partition("):")
+                p, _, ln = path_part.rpartition("(")
+                text = f"{p}:{ln}:{rest}"
+            raise RuleLoadError(f"YARA syntax error: {text}") from None
+        except yara.Error as exc:
+            raise RuleLoadError(f"YARA error: {exc}") from None
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".tmp{os.getpid()}")
+            compiled.save(str(tmp))
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only home is fine: we just compile every time
+    metas: dict[str, YaraMeta] = {}
+    for r in compiled:
+        meta = dict(r.meta)
+        where = f"YARA rule {r.identifier}"
+        rid = str(meta.get("id", ""))
+        if not rid:
+            raise RuleLoadError(f"{where}: meta 'id' is missing")
+        unknown = set(meta) - YARA_META
+        if unknown:
+            raise RuleLoadError(f"{where} ({rid}): unknown meta {sorted(unknown)[0]!r}")
+        for key in ("title", "description", "severity", "category"):
+            if key not in meta:
+                raise RuleLoadError(f"{where} ({rid}): meta {key!r} is missing")
+        if rid in seen:
+            raise RuleLoadError(f"{where}: duplicate id {rid} (first defined at {seen[rid]})")
+        seen[rid] = where
+        try:
+            severity = Severity.parse(str(meta["severity"]))
+        except ValueError as exc:
+            raise RuleLoadError(f"{where} ({rid}): {exc}") from None
+        category = str(meta["category"])
+        if category not in CATEGORIES:
+            raise RuleLoadError(f"{where} ({rid}): category must be one of {', '.join(CATEGORIES)}")
+        confidence = str(meta.get("confidence", "medium"))
+        if confidence not in CONFIDENCES:
+            raise RuleLoadError(f"{where} ({rid}): confidence must be one of {', '.join(CONFIDENCES)}")
+        targets = frozenset(t.strip() for t in str(meta.get("targets", "all")).split(",") if t.strip())
+        if targets - YARA_TARGETS:
+            raise RuleLoadError(f"{where} ({rid}): unknown target {sorted(targets - YARA_TARGETS)[0]!r}")
+        metas[r.identifier] = YaraMeta(
+            id=rid,
+            title=str(meta["title"]),
+            description=str(meta["description"]),
+            severity=severity,
+            confidence=confidence,
+            category=category,
+            tags=tuple(t.strip() for t in str(meta.get("tags", "")).split(",") if t.strip()),
+            references=_refs(str(meta.get("references", "")), where),
+            remediation=str(meta.get("remediation", "")),
+            targets=targets,
+            identifier=r.identifier,
+        )
+    return compiled, metas

@@ -1,0 +1,734 @@
+"""The closed vocabulary of YAML rule predicates.
+
+Each predicate is compiled once when the rule set loads (so that a wrong value is an error
+before any APK is read) into a function ``Context -> list[Evidence] | None``: ``None`` means
+false, a list (possibly empty) means true with that evidence.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import opencc
+import re2
+
+from apkscan.model import Evidence
+from apkscan.rules.context import Context, api_prefix, full_permission, normalise, split_ref
+
+Pred = Callable[[Context], "list[Evidence] | None"]
+MAX_EVIDENCE = 50
+TEXT_PLACES = ("dex", "resources", "assets", "label")
+
+
+class PredicateError(ValueError):
+    """A predicate's value is wrong; the loader adds file, line and rule id."""
+
+
+@dataclass
+class CompileEnv:
+    keyword_sets: dict[str, list[str]]
+    referenced_rules: set[str] = field(default_factory=set)
+    watched_apis: set[str] = field(default_factory=set)
+
+
+Compiler = Callable[[Any, CompileEnv], Pred]
+REGISTRY: dict[str, Compiler] = {}
+
+
+def predicate(name: str) -> Callable[[Compiler], Compiler]:
+    def deco(fn: Compiler) -> Compiler:
+        REGISTRY[name] = fn
+        return fn
+
+    return deco
+
+
+def compile_pred(node: Any, env: CompileEnv) -> Pred:
+    if not isinstance(node, dict) or len(node) != 1:
+        raise PredicateError(
+            f"a predicate is a mapping with exactly one key (one of: {', '.join(sorted(REGISTRY))})"
+        )
+    (name, value), = node.items()
+    fn = REGISTRY.get(str(name))
+    if fn is None:
+        raise PredicateError(f"unknown predicate {name!r} (known: {', '.join(sorted(REGISTRY))})")
+    try:
+        return fn(value, env)
+    except PredicateError as exc:
+        raise PredicateError(f"{name}: {exc}") from None
+
+
+# -- helpers --------------------------------------------------------------------------
+def _strings(value: Any, what: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise PredicateError(f"{what} must be a string or a non-empty list of strings")
+
+
+def _mapping(value: Any, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    if not isinstance(value, dict):
+        raise PredicateError(f"expected a mapping with keys {', '.join(sorted(allowed))}")
+    unknown = set(value) - allowed
+    if unknown:
+        raise PredicateError(
+            f"unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(allowed))})"
+        )
+    missing = required - set(value)
+    if missing:
+        raise PredicateError(f"missing key {sorted(missing)[0]!r}")
+    return value
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PredicateError(f"{what} must be an integer")
+    return value
+
+
+def _bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise PredicateError(f"{what} must be true or false")
+    return value
+
+
+def _regex(pattern: Any) -> Any:
+    if not isinstance(pattern, str):
+        raise PredicateError("pattern must be a string")
+    try:
+        # RE2 runs in linear time: a hostile string cannot make a rule hang.
+        return re2.compile(pattern)
+    except Exception as exc:
+        raise PredicateError(
+            f"bad pattern {pattern!r}: {exc} (RE2 syntax: no backreferences or lookaround)"
+        ) from None
+
+
+def _cap(ev: list[Evidence]) -> list[Evidence]:
+    return ev[:MAX_EVIDENCE]
+
+
+# -- combinators ----------------------------------------------------------------------
+@predicate("all")
+def _all(value: Any, env: CompileEnv) -> Pred:
+    if not isinstance(value, list) or not value:
+        raise PredicateError("expects a non-empty list of predicates")
+    parts = [compile_pred(v, env) for v in value]
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev: list[Evidence] = []
+        for p in parts:
+            got = p(ctx)
+            if got is None:
+                return None
+            ev.extend(got)
+        return _cap(ev)
+
+    return run
+
+
+@predicate("any")
+def _any(value: Any, env: CompileEnv) -> Pred:
+    if not isinstance(value, list) or not value:
+        raise PredicateError("expects a non-empty list of predicates")
+    parts = [compile_pred(v, env) for v in value]
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev: list[Evidence] = []
+        hit = False
+        for p in parts:
+            got = p(ctx)
+            if got is not None:
+                hit = True
+                ev.extend(got)
+        return _cap(ev) if hit else None
+
+    return run
+
+
+@predicate("not")
+def _not(value: Any, env: CompileEnv) -> Pred:
+    inner = compile_pred(value, env)
+    return lambda ctx: [] if inner(ctx) is None else None
+
+
+@predicate("at_least")
+def _at_least(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"n", "of"}, {"n", "of"})
+    n = _int(v["n"], "n")
+    if not isinstance(v["of"], list) or len(v["of"]) < n or n < 1:
+        raise PredicateError("'of' must be a list with at least n predicates, n >= 1")
+    parts = [compile_pred(p, env) for p in v["of"]]
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev: list[Evidence] = []
+        count = 0
+        for p in parts:
+            got = p(ctx)
+            if got is not None:
+                count += 1
+                ev.extend(got)
+        return _cap(ev) if count >= n else None
+
+    return run
+
+
+@predicate("rule")
+def _rule(value: Any, env: CompileEnv) -> Pred:
+    ids = _strings(value, "rule")
+    env.referenced_rules.update(ids)
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        hits = [i for i in ids if ctx.rule_hits.get(i)]
+        return [Evidence("rule", i) for i in hits] if hits else None
+
+    return run
+
+
+# -- manifest ---------------------------------------------------------------------------
+@predicate("permission")
+def _permission(value: Any, env: CompileEnv) -> Pred:
+    names = [full_permission(n) for n in _strings(value, "permission")]
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        hits = [n for n in names if n in ctx.permissions]
+        return [Evidence("permission", n, file="AndroidManifest.xml") for n in hits] or None
+
+    return run
+
+
+@predicate("permission_count")
+def _permission_count(value: Any, env: CompileEnv) -> Pred:
+    from apkscan.rules.data import permission_table
+
+    v = _mapping(value, {"group", "min"}, {"min"})
+    group = v.get("group", "dangerous")
+    if group not in ("dangerous", "special", "all", "dangerous+special"):
+        raise PredicateError("group must be dangerous, special, dangerous+special or all")
+    n = _int(v["min"], "min")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        table = permission_table()
+        hits = []
+        for p in sorted(ctx.permissions):
+            level = table.get(p, {}).get("protection", "")
+            if group == "all" or level == group or (group == "dangerous+special" and level in ("dangerous", "special")):
+                hits.append(p)
+        if len(hits) < n:
+            return None
+        return [Evidence("permission", p, file="AndroidManifest.xml", detail=f"{len(hits)} {group}") for p in hits]
+
+    return run
+
+
+@predicate("defines_permission")
+def _defines_permission(value: Any, env: CompileEnv) -> Pred:
+    globs = _strings(value, "defines_permission")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        hits = [
+            p.name
+            for p in ctx.facts.manifest.defined_permissions
+            if any(fnmatch.fnmatchcase(p.name, g) for g in globs)
+        ]
+        return [Evidence("manifest", f"<permission {h}>", file="AndroidManifest.xml") for h in hits] or None
+
+    return run
+
+
+@predicate("manifest")
+def _manifest(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"flag", "equals", "present"}, {"flag"})
+    flag = str(v["flag"])
+    equals = v.get("equals")
+    if equals is not None:
+        equals = str(equals).lower()
+    present = v.get("present")
+    if present is not None:
+        present = _bool(present, "present")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        got = ctx.app_flags.get(flag)
+        ok = True
+        if present is not None:
+            ok = (got is not None) == present
+        if equals is not None:
+            ok = ok and got is not None and got.lower() == equals
+        if not ok:
+            return None
+        shown = f"android:{flag}={got}" if got is not None else f"android:{flag} not set"
+        return [Evidence("manifest", shown, file="AndroidManifest.xml")]
+
+    return run
+
+
+_CMP = {
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "eq": lambda a, b: a == b,
+}
+
+
+@predicate("sdk_level")
+def _sdk_level(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"min_sdk", "target_sdk"})
+    checks: list[tuple[str, str, int]] = []
+    for key, cond in v.items():
+        c = _mapping(cond, set(_CMP))
+        for op, num in c.items():
+            checks.append((key, op, _int(num, f"{key}.{op}")))
+    if not checks:
+        raise PredicateError("give min_sdk or target_sdk with a comparison")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        m = ctx.facts.manifest
+        ev = []
+        for key, op, num in checks:
+            actual = m.min_sdk if key == "min_sdk" else (m.target_sdk or m.min_sdk)
+            if actual is None or not _CMP[op](actual, num):
+                return None
+            ev.append(Evidence("manifest", f"{key}={actual}", file="AndroidManifest.xml"))
+        return ev
+
+    return run
+
+
+@predicate("component")
+def _component(value: Any, env: CompileEnv) -> Pred:
+    allowed = {"type", "name", "exported", "unprotected", "permission", "action", "min_priority", "scheme", "host", "category"}
+    v = _mapping(value, allowed)
+    types = _strings(v["type"], "type") if "type" in v else None
+    name = str(v["name"]) if "name" in v else None
+    exported = _bool(v["exported"], "exported") if "exported" in v else None
+    unprotected = _bool(v["unprotected"], "unprotected") if "unprotected" in v else None
+    permission = full_permission(str(v["permission"])) if "permission" in v else None
+    actions = _strings(v["action"], "action") if "action" in v else None
+    categories = _strings(v["category"], "category") if "category" in v else None
+    min_priority = _int(v["min_priority"], "min_priority") if "min_priority" in v else None
+    schemes = _strings(v["scheme"], "scheme") if "scheme" in v else None
+    hosts = _strings(v["host"], "host") if "host" in v else None
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = []
+        for c in ctx.facts.manifest.components:
+            if types and c.kind not in types:
+                continue
+            if name and not fnmatch.fnmatchcase(c.name, name):
+                continue
+            if exported is not None and c.exported != exported:
+                continue
+            if unprotected is not None and (c.exported and not c.permission) != unprotected:
+                continue
+            if permission and c.permission != permission:
+                continue
+            filters = c.intent_filters
+            if actions or min_priority is not None or schemes or hosts or categories:
+                def ok(f: Any) -> bool:
+                    return (
+                        (not actions or any(a in f.actions for a in actions))
+                        and (not categories or any(a in f.categories for a in categories))
+                        and (min_priority is None or f.priority >= min_priority)
+                        and (not schemes or any(s in f.schemes for s in schemes))
+                        and (not hosts or any(fnmatch.fnmatchcase(h, p) for h in f.hosts for p in hosts))
+                    )
+                if not any(ok(f) for f in filters):
+                    continue
+            detail = f"exported={str(c.exported).lower()}"
+            if c.permission:
+                detail += f", permission={c.permission}"
+            prios = [f.priority for f in filters if f.priority]
+            if prios:
+                detail += f", priority={max(prios)}"
+            ev.append(Evidence("component", f"{c.kind} {c.name}", file="AndroidManifest.xml", class_name=c.name, detail=detail))
+        return _cap(ev) or None
+
+    return run
+
+
+@predicate("meta_data")
+def _meta_data(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"name", "value"}, {"name"})
+    name = str(v["name"])
+    rx = _regex(v["value"]) if "value" in v else None
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = [
+            Evidence("manifest", f"<meta-data {k}={val}>", file="AndroidManifest.xml")
+            for k, val in ctx.facts.manifest.meta_data
+            if fnmatch.fnmatchcase(k, name) and (rx is None or rx.search(val))
+        ]
+        return ev or None
+
+    return run
+
+
+@predicate("queries")
+def _queries(value: Any, env: CompileEnv) -> Pred:
+    globs = _strings(value, "queries")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = [
+            Evidence("manifest", f"<queries> {q}", file="AndroidManifest.xml")
+            for q in ctx.facts.manifest.queries
+            if any(fnmatch.fnmatchcase(q, g) for g in globs)
+        ]
+        return ev or None
+
+    return run
+
+
+# -- SDKs and code ----------------------------------------------------------------------
+@predicate("sdk")
+def _sdk(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"id", "category", "tracker", "country"})
+    if not v:
+        raise PredicateError("give id, category, tracker or country")
+    ids = set(_strings(v["id"], "id")) if "id" in v else None
+    cats = set(_strings(v["category"], "category")) if "category" in v else None
+    tracker = _bool(v["tracker"], "tracker") if "tracker" in v else None
+    country = set(_strings(v["country"], "country")) if "country" in v else None
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = [
+            Evidence("sdk", f"{s.name} ({s.vendor})", sdk=s.id, detail="; ".join(s.matched))
+            for s in ctx.sdks.values()
+            if (ids is None or s.id in ids)
+            and (cats is None or s.category in cats)
+            and (tracker is None or s.tracker == tracker)
+            and (country is None or s.country in country)
+        ]
+        return ev or None
+
+    return run
+
+
+@predicate("class_prefix")
+def _class_prefix(value: Any, env: CompileEnv) -> Pred:
+    prefixes = tuple(_strings(value, "class_prefix"))
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        import bisect
+
+        ev = []
+        classes = ctx.sorted_classes
+        for p in prefixes:
+            i = bisect.bisect_left(classes, p)
+            if i < len(classes) and classes[i].startswith(p):
+                c = classes[i]
+                ev.append(Evidence("class", c, file=ctx.classes[c], class_name=c, detail=f"prefix {p}"))
+        return ev or None
+
+    return run
+
+
+def _api_list(value: Any) -> tuple[str, ...]:
+    apis = _strings(value, "api")
+    for a in apis:
+        if not a.startswith("L") or ";" not in a:
+            raise PredicateError(f"{a!r} is not a smali method (Lpkg/Cls;->name)")
+    return tuple(api_prefix(a) for a in apis)
+
+
+@predicate("api")
+def _api(value: Any, env: CompileEnv) -> Pred:
+    prefixes = _api_list(value)
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        hits = ctx.refs_matching(prefixes)
+        return _cap([Evidence("api-ref", m, file=d) for m, d in hits]) or None
+
+    return run
+
+
+@predicate("field")
+def _field(value: Any, env: CompileEnv) -> Pred:
+    prefixes = tuple(_strings(value, "field"))
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        hits = [(f, d) for f, d in ctx.field_refs.items() if f.startswith(prefixes)]
+        return _cap([Evidence("field-ref", f, file=d) for f, d in hits]) or None
+
+    return run
+
+
+@predicate("api_call")
+def _api_call(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"api", "from_sdk", "outside_sdk", "from_app"}, {"api"})
+    prefixes = _api_list(v["api"])
+    env.watched_apis.update(prefixes)
+    from_sdk = v.get("from_sdk")
+    outside = v.get("outside_sdk")
+    from_app = _bool(v["from_app"], "from_app") if "from_app" in v else None
+    from_ids = None if from_sdk in (None, "any") else set(_strings(from_sdk, "from_sdk"))
+    out_ids = None if outside in (None, "any") else set(_strings(outside, "outside_sdk"))
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = []
+        for callee, caller, dex in ctx.calls_to(prefixes):
+            e = ctx.site_evidence(callee, caller, dex)
+            if from_sdk is not None and (not e.sdk or (from_ids is not None and e.sdk not in from_ids)):
+                continue
+            if outside is not None and e.sdk and (out_ids is None or e.sdk in out_ids):
+                continue
+            if from_app is not None and (e.sdk == "") != from_app:
+                continue
+            ev.append(e)
+        return _cap(ev) or None
+
+    return run
+
+
+# -- text -----------------------------------------------------------------------------
+_S2T = opencc.OpenCC("s2t")
+_S2TW = opencc.OpenCC("s2tw")
+
+
+def keyword_variants(word: str) -> set[str]:
+    """A keyword in simplified and traditional forms, normalised."""
+    out = {normalise(word)}
+    if not word.isascii():
+        out.add(normalise(_S2T.convert(word)))
+        out.add(normalise(_S2TW.convert(word)))
+    return out
+
+
+@predicate("keywords")
+def _keywords(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"set", "words", "min", "in", "distinct"})
+    words: list[str] = []
+    if "set" in v:
+        for name in _strings(v["set"], "set"):
+            if name not in env.keyword_sets:
+                known = ", ".join(sorted(env.keyword_sets)) or "none loaded"
+                raise PredicateError(f"unknown keyword set {name!r} (known: {known})")
+            words.extend(env.keyword_sets[name])
+    if "words" in v:
+        words.extend(_strings(v["words"], "words"))
+    if not words:
+        raise PredicateError("give 'set' or 'words'")
+    n = _int(v.get("min", 1), "min")
+    places = _strings(v.get("in", list(TEXT_PLACES)), "in")
+    for p in places:
+        if p not in TEXT_PLACES:
+            raise PredicateError(f"'in' takes {', '.join(TEXT_PLACES)}, not {p!r}")
+    variants = [(w, sorted(keyword_variants(w))) for w in dict.fromkeys(words)]
+    ascii_words = {
+        w: re.compile(r"(?<![a-z0-9])" + re.escape(normalise(w)) + r"(?![a-z0-9])")
+        for w in words
+        if w.isascii()
+    }
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        found: list[Evidence] = []
+        for word, forms in variants:
+            for place in places:
+                uni, asc = ctx.normalised_blobs[place]
+                if word.isascii():
+                    hit_form = normalise(word) if ascii_words[word].search(asc) or ascii_words[word].search(uni) else None
+                else:
+                    hit_form = next((f for f in forms if f in uni), None)
+                if hit_form is None:
+                    continue
+                where = ctx.find_text(place, hit_form)
+                file, text, cm = where if where else ("", "", "|")
+                cls, _, method = cm.partition("|")
+                found.append(
+                    Evidence("string", word, file=file, class_name=cls, method=method, detail=text[:200])
+                )
+                break
+        return _cap(found) if len(found) >= n else None
+
+    return run
+
+
+@predicate("regex")
+def _regex_pred(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"pattern", "in", "min"}, {"pattern"})
+    rx = _regex(v["pattern"])
+    n = _int(v.get("min", 1), "min")
+    places = _strings(v.get("in", list(TEXT_PLACES)), "in")
+    for p in places:
+        if p not in TEXT_PLACES:
+            raise PredicateError(f"'in' takes {', '.join(TEXT_PLACES)}, not {p!r}")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev: list[Evidence] = []
+        for place in places:
+            for source, text in ctx.text_sources[place]:
+                m = rx.search(text[:100_000])
+                if m:
+                    cls, method = ("", "")
+                    if place == "dex":
+                        cls, method = ctx.string_users.get((source, text), ("", ""))
+                    ev.append(Evidence("string", m.group(0)[:200], file=source, class_name=cls, method=method))
+                    if len(ev) >= max(n, MAX_EVIDENCE):
+                        return ev
+        return ev if len(ev) >= n else None
+
+    return run
+
+
+@predicate("url")
+def _url(value: Any, env: CompileEnv) -> Pred:
+    from apkscan.extract.text import host_of, valid_ip
+
+    v = _mapping(value, {"domain", "pattern", "scheme", "ip"})
+    if not v:
+        raise PredicateError("give domain, pattern, scheme or ip")
+    domains = _strings(v["domain"], "domain") if "domain" in v else None
+    rx = _regex(v["pattern"]) if "pattern" in v else None
+    schemes = [s.lower() for s in _strings(v["scheme"], "scheme")] if "scheme" in v else None
+    ip = _bool(v["ip"], "ip") if "ip" in v else None
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = []
+        for url, source in ctx.urls:
+            host = host_of(url)
+            if domains and not any(
+                fnmatch.fnmatchcase(host, d) or host.endswith("." + d.lstrip("*.")) for d in domains
+            ):
+                continue
+            if rx is not None and not rx.search(url):
+                continue
+            if schemes and url.split(":", 1)[0].lower() not in schemes:
+                continue
+            if ip is not None and valid_ip(host) != ip:
+                continue
+            ev.append(Evidence("url", url, file=source))
+        return _cap(ev) or None
+
+    return run
+
+
+# -- signing and archive --------------------------------------------------------------
+@predicate("certificate")
+def _certificate(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"sha256", "sha1", "subject", "debug", "test_key"})
+    sha256 = {s.replace(":", "").upper() for s in _strings(v["sha256"], "sha256")} if "sha256" in v else None
+    sha1 = {s.replace(":", "").upper() for s in _strings(v["sha1"], "sha1")} if "sha1" in v else None
+    subject = str(v["subject"]) if "subject" in v else None
+    debug = _bool(v["debug"], "debug") if "debug" in v else None
+    test_key = _bool(v["test_key"], "test_key") if "test_key" in v else None
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = [
+            Evidence("certificate", c.subject, file="META-INF", detail=f"SHA-256 {c.sha256}")
+            for c in ctx.facts.signing.certificates
+            if (sha256 is None or c.sha256 in sha256)
+            and (sha1 is None or c.sha1 in sha1)
+            and (subject is None or fnmatch.fnmatchcase(c.subject, subject))
+            and (debug is None or c.debug == debug)
+            and (test_key is None or c.test_key == test_key)
+        ]
+        return ev or None
+
+    return run
+
+
+@predicate("signing")
+def _signing(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"scheme", "only", "unsigned"})
+    scheme = str(v["scheme"]) if "scheme" in v else None
+    only = _bool(v.get("only", False), "only")
+    unsigned = _bool(v["unsigned"], "unsigned") if "unsigned" in v else None
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        schemes = ctx.facts.signing.schemes
+        if unsigned is not None and (not schemes) != unsigned:
+            return None
+        if scheme is not None:
+            if scheme not in schemes or (only and len(schemes) != 1):
+                return None
+        return [Evidence("certificate", "schemes: " + (", ".join(schemes) or "none"), file="META-INF")]
+
+    return run
+
+
+def _glob_entries(value: Any, what: str) -> list[str]:
+    return _strings(value, what)
+
+
+@predicate("entry")
+def _entry(value: Any, env: CompileEnv) -> Pred:
+    globs = _glob_entries(value, "entry")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = []
+        for g in globs:
+            hits = fnmatch.filter((e.name for e in ctx.facts.archive.entries), g)
+            ev.extend(Evidence("entry", h, file=h) for h in hits[:5])
+        return _cap(ev) or None
+
+    return run
+
+
+@predicate("native_lib")
+def _native_lib(value: Any, env: CompileEnv) -> Pred:
+    globs = _glob_entries(value, "native_lib")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = [
+            Evidence("native-lib", lib.name, file=lib.path)
+            for lib in ctx.facts.archive.native_libs
+            if any(fnmatch.fnmatchcase(lib.name, g) or fnmatch.fnmatchcase(lib.path, g) for g in globs)
+        ]
+        return _cap(ev) or None
+
+    return run
+
+
+@predicate("nested_payload")
+def _nested(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"kind"})
+    kinds = set(_strings(v.get("kind", ["apk", "jar", "zip", "dex"]), "kind"))
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = [
+            Evidence("entry", n.path, file=n.path.split("!", 1)[0], detail=f"nested {n.kind}, depth {n.depth}")
+            for n in ctx.facts.archive.nested
+            if n.kind in kinds
+        ]
+        return _cap(ev) or None
+
+    return run
+
+
+@predicate("mismatched_entry")
+def _mismatched(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"kind"})
+    kinds = set(_strings(v["kind"], "kind")) if "kind" in v else None
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = [
+            Evidence("entry", name, file=name, detail=f"content is {kind}")
+            for name, kind in ctx.facts.archive.mismatched
+            if kinds is None or kind in kinds
+        ]
+        return _cap(ev) or None
+
+    return run
+
+
+@predicate("tampering")
+def _tampering(value: Any, env: CompileEnv) -> Pred:
+    globs = _strings(value, "tampering")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = [
+            Evidence("tampering", t.kind, file=t.entry, detail=t.detail)
+            for t in ctx.facts.archive.tampering
+            if any(fnmatch.fnmatchcase(t.kind, g) for g in globs)
+        ]
+        return _cap(ev) or None
+
+    return run
+
+
+__all__ = ["REGISTRY", "CompileEnv", "Pred", "PredicateError", "compile_pred", "split_ref"]
