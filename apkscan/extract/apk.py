@@ -10,25 +10,43 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
 from apkscan.errors import BrokenApk, InputNotFound, NotAnApk
-from apkscan.extract.archive import ApkArchive, ArchiveError
+from apkscan.extract.archive import ApkArchive, ArchiveError, LimitExceeded
 from apkscan.extract.dex import DexError, read_dex
 from apkscan.extract.manifest import read_manifest
 from apkscan.extract.signing import read_signing
 from apkscan.extract.text import TextHarvest, decode_text, is_text_asset
-from apkscan.facts import ApkFacts, Dex, Manifest, Problem, Strings, Tamper
+from apkscan.facts import ApkFacts, Archive, Dex, Manifest, Problem, Signing, Strings, Tamper, YaraHit
 from apkscan.limits import Limits
 
 logger.disable("androguard")
 
+YARA_MAX_ENTRY_BYTES = 32 << 20
+"""Entries larger than this are not YARA-scanned (a problem is not recorded: it is a policy)."""
 ICON_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF")
 
 
-def extract(path: Path, limits: Limits | None = None, timings: dict[str, float] | None = None) -> ApkFacts:
+@dataclass(frozen=True)
+class YaraSpec:
+    """Compiled YARA rules and, per rule identifier, the entry kinds it targets."""
+
+    rules: Any
+    targets: dict[str, frozenset[str]]
+    digest: str
+
+
+def extract(
+    path: Path,
+    limits: Limits | None = None,
+    timings: dict[str, float] | None = None,
+    yara_spec: YaraSpec | None = None,
+) -> ApkFacts:
     """Read one APK. Raises InputNotFound, NotAnApk or BrokenApk; anything else that goes
     wrong inside a readable APK is recorded in ``facts.problems``."""
     limits = limits or Limits()
@@ -51,6 +69,8 @@ def extract(path: Path, limits: Limits | None = None, timings: dict[str, float] 
         if not head.startswith(b"PK"):
             raise NotAnApk(f"{path}: not an APK (not a ZIP archive: {_describe_head(head)})") from None
         raise BrokenApk(f"{path}: cannot read the ZIP structure: {exc}") from None
+    except LimitExceeded as exc:
+        raise BrokenApk(f"{path}: {exc}") from None
     except OSError as exc:
         raise InputNotFound(f"{path}: cannot open ({exc.strerror})") from None
     t["archive"] = time.perf_counter() - t0
@@ -103,8 +123,6 @@ def extract(path: Path, limits: Limits | None = None, timings: dict[str, float] 
         tampering += sig_tamper
         problems += sig_problems
     except Exception as exc:
-        from apkscan.facts import Signing
-
         signing = Signing()
         problems.append(Problem("signature", "signature", f"cannot read: {exc!r}"[:200]))
     t["signing"] = time.perf_counter() - t2
@@ -112,7 +130,14 @@ def extract(path: Path, limits: Limits | None = None, timings: dict[str, float] 
     t3 = time.perf_counter()
     harvest = TextHarvest()
     dexes: list[Dex] = []
-    for dex_path, blob in archive.nested_dex():
+    scanner = _YaraScanner(yara_spec)
+    try:
+        dex_blobs = archive.nested_dex()
+    except Exception as exc:
+        dex_blobs = []
+        problems.append(Problem("dex", "dex-parse", f"cannot list dex files: {exc!r}"[:200]))
+    for dex_path, blob in dex_blobs:
+        scanner.scan(dex_path, "dex", blob)
         try:
             dex, dex_tamper = read_dex(blob, dex_path)
         except DexError as exc:
@@ -133,7 +158,7 @@ def extract(path: Path, limits: Limits | None = None, timings: dict[str, float] 
     for entry in arch_facts.entries:
         if entry.name.startswith(("assets/", "res/raw/")) and is_text_asset(entry.name):
             try:
-                text = decode_text(archive.read(entry.name, max_bytes=limits.max_text_asset_bytes))
+                text = decode_text(archive.read_head(entry.name, limits.max_text_asset_bytes))
             except Exception as exc:
                 problems.append(Problem(entry.name, "asset", f"cannot read: {exc!r}"[:200]))
                 continue
@@ -149,6 +174,17 @@ def extract(path: Path, limits: Limits | None = None, timings: dict[str, float] 
     )
     t["strings"] = time.perf_counter() - t4
 
+    t5 = time.perf_counter()
+    if scanner.active:
+        for entry in arch_facts.entries:
+            target = _yara_target(entry.name, entry.kind)
+            if target and scanner.wants(target) and entry.size <= YARA_MAX_ENTRY_BYTES:
+                try:
+                    scanner.scan(entry.name, target, archive.read(entry.name, max_bytes=YARA_MAX_ENTRY_BYTES))
+                except Exception as exc:
+                    problems.append(Problem(entry.name, "yara", f"not scanned: {exc!r}"[:200]))
+    t["yara"] = time.perf_counter() - t5
+
     all_tamper = tuple(dict.fromkeys(tampering + list(arch_facts.tampering)))
     return ApkFacts(
         file_name=path.name,
@@ -159,18 +195,66 @@ def extract(path: Path, limits: Limits | None = None, timings: dict[str, float] 
         archive=_with_tampering(arch_facts, all_tamper),
         dex=tuple(dexes),
         strings=strings,
+        yara=tuple(scanner.hits),
+        yara_digest=yara_spec.digest if yara_spec else "",
         icon_png=icon,
         problems=tuple(dict.fromkeys(problems + list(archive.problems))),
     )
 
 
-def _with_tampering(arch: object, tampering: tuple[Tamper, ...]) -> "Archive":
-    from dataclasses import replace
-
-    from apkscan.facts import Archive
-
-    assert isinstance(arch, Archive)
+def _with_tampering(arch: Archive, tampering: tuple[Tamper, ...]) -> Archive:
     return replace(arch, tampering=tampering)
+
+
+def _yara_target(name: str, kind: str) -> str:
+    if name.startswith("lib/") and name.endswith(".so"):
+        return "native"
+    if kind == "dex" or name.endswith(".dex"):
+        return ""  # dex files were scanned while being parsed
+    if kind in ("zip",) or name.endswith((".apk", ".jar", ".zip")):
+        return "nested"
+    if name.startswith("assets/"):
+        return "assets"
+    if name == "resources.arsc" or name.startswith("res/"):
+        return "resources"
+    return ""
+
+
+class _YaraScanner:
+    """Runs compiled YARA rules over entries, keeping hits of rules that target them."""
+
+    def __init__(self, spec: YaraSpec | None) -> None:
+        self.spec = spec
+        self.hits: list[YaraHit] = []
+        wanted: set[str] = set()
+        if spec is not None:
+            for targets in spec.targets.values():
+                wanted |= set(targets)
+        self._wanted = wanted
+        self.active = spec is not None and bool(wanted)
+
+    def wants(self, target: str) -> bool:
+        return "all" in self._wanted or target in self._wanted
+
+    def scan(self, entry: str, target: str, data: bytes) -> None:
+        if self.spec is None or not self.wants(target):
+            return
+        try:
+            matches = self.spec.rules.match(data=data, timeout=30)
+        except Exception:
+            return
+        for m in matches:
+            targets = self.spec.targets.get(m.rule, frozenset({"all"}))
+            if "all" not in targets and target not in targets:
+                continue
+            strings: list[tuple[str, int, str]] = []
+            for s in m.strings:
+                for inst in s.instances[:3]:
+                    text = bytes(inst.matched_data[:80]).decode("utf-8", errors="replace")
+                    strings.append((s.identifier, int(inst.offset), text))
+                if len(strings) >= 10:
+                    break
+            self.hits.append(YaraHit(m.rule, entry, target, tuple(strings)))
 
 
 def _head(path: Path) -> bytes:

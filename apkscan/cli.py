@@ -1,0 +1,395 @@
+"""Command line: arguments, exit codes, one-line errors, logging. No scanning logic here."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from loguru import logger as loguru_logger
+from rich.console import Console
+
+from apkscan import __version__
+from apkscan.errors import ApkscanError, ExitCode, UsageError
+from apkscan.model import Severity
+
+loguru_logger.disable("androguard")
+
+app = typer.Typer(
+    name="apkscan",
+    help="Static security and compliance scanner for Android apps: fraud, gambling and "
+    "personal-data collection. Runs offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Validate, list and test rule sets.", no_args_is_help=True)
+baseline_app = typer.Typer(help="Accept known findings so that only new ones fail CI.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(baseline_app, name="baseline")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+log = logging.getLogger("apkscan")
+FORMATS = ("json", "html", "sarif")
+
+
+class State:
+    debug = False
+
+
+def _setup_logging(verbose: bool, debug: bool) -> None:
+    State.debug = debug
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if debug:
+        loguru_logger.enable("androguard")
+        loguru_logger.remove()
+        loguru_logger.add(sys.stderr, level="DEBUG")
+    else:
+        loguru_logger.disable("androguard")
+
+
+def _fail(exc: ApkscanError) -> typer.Exit:
+    err.print(f"[red]error:[/] {_plain(str(exc))}", soft_wrap=True)
+    return typer.Exit(int(exc.exit_code))
+
+
+def _plain(text: str) -> str:
+    from apkscan.report.console import clean
+
+    return clean(text.splitlines()[0] if text else text, 400)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"apkscan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        Optional[bool],  # noqa: UP045 - typer needs Optional here
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """apkscan: scan APKs for fraud, gambling and personal-data compliance."""
+
+
+def _safe_name(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
+    return name[:100] or "app"
+
+
+def report_stem(result: object) -> str:
+    from apkscan.model import ScanResult
+
+    assert isinstance(result, ScanResult)
+    m = result.facts.manifest
+    if m.package:
+        version = m.version_name or m.version_code or "0"
+        return _safe_name(f"{m.package}-{version}")
+    return _safe_name(Path(result.facts.file_name).stem) + "-" + result.facts.sha256[:8]
+
+
+def _formats(value: str) -> list[str]:
+    fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
+    bad = [f for f in fmts if f not in FORMATS]
+    if bad or not fmts:
+        raise UsageError(f"--format: unknown format {bad[0] if bad else value!r} (use {', '.join(FORMATS)}, comma-separated)")
+    return list(dict.fromkeys(fmts))
+
+
+def _load_ruleset(rules: list[Path] | None, rules_only: list[Path] | None) -> object:
+    from apkscan.rules.loader import load_rules
+
+    if rules_only:
+        return load_rules(list(rules_only), include_builtin=False)
+    return load_rules(list(rules or []))
+
+
+def _severity(value: str | None, flag: str) -> Severity | None:
+    if value is None:
+        return None
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+RulesOpt = Annotated[
+    Optional[list[Path]],  # noqa: UP045
+    typer.Option("--rules", help="Add a folder (or file) of rules to the built-in ones; repeatable."),
+]
+RulesOnlyOpt = Annotated[
+    Optional[list[Path]],  # noqa: UP045
+    typer.Option("--rules-only", help="Use only these rule folders, not the built-in rules; repeatable."),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say more about what is happening.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logging (androguard's too) and tracebacks.")]
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="APK files to scan.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the reports.")] = Path("reports"),
+    format: Annotated[str, typer.Option("--format", "-f", help="Report formats, comma-separated: json, html, sarif.")] = "json,html",
+    rules: RulesOpt = None,
+    rules_only: RulesOnlyOpt = None,
+    category: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--category", help="App type (English id or Chinese name of the 39 types) for necessity checks; see `apkscan rules types`."),
+    ] = None,
+    fail_on: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity exists (info, low, medium, high, critical)."),
+    ] = None,
+    baseline: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--baseline", help="Baseline file: accepted findings do not count for --fail-on."),
+    ] = None,
+    reject_at: Annotated[str, typer.Option("--reject-at", help="Verdict 'reject' from this severity.")] = "critical",
+    review_at: Annotated[str, typer.Option("--review-at", help="Verdict 'review' from this severity.")] = "medium",
+    full_facts: Annotated[bool, typer.Option("--full-facts", help="Put every dex table (classes, methods, strings, call edges) into the JSON report.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Scan APKs and write one report per APK and format into the output folder."""
+    _setup_logging(verbose, debug)
+    try:
+        code = _scan(paths, output, format, rules, rules_only, category, fail_on, baseline,
+                     reject_at, review_at, full_facts, quiet)
+    except ApkscanError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(code)
+
+
+def _scan(
+    paths: list[Path], output: Path, format: str, rules: list[Path] | None,
+    rules_only: list[Path] | None, category: str | None, fail_on: str | None,
+    baseline: Path | None, reject_at: str, review_at: str, full_facts: bool, quiet: bool,
+) -> int:
+    from apkscan import api
+    from apkscan.baseline import Baseline
+    from apkscan.engine import Options
+    from apkscan.report import console as console_report
+    from apkscan.report import render
+    from apkscan.rules.data import app_types
+
+    fmts = _formats(format)
+    fail_sev = _severity(fail_on, "--fail-on")
+    options = Options(
+        app_category=category or "",
+        reject_at=_severity(reject_at, "--reject-at") or Severity.CRITICAL,
+        review_at=_severity(review_at, "--review-at") or Severity.MEDIUM,
+    )
+    if category and not any(category in (t.get("id"), t.get("name_zh")) for t in app_types()):
+        known = ", ".join(str(t.get("id")) for t in app_types())
+        raise UsageError(f"--category: unknown app type {category!r} (known: {known})")
+    base = Baseline.load(baseline) if baseline else None
+    ruleset = _load_ruleset(rules, rules_only)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot create the output folder ({exc.strerror})") from None
+
+    error_codes: list[int] = []
+    failing = 0
+    progress = None
+    if len(paths) > 1 and not quiet:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=err, transient=True)
+        progress.start()
+        task = progress.add_task("scanning", total=len(paths))
+    try:
+        for path in paths:
+            if progress is not None:
+                progress.update(task, description=f"scanning {_plain(path.name)[:40]}")
+            try:
+                result = api.scan(path, ruleset, options)  # type: ignore[arg-type]
+            except ApkscanError as exc:
+                error_codes.append(int(exc.exit_code))
+                err.print(f"[red]error:[/] {_plain(str(exc))}", soft_wrap=True)
+                continue
+            except Exception as exc:  # never a traceback for one bad APK
+                if State.debug:
+                    raise
+                error_codes.append(int(ExitCode.SCAN_ERROR))
+                err.print(f"[red]error:[/] {_plain(str(path))}: internal error {type(exc).__name__}: {_plain(str(exc))} (run with --debug)")
+                continue
+            finally:
+                if progress is not None:
+                    progress.advance(task)
+            stem = report_stem(result)
+            written = []
+            for fmt in fmts:
+                text = render(result, fmt, full_facts=full_facts)
+                target = output / f"{stem}.{ 'sarif' if fmt == 'sarif' else fmt}"
+                target.write_text(text, encoding="utf-8")
+                written.append(str(target))
+            considered = base.new_findings(result) if base else list(result.findings)
+            if fail_sev is not None and any(f.severity >= fail_sev for f in considered):
+                failing += 1
+            if not quiet:
+                if progress is not None:
+                    progress.console.print(f"[{console_report.VERDICT_STYLE.get(result.verdict, 'bold')}]{result.verdict}[/] {_plain(path.name)} -> {', '.join(written)}")
+                else:
+                    console_report.summary(out, result, written)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if error_codes:
+        codes = set(error_codes)
+        return codes.pop() if len(codes) == 1 else int(ExitCode.SCAN_ERROR)
+    if failing:
+        if not quiet:
+            err.print(f"[red]fail:[/] {failing} APK(s) have findings at or above {fail_sev.label if fail_sev else ''} not in the baseline")
+        return int(ExitCode.FINDINGS)
+    return int(ExitCode.OK)
+
+
+@rules_app.command("validate")
+def rules_validate(
+    dirs: Annotated[Optional[list[Path]], typer.Argument(help="Rule folders; default: the built-in rules.")] = None,  # noqa: UP045
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Check rule files (keys, types, predicates, ids, YARA syntax) without scanning."""
+    _setup_logging(verbose, debug)
+    from apkscan.rules.loader import load_rules
+
+    try:
+        rs = load_rules(list(dirs), include_builtin=False) if dirs else load_rules()
+    except ApkscanError as exc:
+        raise _fail(exc) from None
+    out.print(
+        f"ok: {len(rs.rules)} YAML rules, {len(rs.yara_meta)} YARA rules, {len(rs.keyword_sets)} keyword sets, "
+        f"{len(rs.sdks)} SDKs ({rs.digest[:19]})"
+    )
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    md = "md"
+    json = "json"
+
+
+@rules_app.command("list")
+def rules_list(
+    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table, md (the docs catalogue) or json.")] = ListFormat.table,
+    rules: RulesOpt = None,
+    rules_only: RulesOnlyOpt = None,
+) -> None:
+    """List every rule (the rule catalogue in docs/ is generated with --format md)."""
+    from apkscan.rules.catalogue import render_catalogue
+
+    try:
+        rs = _load_ruleset(rules, rules_only)
+    except ApkscanError as exc:
+        raise _fail(exc) from None
+    text = render_catalogue(rs, format.value)  # type: ignore[arg-type]
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        from apkscan.rules.catalogue import print_table
+
+        print_table(out, rs)  # type: ignore[arg-type]
+
+
+@rules_app.command("test")
+def rules_test(
+    rules: RulesOpt = None,
+    rules_only: RulesOnlyOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run every rule's positive and negative test cases."""
+    from apkscan.rules.selftest import run_rule_tests
+
+    try:
+        rs = _load_ruleset(rules, rules_only)
+    except ApkscanError as exc:
+        raise _fail(exc) from None
+    failures, passed = run_rule_tests(rs)  # type: ignore[arg-type]
+    for line in failures:
+        err.print(f"[red]FAIL[/] {_plain(line)}", soft_wrap=True)
+    out.print(f"{passed} passed, {len(failures)} failed")
+    raise typer.Exit(1 if failures else 0)
+
+
+@rules_app.command("types")
+def rules_types() -> None:
+    """List the 39 app types usable with --category."""
+    from apkscan.rules.data import app_types
+
+    for t in app_types():
+        out.print(f"{t.get('number'):>2}  {t.get('id'):<28} {t.get('name_zh')}  necessary: {', '.join(t.get('necessary') or []) or '-'}")
+
+
+@baseline_app.command("create")
+def baseline_create(
+    reports: Annotated[list[Path], typer.Argument(help="JSON reports (from apkscan scan) whose findings to accept.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path("apkscan-baseline.json"),
+    reason: Annotated[str, typer.Option("--reason", help="Why these findings are accepted.")] = "accepted when the baseline was created",
+    expires: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--expires", help="ISO date after which the acceptance lapses (e.g. 2027-06-30)."),
+    ] = None,
+) -> None:
+    """Create a baseline from scan reports."""
+    from apkscan.baseline import create_baseline
+
+    try:
+        n = create_baseline(reports, output, reason, expires)
+    except ApkscanError as exc:
+        raise _fail(exc) from None
+    out.print(f"baseline: {n} findings accepted -> {output}")
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The older APK (or its JSON report).")],
+    new: Annotated[Path, typer.Argument(help="The newer APK (or its JSON report).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for diff.json and diff.html.")] = None,  # noqa: UP045
+    format: Annotated[str, typer.Option("--format", "-f", help="Files to write with -o: json, html.")] = "json,html",
+    rules: RulesOpt = None,
+    rules_only: RulesOnlyOpt = None,
+    fail_on_new: Annotated[Optional[str], typer.Option("--fail-on-new", help="Exit 1 when a new finding at or above this severity appears.")] = None,  # noqa: UP045
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """What changed between two versions: permissions, SDKs, personal data, findings, signer, domains."""
+    _setup_logging(verbose, debug)
+    from apkscan.diff import diff_paths, print_diff, render_diff_html, render_diff_json
+
+    try:
+        d = diff_paths(old, new, _load_ruleset(rules, rules_only))  # type: ignore[arg-type]
+        sev = _severity(fail_on_new, "--fail-on-new")
+    except ApkscanError as exc:
+        raise _fail(exc) from None
+    print_diff(out, d)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        fmts = [f.strip() for f in format.split(",") if f.strip()]
+        if "json" in fmts:
+            (output / "diff.json").write_text(render_diff_json(d), encoding="utf-8")
+        if "html" in fmts:
+            (output / "diff.html").write_text(render_diff_html(d), encoding="utf-8")
+        out.print(f"  written to {output}")
+    if sev is not None and any(f.severity >= sev for f in d.new_findings):
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

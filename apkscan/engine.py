@@ -1,0 +1,350 @@
+"""Runs every check over an app's facts and returns the findings.
+
+Pure: facts and a rule set in, :class:`ScanResult` out. A check that raises becomes a
+:class:`RuleError` entry in the result, never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any
+
+from apkscan.facts import ApkFacts
+from apkscan.model import (
+    DataAccess,
+    Evidence,
+    Finding,
+    Reference,
+    RuleError,
+    ScanResult,
+    Severity,
+)
+from apkscan.rules.context import Context, api_prefix
+from apkscan.rules.data import app_types, app_types_source, permission_table, pi_table
+from apkscan.rules.loader import RuleSet
+from apkscan.sdk import SdkMatcher
+
+PIPL_MIN = Reference(
+    "PIPL Art. 6",
+    "http://www.npc.gov.cn/npc/c30834/202108/a8c4e3672c74491a80b53a172bb753fe.shtml",
+    "Personal Information Protection Law: collection limited to the minimum necessary",
+)
+NECESSITY_REF = Reference(
+    "国信办秘字〔2021〕14号",
+    "http://www.cac.gov.cn/2021-03/22/c_1617990997054277.htm",
+    "常见类型移动互联网应用程序必要个人信息范围规定",
+)
+HIGH_SENSITIVITY = {
+    "sms", "call-log", "contacts", "calendar", "accounts", "screen-capture",
+    "accessibility", "notifications", "installed-apps", "device-id", "phone-number",
+}
+TAMPER_SEVERITY = {
+    "zip-path-traversal": Severity.HIGH,
+    "zip-overlapping-entries": Severity.HIGH,
+    "zip-bomb": Severity.HIGH,
+    "disguised-payload": Severity.MEDIUM,
+    "signing-block": Severity.MEDIUM,
+}
+TAMPER_REF = Reference(
+    "MASVS-RESILIENCE-1",
+    "https://mas.owasp.org/MASVS/11-MASVS-RESILIENCE/",
+    "Malformed archives and binary XML are used to break analysers while Android installs the app",
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    app_category: str = ""
+    reject_at: Severity = Severity.CRITICAL
+    review_at: Severity = Severity.MEDIUM
+
+
+def fingerprint(rule_id: str, evidence: tuple[Evidence, ...]) -> str:
+    """Stable across rebuilds: rule id, SDK, API/value and caller; never files or offsets."""
+    parts = sorted({f"{e.sdk}|{e.value}|{e.class_name}|{e.method}" for e in evidence})
+    return hashlib.sha256("\n".join([rule_id, *parts]).encode()).hexdigest()[:32]
+
+
+def _finding(**kw: Any) -> Finding:
+    f = Finding(**kw)
+    return replace(f, fingerprint=fingerprint(f.rule_id, f.evidence))
+
+
+def all_watched(ruleset: RuleSet) -> set[str]:
+    apis = set(ruleset.watched_apis)
+    for entry in pi_table().get("apis") or []:
+        apis.add(api_prefix(str(entry["api"])))
+    return apis
+
+
+def data_access(ctx: Context) -> list[DataAccess]:
+    """One entry per personal-data category the code reaches, with every call site."""
+    table = pi_table()
+    perms = ctx.permissions
+    by_cat: dict[str, list[Evidence]] = defaultdict(list)
+    gate: dict[str, str] = {}
+    for entry in table.get("apis") or []:
+        cat = str(entry["category"])
+        prefix = api_prefix(str(entry["api"]))
+        needs = entry.get("requires_string")
+        if needs and not any(needs in d.strings for d in ctx.facts.dex):
+            continue
+        sites = ctx.calls_to((prefix,))
+        for callee, caller, dex in sites:
+            by_cat[cat].append(ctx.site_evidence(callee, caller, dex))
+        if sites and entry.get("permission"):
+            gate.setdefault(cat, str(entry["permission"]))
+    for entry in table.get("uris") or []:
+        uri = str(entry["uri"])
+        cat = str(entry["category"])
+        for dex in ctx.facts.dex:
+            for m_idx, s_idx in dex.const_strings:
+                s = dex.strings[s_idx]
+                if s == uri or s.startswith(uri + "/"):
+                    cls, _, method = dex.methods[m_idx].partition("->")
+                    from apkscan.sdk import smali_to_dotted
+
+                    dotted = smali_to_dotted(cls)
+                    by_cat[cat].append(
+                        Evidence("content-uri", s, file=dex.path, class_name=dotted, method=method,
+                                 sdk=ctx.matcher.sdk_of(dotted))
+                    )
+                    if entry.get("permission"):
+                        gate.setdefault(cat, str(entry["permission"]))
+    for entry in table.get("fields") or []:
+        prefix = str(entry["field"])
+        for f, dex_path in ctx.field_refs.items():
+            if f.startswith(prefix):
+                by_cat[str(entry["category"])].append(Evidence("field-ref", f, file=dex_path))
+    out = []
+    for cat in sorted(by_cat):
+        sites = tuple(dict.fromkeys(by_cat[cat]))
+        perm = gate.get(cat, "") or str((table.get("categories") or {}).get(cat, {}).get("permission", "") or "")
+        out.append(DataAccess(cat, perm, perm in perms if perm else True, sites))
+    return out
+
+
+def _pi_findings(access: list[DataAccess]) -> list[Finding]:
+    cats = pi_table().get("categories") or {}
+    out = []
+    for acc in access:
+        info = cats.get(acc.category, {}) or {}
+        name = str(info.get("name", acc.category))
+        name_zh = str(info.get("name_zh", ""))
+        sdks = sorted({e.sdk for e in acc.sites if e.sdk})
+        app_sites = sum(1 for e in acc.sites if not e.sdk)
+        who = ", ".join(sdks + (["the app itself"] if app_sites else []))
+        sev = Severity.MEDIUM if acc.category in HIGH_SENSITIVITY else Severity.LOW
+        out.append(
+            _finding(
+                rule_id=f"PI-MAP-{acc.category.upper()}",
+                title=f"Collects {name}" + (f" ({name_zh})" if name_zh else ""),
+                severity=sev,
+                confidence="high" if any(e.kind == "api-call" for e in acc.sites) else "medium",
+                category="personal-data",
+                description=(
+                    f"Code reaches {name.lower()} from {len(acc.sites)} place(s), attributed to {who}. "
+                    "Personal information may be collected only where necessary for the service the "
+                    "user asked for, and SDKs embedded in the app are held to the same rules."
+                    + ("" if acc.permission_requested else f" The gating permission {acc.permission} "
+                       "is not requested, so on current Android versions these calls may fail.")
+                ),
+                remediation="Check each call site against the privacy policy and the app type's necessary "
+                "information; remove collection that the user-facing function does not need, and "
+                "disclose every SDK that collects this data.",
+                tags=(acc.category, *(f"sdk:{s}" for s in sdks)),
+                references=(PIPL_MIN, NECESSITY_REF),
+                evidence=acc.sites[:200],
+                source="builtin",
+            )
+        )
+    return out
+
+
+def _tamper_findings(facts: ApkFacts) -> list[Finding]:
+    by_kind: dict[str, list[Evidence]] = defaultdict(list)
+    for t in facts.archive.tampering:
+        by_kind[t.kind].append(Evidence("tampering", t.kind, file=t.entry, detail=t.detail))
+    for name, kind in facts.archive.mismatched:
+        by_kind["disguised-payload"].append(
+            Evidence("entry", name, file=name, detail=f"content is {kind}, name says otherwise")
+        )
+    out = []
+    for kind, ev in sorted(by_kind.items()):
+        out.append(
+            _finding(
+                rule_id=f"TAMPER-{kind.upper()}",
+                title=f"Archive tampering: {kind}",
+                severity=TAMPER_SEVERITY.get(kind, Severity.MEDIUM),
+                confidence="high",
+                category="tampering",
+                description=(
+                    "The APK's structure deviates from what build tools produce in a way Android "
+                    "tolerates but analysers may not. Deliberate tampering is itself a strong "
+                    "malware signal (tampered AXML was 99.9% malware in one large study)."
+                ),
+                remediation="Rebuild the APK with standard tools; reject uploads with tampered structure.",
+                tags=("tampering", kind),
+                references=(TAMPER_REF,),
+                evidence=tuple(ev[:50]),
+                source="builtin",
+            )
+        )
+    return out
+
+
+def _yara_findings(facts: ApkFacts, ruleset: RuleSet) -> list[Finding]:
+    by_rule: dict[str, list[Evidence]] = defaultdict(list)
+    for hit in facts.yara:
+        for sid, offset, text in hit.strings[:5] or (("", 0, ""),):
+            by_rule[hit.rule].append(
+                Evidence("yara", text or hit.rule, file=hit.entry, offset=offset, detail=sid)
+            )
+    out = []
+    for ident, ev in sorted(by_rule.items()):
+        meta = ruleset.yara_meta.get(ident)
+        if meta is None:
+            continue
+        out.append(
+            _finding(
+                rule_id=meta.id,
+                title=meta.title,
+                severity=meta.severity,
+                confidence=meta.confidence,
+                category=meta.category,
+                description=meta.description,
+                remediation=meta.remediation,
+                tags=meta.tags,
+                references=meta.references,
+                evidence=tuple(ev[:50]),
+                source="yara",
+            )
+        )
+    return out
+
+
+def _necessity_findings(category: str, access: list[DataAccess], facts: ApkFacts) -> list[Finding]:
+    spec = next((t for t in app_types() if category in (t.get("id"), t.get("name_zh"))), None)
+    if spec is None:
+        return []
+    necessary = set(spec.get("necessary") or [])
+    allowed_perms = set(spec.get("permissions") or [])
+    table = permission_table()
+    src = app_types_source()
+    ref = Reference(str(src.get("id", NECESSITY_REF.id)), str(src.get("url", NECESSITY_REF.url)), NECESSITY_REF.title)
+    out = []
+    type_name = f"{spec.get('name_zh', '')} ({spec.get('name', spec.get('id'))})"
+    for acc in access:
+        if acc.category in necessary:
+            continue
+        out.append(
+            _finding(
+                rule_id=f"PI-NECESSITY-{acc.category.upper()}",
+                title=f"Collects {acc.category} beyond what a {spec.get('name', spec.get('id'))} app needs",
+                severity=Severity.MEDIUM,
+                confidence="medium",
+                category="personal-data",
+                description=(
+                    f"For the app type {type_name} the necessary personal information is: "
+                    f"{spec.get('necessary_zh') or 'none'}. Code reaches {acc.category}, which is not "
+                    "among it; collecting it must not be a condition of using the basic function."
+                ),
+                remediation="Collect it only for an optional feature the user turns on, with separate consent, "
+                "or remove it.",
+                tags=("necessity", acc.category, str(spec.get("id"))),
+                references=(ref,),
+                evidence=acc.sites[:50],
+                source="builtin",
+            )
+        )
+    for perm in facts.manifest.permission_names:
+        info = table.get(perm, {})
+        if info.get("protection") not in ("dangerous", "special") or perm in allowed_perms:
+            continue
+        if info.get("category") and info.get("category") in necessary:
+            continue
+        out.append(
+            _finding(
+                rule_id="PI-NECESSITY-PERMISSION",
+                title=f"Requests {perm.rsplit('.', 1)[-1]}, not needed by a {spec.get('name', spec.get('id'))} app",
+                severity=Severity.LOW,
+                confidence="medium",
+                category="permissions",
+                description=(
+                    f"{perm} ({info.get('name_zh', '')}) is a {info.get('protection')} permission that the "
+                    f"basic function of a {type_name} app does not need."
+                ),
+                remediation="Request it only when the user uses a feature that needs it, or remove it.",
+                tags=("necessity", str(spec.get("id"))),
+                references=(ref,),
+                evidence=(Evidence("permission", perm, file="AndroidManifest.xml"),),
+                source="builtin",
+            )
+        )
+    return out
+
+
+def verdict(findings: list[Finding] | tuple[Finding, ...], options: Options) -> str:
+    top = max((f.severity for f in findings), default=None)
+    if top is not None and top >= options.reject_at:
+        return "reject"
+    if top is not None and top >= options.review_at:
+        return "review"
+    return "pass"
+
+
+def evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None) -> ScanResult:
+    options = options or Options()
+    matcher = SdkMatcher(ruleset.sdks)
+    sdk_hits = matcher.detect(facts)
+    ctx = Context(facts, matcher, sdk_hits, all_watched(ruleset))
+    errors: list[RuleError] = []
+    findings: list[Finding] = []
+    try:
+        access = data_access(ctx)
+        findings += _pi_findings(access)
+    except Exception as exc:  # a broken data table must not cost the scan
+        access = []
+        errors.append(RuleError("PI-MAP", f"{type(exc).__name__}: {exc}"))
+    for rule in ruleset.rules:
+        try:
+            ev = rule.match(ctx)
+        except Exception as exc:
+            errors.append(RuleError(rule.id, f"{type(exc).__name__}: {exc}"[:300]))
+            ctx.rule_hits[rule.id] = False
+            continue
+        ctx.rule_hits[rule.id] = ev is not None
+        if ev is None:
+            continue
+        findings.append(
+            _finding(
+                rule_id=rule.id,
+                title=rule.title,
+                severity=rule.severity,
+                confidence=rule.confidence,
+                category=rule.category,
+                description=rule.description,
+                remediation=rule.remediation,
+                tags=rule.tags,
+                references=rule.references,
+                evidence=tuple(dict.fromkeys(ev)),
+                source="yaml",
+            )
+        )
+    findings += _yara_findings(facts, ruleset)
+    findings += _tamper_findings(facts)
+    if options.app_category:
+        findings += _necessity_findings(options.app_category, access, facts)
+    findings.sort(key=lambda f: (-f.severity, f.category, f.rule_id))
+    return ScanResult(
+        facts=facts,
+        findings=tuple(findings),
+        sdks=tuple(sdk_hits),
+        data_access=tuple(access),
+        rule_errors=tuple(errors),
+        rules_digest=ruleset.digest,
+        app_category=options.app_category,
+        verdict=verdict(findings, options),
+    )

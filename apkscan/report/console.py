@@ -1,0 +1,69 @@
+"""Console summaries (rich). Every APK-derived string is stripped of control characters
+and rich markup before it reaches the terminal."""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from apkscan.model import ScanResult, Severity
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+VERDICT_STYLE = {"pass": "bold green", "review": "bold yellow", "reject": "bold red"}
+
+
+def clean(text: str, limit: int = 120) -> str:
+    """Safe for a terminal: no escapes, no bidi overrides, no rich markup, bounded."""
+    text = _CONTROL.sub("?", text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return escape(text)
+
+
+def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8) -> None:
+    f = result.facts
+    m = f.manifest
+    verdict = result.verdict or "pass"
+    counts = result.counts()
+    title = (
+        f"[{VERDICT_STYLE.get(verdict, 'bold')}]{verdict.upper()}[/] "
+        f"{clean(m.label or f.file_name, 60)}  [dim]{clean(m.package, 80)} {clean(m.version_name, 30)}[/]"
+    )
+    table = Table(title=title, title_justify="left", show_header=True, header_style="bold", expand=False)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("finding")
+    table.add_column("where", overflow="fold")
+    for finding in result.findings[:top]:
+        where = ""
+        if finding.evidence:
+            e = finding.evidence[0]
+            where = e.class_name or e.file or e.value
+            if e.sdk:
+                where += f" [{e.sdk}]"
+        table.add_row(
+            f"[{SEVERITY_STYLE[finding.severity]}]{finding.severity.label}[/]",
+            clean(finding.rule_id, 40),
+            clean(finding.title, 90),
+            clean(where, 70),
+        )
+    console.print(table)
+    parts = [f"{n} {name}" for name, n in counts.items() if n]
+    more = len(result.findings) - top
+    console.print(
+        f"  {len(result.findings)} findings ({', '.join(reversed(parts)) or 'none'})"
+        + (f"; {more} more in the report" if more > 0 else "")
+        + f"; {len(result.sdks)} SDKs; {len(result.facts.problems)} problems; {result.duration_s:.2f}s"
+    )
+    for p in paths:
+        console.print(f"  report: {escape(p)}")

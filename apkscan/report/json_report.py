@@ -1,0 +1,98 @@
+"""The JSON report: identity, verdict, findings, SDKs, personal data, facts and problems.
+
+``render(result) -> str``; it never opens a file. Its JSON Schema is
+``apkscan/schemas/report.schema.json`` (tests validate every report against it).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apkscan.facts import ApkFacts
+from apkscan.model import ScanResult
+from apkscan.serial import to_jsonable
+
+SCHEMA_VERSION = "1.0"
+
+
+def app_identity(facts: ApkFacts) -> dict[str, Any]:
+    m = facts.manifest
+    return {
+        "file_name": facts.file_name,
+        "size": facts.size,
+        "sha256": facts.sha256,
+        "package": m.package,
+        "label": m.label,
+        "labels": [{"locale": loc, "label": value} for loc, value in m.labels],
+        "version_code": m.version_code,
+        "version_name": m.version_name,
+        "min_sdk": m.min_sdk,
+        "target_sdk": m.target_sdk,
+        "max_sdk": m.max_sdk,
+    }
+
+
+def facts_dict(facts: ApkFacts, full: bool = False) -> dict[str, Any]:
+    """Facts for the report. Dex tables are summarised unless ``full`` (they can hold
+    millions of rows); the batch store keeps them whole."""
+    out: dict[str, Any] = {
+        "manifest": to_jsonable(facts.manifest),
+        "signing": to_jsonable(facts.signing),
+        "archive": to_jsonable(facts.archive),
+        "strings": {
+            "resources": [{"locale": loc, "name": n, "value": v} for loc, n, v in facts.strings.resources],
+            "assets": [{"path": p, "chars": len(t)} for p, t in facts.strings.assets],
+            "urls": [{"url": u, "source": s} for u, s in facts.strings.urls],
+            "domains": list(facts.strings.domains),
+            "ips": list(facts.strings.ips),
+            "emails": list(facts.strings.emails),
+        },
+        "yara": to_jsonable(facts.yara),
+    }
+    dex_out = []
+    for d in facts.dex:
+        item: dict[str, Any] = {
+            "path": d.path,
+            "classes": len(d.classes),
+            "methods": len(d.methods),
+            "fields": len(d.fields),
+            "strings": len(d.strings),
+            "calls": len(d.calls),
+        }
+        if full:
+            item["class_names"] = list(d.classes)
+            item["method_refs"] = list(d.methods)
+            item["field_refs"] = list(d.fields)
+            item["string_table"] = list(d.strings)
+            item["call_edges"] = [[d.methods[a], d.methods[b]] for a, b in d.calls]
+        dex_out.append(item)
+    out["dex"] = dex_out
+    return out
+
+
+def report_dict(result: ScanResult, full_facts: bool = False) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "apkscan", "version": result.tool_version},
+        "scan": {
+            "scanned_at": result.scanned_at,
+            "duration_s": result.duration_s,
+            "rules_digest": result.rules_digest,
+            "app_category": result.app_category,
+            "timings": result.timings,
+        },
+        "app": app_identity(result.facts),
+        "verdict": result.verdict,
+        "counts": result.counts(),
+        "findings": to_jsonable(result.findings),
+        "sdks": to_jsonable(result.sdks),
+        "data_access": to_jsonable(result.data_access),
+        "facts": facts_dict(result.facts, full_facts),
+        "problems": to_jsonable(result.facts.problems),
+        "rule_errors": to_jsonable(result.rule_errors),
+    }
+
+
+def render(result: ScanResult, full_facts: bool = False) -> str:
+    return json.dumps(report_dict(result, full_facts), ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,146 @@
+"""SARIF 2.1.0: one run, rules in ``tool.driver.rules``, results with logical locations
+(class and method) and fingerprints that survive rebuilds (no offsets)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from apkscan import __version__
+from apkscan.model import Finding, ScanResult, Severity
+
+LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+# GitHub code scanning reads "security-severity" (0-10) to rank alerts.
+SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
+PRECISION = {"high": "high", "medium": "medium", "low": "low"}
+
+
+def _rule(f: Finding) -> dict[str, Any]:
+    refs = "\n".join(f"- {r.id}" + (f" <{r.url}>" if r.url else "") for r in f.references)
+    help_text = f"{f.description}\n\nRemediation: {f.remediation}\n\nReferences:\n{refs}".strip()
+    out: dict[str, Any] = {
+        "id": f.rule_id,
+        "name": "".join(w.capitalize() for w in f.rule_id.replace("_", "-").split("-")),
+        "shortDescription": {"text": f.title},
+        "fullDescription": {"text": f.description},
+        "help": {"text": help_text, "markdown": help_text},
+        "defaultConfiguration": {"level": LEVEL[f.severity]},
+        "properties": {
+            "tags": [f.category, *f.tags],
+            "category": f.category,
+            "severity": f.severity.label,
+            "security-severity": SECURITY_SEVERITY[f.severity],
+            "precision": PRECISION.get(f.confidence, "medium"),
+            "references": [{"id": r.id, "url": r.url} for r in f.references],
+        },
+    }
+    url = next((r.url for r in f.references if r.url), "")
+    if url:
+        out["helpUri"] = url
+    return out
+
+
+def _message(f: Finding) -> str:
+    where = ""
+    if f.evidence:
+        e = f.evidence[0]
+        bits = [b for b in (e.value, e.class_name and f"in {e.class_name}.{e.method}".rstrip("."), e.sdk and f"(SDK {e.sdk})") if b]
+        where = ": " + " ".join(bits)
+        if len(f.evidence) > 1:
+            where += f" and {len(f.evidence) - 1} more"
+    return f"{f.title}{where}"
+
+
+def render(results: list[ScanResult]) -> str:
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    artifacts: list[dict[str, Any]] = []
+    sarif_results: list[dict[str, Any]] = []
+    notifications: list[dict[str, Any]] = []
+    digests = sorted({r.rules_digest for r in results if r.rules_digest})
+    for a_idx, res in enumerate(results):
+        facts = res.facts
+        artifacts.append(
+            {
+                "location": {"uri": facts.file_name},
+                "length": facts.size,
+                "hashes": {"sha-256": facts.sha256},
+                "mimeType": "application/vnd.android.package-archive",
+                "properties": {"package": facts.manifest.package, "versionName": facts.manifest.version_name},
+            }
+        )
+        for p in facts.problems:
+            notifications.append(
+                {"level": "warning", "message": {"text": f"{facts.file_name}: {p.where}: {p.message}"},
+                 "descriptor": {"id": p.kind}}
+            )
+        for f in res.findings:
+            if f.rule_id not in index:
+                index[f.rule_id] = len(rules)
+                rules.append(_rule(f))
+            logical = []
+            for e in f.evidence[:20]:
+                if e.class_name:
+                    name = f"{e.class_name}.{e.method.split('(', 1)[0]}" if e.method else e.class_name
+                    logical.append({"fullyQualifiedName": name, "kind": "function" if e.method else "type"})
+            location: dict[str, Any] = {
+                "physicalLocation": {"artifactLocation": {"uri": facts.file_name, "index": a_idx}},
+            }
+            if logical:
+                location["logicalLocations"] = list({json.dumps(x, sort_keys=True): x for x in logical}.values())[:10]
+            sarif_results.append(
+                {
+                    "ruleId": f.rule_id,
+                    "ruleIndex": index[f.rule_id],
+                    "level": LEVEL[f.severity],
+                    "message": {"text": _message(f)},
+                    "locations": [location],
+                    "partialFingerprints": {"apkscanFinding/v1": f.fingerprint},
+                    "properties": {
+                        "severity": f.severity.label,
+                        "confidence": f.confidence,
+                        "category": f.category,
+                        "package": facts.manifest.package,
+                        "evidence": [
+                            {k: v for k, v in (("kind", e.kind), ("value", e.value), ("file", e.file),
+                                               ("class", e.class_name), ("method", e.method), ("sdk", e.sdk),
+                                               ("offset", e.offset)) if v not in ("", None)}
+                            for e in f.evidence[:50]
+                        ],
+                    },
+                }
+            )
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "apkscan",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": "https://github.com/apkscan/apkscan",
+                "rules": rules,
+            }
+        },
+        "artifacts": artifacts,
+        "results": sarif_results,
+        "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+        "columnKind": "unicodeCodePoints",
+        "properties": {"rulesDigest": digests[0] if len(digests) == 1 else digests},
+    }
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [run],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
