@@ -1,0 +1,200 @@
+"""Consistency checks for the SDK catalogue (rules/sdks/catalogue.yaml)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "rules" / "sdks" / "catalogue.yaml"
+
+CATEGORIES = {
+    "push", "analytics", "ads", "maps", "location", "payment", "share-login", "crash-reporting",
+    "hotfix", "risk-control", "oaid", "im", "customer-service", "rtc", "attribution", "app-generator",
+    "hybrid-framework", "game-engine", "packer", "web3", "social", "network", "ui", "utility",
+    "development",
+}
+DATA_KINDS = {
+    "device-id", "advertising-id", "phone-number", "location", "cell-info", "wifi", "bluetooth",
+    "contacts", "call-log", "sms", "calendar", "accounts", "installed-apps", "clipboard", "camera",
+    "microphone", "screen-capture", "accessibility", "notifications", "photos-media", "sensors",
+    "network", "device-info", "usage-stats", "health",
+}
+REQUIRED_KEYS = {"id", "name", "vendor", "category", "country", "tracker", "signatures",
+                 "data_collected", "source"}
+OPTIONAL_KEYS = {"name_zh"}
+SIGNATURE_KEYS = {"classes", "files", "native", "meta_data"}
+
+# Entries the scanner and its reports rely on (by id).
+MUST_HAVE = {
+    # push
+    "jpush", "getui-push", "umeng-push", "xiaomi-push", "huawei-push", "oppo-push", "vivo-push",
+    "meizu-push", "tencent-tpns",
+    # analytics
+    "umeng-analytics", "talkingdata", "growingio", "sensorsdata", "baidu-mobstat",
+    # ads
+    "pangle-csj", "tencent-gdt", "kuaishou-ads", "baidu-mobads", "sigmob", "beizi-ads",
+    # maps and location
+    "amap-maps", "amap-location", "baidu-map", "baidu-location", "tencent-map", "tencent-location",
+    # payment
+    "alipay", "wechat-pay", "unionpay",
+    # share and login
+    "wechat-opensdk", "qq-connect", "weibo-sdk", "mobtech-sharesdk", "cmcc-auth", "cucc-auth",
+    "ctcc-auth",
+    # crash and hotfix
+    "bugly-crash", "bugly-upgrade", "tinker", "sophix",
+    # risk control / fingerprinting, OAID
+    "shumei", "tongdun", "dingxiang", "netease-yidun-risk", "msa-oaid",
+    # IM and customer service
+    "tencent-im", "rongcloud", "netease-yunxin-im", "easemob-im", "meiqia",
+    # RTC and screen sharing
+    "agora-rtc", "tencent-trtc", "zego-express", "webrtc", "livekit",
+    # install attribution
+    "openinstall", "xinstall", "shareinstall",
+    # app generators, hybrid shells, engines
+    "dcloud-uniapp", "apicloud", "appcan", "gonative", "cordova", "capacitor", "flutter",
+    "react-native", "unity-engine", "xamarin", "cocos",
+    # packers
+    "packer-360-jiagu", "packer-tencent-legu", "packer-bangcle", "packer-ijiami", "packer-baidu",
+    "packer-netease", "packer-ali",
+    # web3
+    "web3j", "bitcoinj", "tron-trident", "trust-wallet-core", "walletconnect",
+    # international
+    "firebase-analytics", "firebase-crashlytics", "firebase-messaging", "admob", "gms-location",
+    "facebook-core", "facebook-audience-network", "appsflyer", "adjust", "branch", "sentry",
+    "applovin", "ironsource", "unity-ads", "vungle", "chartboost", "mintegral", "inmobi",
+    "amplitude", "mixpanel", "segment", "onesignal", "braze",
+    # plain libraries (non-trackers)
+    "okhttp", "retrofit", "glide", "fresco", "gson", "rxjava", "exoplayer", "lottie", "eventbus",
+    "zxing",
+}
+NON_TRACKERS = {"okhttp", "retrofit", "glide", "fresco", "gson", "rxjava", "exoplayer", "lottie",
+                "eventbus", "zxing", "material-components"}
+
+ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+PREFIX_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$")
+TOO_GENERIC = {"com.google", "com.android", "com.facebook", "com.tencent", "com.alibaba", "com.baidu",
+               "com.huawei", "com.xiaomi", "org.apache", "androidx", "android.support", "java.lang",
+               "kotlin", "com.bytedance", "com.netease", "com.amap", "com.sina"}
+
+
+@pytest.fixture(scope="module")
+def doc():
+    with CATALOGUE.open(encoding="utf-8") as fh:
+        docs = list(yaml.safe_load_all(fh))
+    assert len(docs) == 1, "catalogue must be a single YAML document"
+    return docs[0]
+
+
+@pytest.fixture(scope="module")
+def sdks(doc):
+    assert doc["version"] == 1
+    assert isinstance(doc["sdks"], list)
+    return doc["sdks"]
+
+
+def test_top_level_keys(doc):
+    assert set(doc) == {"version", "sdks"}
+
+
+def test_ids_unique_and_kebab(sdks):
+    ids = [s["id"] for s in sdks]
+    dupes = [i for i, n in Counter(ids).items() if n > 1]
+    assert not dupes, f"duplicate ids: {dupes}"
+    bad = [i for i in ids if not isinstance(i, str) or not ID_RE.match(i)]
+    assert not bad, f"ids not lowercase kebab-case: {bad}"
+
+
+def test_required_keys_and_types(sdks):
+    for s in sdks:
+        keys = set(s)
+        assert REQUIRED_KEYS <= keys, f"{s.get('id')}: missing {REQUIRED_KEYS - keys}"
+        assert keys <= REQUIRED_KEYS | OPTIONAL_KEYS, f"{s['id']}: unknown keys {keys - REQUIRED_KEYS - OPTIONAL_KEYS}"
+        for k in ("name", "vendor"):
+            assert isinstance(s[k], str) and s[k].strip(), f"{s['id']}: empty {k}"
+        if "name_zh" in s:
+            assert isinstance(s["name_zh"], str) and s["name_zh"].strip(), f"{s['id']}: empty name_zh"
+        assert isinstance(s["tracker"], bool), f"{s['id']}: tracker must be a boolean"
+        assert isinstance(s["country"], str) and COUNTRY_RE.match(s["country"]), f"{s['id']}: bad country"
+        sig = s["signatures"]
+        assert isinstance(sig, dict) and set(sig) <= SIGNATURE_KEYS, f"{s['id']}: bad signatures keys"
+        assert "classes" in sig, f"{s['id']}: signatures.classes missing"
+        for k, v in sig.items():
+            assert isinstance(v, list) and all(isinstance(x, str) and x for x in v), f"{s['id']}: {k} must be a list of strings"
+        assert any(sig.get(k) for k in SIGNATURE_KEYS), f"{s['id']}: no signature at all"
+
+
+def test_category_values(sdks):
+    bad = {s["id"]: s["category"] for s in sdks if s["category"] not in CATEGORIES}
+    assert not bad, f"unknown categories: {bad}"
+
+
+def test_data_collected_values(sdks):
+    for s in sdks:
+        dc = s["data_collected"]
+        assert isinstance(dc, list), f"{s['id']}: data_collected must be a list"
+        unknown = set(dc) - DATA_KINDS
+        assert not unknown, f"{s['id']}: unknown data_collected values {unknown}"
+        assert len(dc) == len(set(dc)), f"{s['id']}: duplicated data_collected values"
+
+
+def test_trackers_declare_data(sdks):
+    missing = [s["id"] for s in sdks if s["tracker"] and not s["data_collected"]]
+    assert not missing, f"trackers without data_collected: {missing}"
+
+
+def test_counts(sdks):
+    assert len(sdks) >= 200
+    assert sum(1 for s in sdks if s["country"] == "CN") >= 80
+
+
+def test_sources_are_https(sdks):
+    bad = [s["id"] for s in sdks
+           if not isinstance(s["source"], str) or not re.match(r"^https://[^\s/]+\.[^\s/]+", s["source"])]
+    assert not bad, f"source must be an https URL: {bad}"
+
+
+def test_class_prefixes_well_formed(sdks):
+    for s in sdks:
+        for p in s["signatures"]["classes"]:
+            assert PREFIX_RE.match(p), f"{s['id']}: malformed or too short class prefix {p!r}"
+            assert p.count(".") >= 1, f"{s['id']}: prefix {p!r} has fewer than two segments"
+            assert p not in TOO_GENERIC, f"{s['id']}: prefix {p!r} is too generic"
+            assert "/" not in p and not p.startswith("L"), f"{s['id']}: use dotted names, not {p!r}"
+
+
+def test_class_prefixes_not_shared(sdks):
+    owners: dict[str, list[str]] = {}
+    for s in sdks:
+        for p in s["signatures"]["classes"]:
+            owners.setdefault(p, []).append(s["id"])
+    shared = {p: ids for p, ids in owners.items() if len(ids) > 1}
+    assert not shared, f"class prefixes claimed by more than one entry: {shared}"
+
+
+def test_no_duplicate_signatures_within_entry(sdks):
+    for s in sdks:
+        for k, v in s["signatures"].items():
+            assert len(v) == len(set(v)), f"{s['id']}: duplicated {k}"
+
+
+def test_must_have_entries(sdks):
+    ids = {s["id"] for s in sdks}
+    missing = sorted(MUST_HAVE - ids)
+    assert not missing, f"missing must-have entries: {missing}"
+
+
+def test_plain_libraries_are_not_trackers(sdks):
+    by_id = {s["id"]: s for s in sdks}
+    flagged = [i for i in NON_TRACKERS if i in by_id and by_id[i]["tracker"]]
+    assert not flagged, f"plain libraries flagged as trackers: {flagged}"
+
+
+def test_packers_have_no_data(sdks):
+    for s in sdks:
+        if s["category"] == "packer":
+            assert s["tracker"] is False and not s["data_collected"], s["id"]
