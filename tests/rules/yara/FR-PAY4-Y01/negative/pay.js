@@ -1,0 +1,1 @@
+var p={memberid:'10086',orderid:o,pay_amount:a};

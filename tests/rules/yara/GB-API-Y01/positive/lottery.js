@@ -1,0 +1,1 @@
+var u="http://z.apiplus.net/newly.do?token="+t+"&code=cqssc&rows=5&format=json";
