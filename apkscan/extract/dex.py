@@ -1,0 +1,714 @@
+"""A fast dex reader that survives hostile input, using only the standard library.
+
+:func:`read_dex` turns the bytes of one ``.dex`` file into a :class:`~apkscan.facts.Dex`:
+the string table, every type/field/method reference in smali form, the defined classes,
+the call edges (which defined method invokes which method) and the ``const-string`` uses.
+
+Everything comes from the public Dalvik documentation (AOSP "Dalvik Executable format"
+and "Dalvik bytecode"). The layout in brief:
+
+* a 0x70-byte header with the sizes and offsets of the id tables;
+* ``string_ids`` (u4 offsets to MUTF-8 string data), ``type_ids`` (u4 string index),
+  ``proto_ids`` (shorty, return type, parameter ``type_list`` offset), ``field_ids`` and
+  ``method_ids`` (u2 class, u2 type/proto, u4 name) and ``class_defs`` (8 x u4);
+* per class a ``class_data_item`` of ULEB128 numbers listing the methods and the offsets
+  of their ``code_item``; the bytecode is an array of 16-bit code units, each instruction
+  being 1 to 5 units wide depending only on its opcode, except the three payload
+  pseudo-instructions (``0x0100`` packed-switch, ``0x0200`` sparse-switch, ``0x0300``
+  fill-array-data) whose length is stored inside them.
+
+Hostile input: every offset and size is checked against the file, counts are capped by
+what can fit, every loop advances by at least one byte or unit, and code items or class
+data shared by several owners are walked once. Anything odd becomes a
+:class:`~apkscan.facts.Tamper` note; only a file without a usable header raises
+:class:`DexError`.
+
+Speed: the bytecode walk is the hot loop. It indexes the ``bytes`` object directly (the
+opcode is the low byte of a code unit, so ``data[pos]`` is the opcode and small ints are
+cached), looks the width up in a 256-entry table in bytes, and only leaves the fast path
+for invokes, ``const-string`` and the nop/payload opcode. Call edges are collected as
+``caller << 32 | callee`` ints in a set, which costs less than tuples.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import re
+import struct
+import sys
+import zlib
+from array import array
+from collections.abc import Callable
+from itertools import repeat
+
+from apkscan.facts import Dex, Tamper
+
+__all__ = ["DexError", "read_dex"]
+
+HEADER_SIZE = 0x70
+ENDIAN_CONSTANT = 0x12345678
+REVERSE_ENDIAN_CONSTANT = 0x78563412
+NO_INDEX = 0xFFFFFFFF
+KNOWN_VERSIONS = frozenset({b"035", b"036", b"037", b"038", b"039", b"040", b"041"})
+MAX_NOTES = 40
+"""Tamper notes kept per dex; more are summarised in one last note."""
+
+_HEADER = struct.Struct("<8sI20s20I")
+_LITTLE = sys.byteorder == "little"
+
+
+class DexError(Exception):
+    """The data has no usable dex header: not a dex at all, or truncated beyond use."""
+
+
+# --------------------------------------------------------------------------- widths
+
+# Width of each opcode in code units (Dalvik bytecode, "Summary of bytecode set").
+_UNIT_WIDTH: list[int] = [1] * 256
+
+
+def _set(first: int, last: int, width: int) -> None:
+    for op in range(first, last + 1):
+        _UNIT_WIDTH[op] = width
+
+
+_set(0x02, 0x02, 2)  # move/from16 22x
+_set(0x03, 0x03, 3)  # move/16 32x
+_set(0x05, 0x05, 2)  # move-wide/from16
+_set(0x06, 0x06, 3)  # move-wide/16
+_set(0x08, 0x08, 2)  # move-object/from16
+_set(0x09, 0x09, 3)  # move-object/16
+_set(0x13, 0x13, 2)  # const/16 21s
+_set(0x14, 0x14, 3)  # const 31i
+_set(0x15, 0x16, 2)  # const/high16, const-wide/16
+_set(0x17, 0x17, 3)  # const-wide/32 31i
+_set(0x18, 0x18, 5)  # const-wide 51l
+_set(0x19, 0x1A, 2)  # const-wide/high16, const-string 21c
+_set(0x1B, 0x1B, 3)  # const-string/jumbo 31c
+_set(0x1C, 0x1C, 2)  # const-class 21c
+_set(0x1F, 0x20, 2)  # check-cast 21c, instance-of 22c
+_set(0x22, 0x23, 2)  # new-instance 21c, new-array 22c
+_set(0x24, 0x26, 3)  # filled-new-array(/range) 35c/3rc, fill-array-data 31t
+_set(0x29, 0x29, 2)  # goto/16 20t
+_set(0x2A, 0x2C, 3)  # goto/32 30t, packed-switch, sparse-switch 31t
+_set(0x2D, 0x3D, 2)  # cmpkind 23x, if-test 22t, if-testz 21t
+_set(0x44, 0x6D, 2)  # aget/aput 23x, iget/iput 22c, sget/sput 21c
+_set(0x6E, 0x72, 3)  # invoke-kind 35c
+_set(0x74, 0x78, 3)  # invoke-kind/range 3rc
+_set(0x90, 0xAF, 2)  # binop 23x
+_set(0xD0, 0xE2, 2)  # binop/lit16 22s, binop/lit8 22b
+_set(0xFA, 0xFB, 4)  # invoke-polymorphic(/range) 45cc/4rcc
+_set(0xFC, 0xFD, 3)  # invoke-custom(/range) 35c/3rc (call site index, not a method)
+_set(0xFE, 0xFF, 2)  # const-method-handle, const-method-type 21c
+
+# The walker's table: width in *bytes* for ordinary instructions, or a code <= 0.
+_K_NOP = 0  # nop, or a payload pseudo-instruction (high byte 1, 2 or 3)
+_K_INVOKE = -1  # method index in unit 1, 3 units
+_K_STRING = -2  # const-string: string index in unit 1, 2 units
+_K_STRING_JUMBO = -3  # const-string/jumbo: u4 string index in units 1-2, 3 units
+_K_POLY = -4  # invoke-polymorphic: method index in unit 1, 4 units
+
+_WALK: list[int] = [2 * w for w in _UNIT_WIDTH]
+_WALK[0x00] = _K_NOP
+for _op in (*range(0x6E, 0x73), *range(0x74, 0x79)):
+    _WALK[_op] = _K_INVOKE
+_WALK[0x1A] = _K_STRING
+_WALK[0x1B] = _K_STRING_JUMBO
+_WALK[0xFA] = _K_POLY
+_WALK[0xFB] = _K_POLY
+WALK_TABLE: tuple[int, ...] = tuple(_WALK)
+"""Per opcode: width in bytes (> 0) or one of the ``_K_*`` codes (<= 0)."""
+
+
+# --------------------------------------------------------------------------- strings
+
+
+def _mutf8_errors(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler for the MUTF-8 forms plain UTF-8 rejects.
+
+    ``C0 80`` is NUL; a 3-byte encoded surrogate (``ED A0..BF xx``) becomes that
+    surrogate (pairs are joined afterwards); any other bad byte becomes U+FFFD."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    raw = exc.object
+    s = exc.start
+    if raw[s : s + 2] == b"\xc0\x80":
+        return "\0", s + 2
+    if (
+        s + 2 < len(raw)
+        and raw[s] == 0xED
+        and 0xA0 <= raw[s + 1] <= 0xBF
+        and 0x80 <= raw[s + 2] <= 0xBF
+    ):
+        return chr(0xD000 | ((raw[s + 1] & 0x3F) << 6) | (raw[s + 2] & 0x3F)), s + 3
+    return "\ufffd", s + 1
+
+
+codecs.register_error("apkscan-mutf8", _mutf8_errors)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def decode_mutf8(raw: bytes) -> str:
+    """MUTF-8 to ``str``; plain UTF-8 (the usual case) takes the C fast path.
+
+    Surrogate pairs written as two 3-byte sequences are joined, ``C0 80`` is NUL, lone
+    surrogates and malformed bytes become U+FFFD. Never raises."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "apkscan-mutf8")
+    if _SURROGATE.search(text):
+        # utf-16 joins valid pairs; lone surrogates become U+FFFD.
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+LEAN_STRING = 256
+"""Once a file has made the string reader scan more than its budget, strings are read
+from a window of this many bytes only (a hostile file can point thousands of ids into
+one huge unterminated run)."""
+
+
+def _read_strings(data: bytes, offsets: array[int], note: Callable[[str], None]) -> list[str]:
+    n = len(data)
+    out: list[str] = []
+    append = out.append
+    find = data.find
+    bad = 0
+    budget = 8 * n + (1 << 24)
+    window = n + 1
+    for off in offsets:
+        if off >= n:
+            bad += 1
+            append("")
+            continue
+        # Skip the ULEB128 utf16_size (1 to 5 bytes).
+        p = off + 1
+        if data[off] > 0x7F:
+            stop = min(off + 5, n)
+            while p < stop and data[p - 1] > 0x7F:
+                p += 1
+        end = find(b"\0", p, p + window)
+        if end < 0:
+            bad += 1
+            end = min(n, p + window)
+        budget -= end - p
+        if budget < 0 and window > LEAN_STRING:
+            window = LEAN_STRING
+            note("string data larger than the file could hold; reading the rest shortened")
+            end = min(end, p + window)
+        raw = data[p:end]
+        try:
+            append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            append(decode_mutf8(raw) if window > LEAN_STRING else raw.decode("utf-8", "replace"))
+    if bad:
+        note(f"{bad} string data offsets outside the file or unterminated")
+    return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _u4_array(data: bytes, off: int, count: int) -> array[int]:
+    arr = array("I", data[off : off + 4 * count])
+    if not _LITTLE:
+        arr.byteswap()
+    return arr
+
+
+def _u2_array(data: bytes, off: int, count: int) -> array[int]:
+    arr = array("H", data[off : off + 2 * count])
+    if not _LITTLE:
+        arr.byteswap()
+    return arr
+
+
+def _pick(table: list[str], idx: int, what: str) -> str:
+    if 0 <= idx < len(table):
+        return table[idx]
+    return f"<bad-{what}-{idx}>"
+
+
+MAX_PARAMS = 256
+"""More parameters than Dalvik allows (255 argument words): the list is not read."""
+SHORT_NAME = 64
+
+
+def _names_too_large(
+    types: list[str], strings: list[str], protos: list[str], fields: bytes, methods: bytes
+) -> bool:
+    """Whether composing field and method names could exceed a size linear in the file.
+
+    ``fields``/``methods`` are the raw id tables (8 bytes per id, name index in the
+    second u4). A cheap bound first (longest part times the number of ids), then one with
+    the longest string actually used as a name: real files often hold one long string
+    constant, hostile ones can reuse one huge string as the name of every id."""
+    nf = len(fields) // 8
+    nm = len(methods) // 8
+    limit = 64 * (len(fields) + len(methods)) + (1 << 24)
+    lt = max(map(len, types), default=0)
+    lp = max(map(len, protos), default=0)
+    ls = max(map(len, strings), default=0)
+
+    def bound() -> int:
+        return nf * (2 * lt + ls + 3) + nm * (lt + ls + lp + 2)
+
+    if bound() <= limit:
+        return False
+    names = array("I", fields + methods)[1::2]
+    if not _LITTLE:
+        names.byteswap()
+    with contextlib.suppress(IndexError):
+        ls = max(map(len, map(strings.__getitem__, names)), default=0)
+    return bound() > limit
+
+
+def _shorten(names: list[str]) -> list[str]:
+    return [s if len(s) <= SHORT_NAME else s[:SHORT_NAME] + "\u2026" for s in names]
+
+
+class _Notes:
+    """Collects tamper notes, at most :data:`MAX_NOTES` per dex."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.items: list[Tamper] = []
+        self.dropped = 0
+
+    def header(self, detail: str) -> None:
+        self._add("dex-header", detail)
+
+    def structure(self, detail: str) -> None:
+        self._add("dex-structure", detail)
+
+    def _add(self, kind: str, detail: str) -> None:
+        if len(self.items) < MAX_NOTES:
+            self.items.append(Tamper(kind, self.path, detail))
+        else:
+            self.dropped += 1
+
+    def result(self) -> list[Tamper]:
+        if self.dropped:
+            return [
+                *self.items,
+                Tamper("dex-structure", self.path, f"{self.dropped} more anomalies not listed"),
+            ]
+        return self.items
+
+
+# --------------------------------------------------------------------------- main
+
+
+def read_dex(data: bytes, path: str) -> tuple[Dex, list[Tamper]]:
+    """Parse one dex file.
+
+    Raises :class:`DexError` only when nothing can be read (no dex magic, or shorter than
+    the header); otherwise returns every table that could be read and Tamper notes for
+    structural tricks (header fields that disagree with the file, tables or items that
+    point outside it, class data or code shared between owners ...).
+    """
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    n = len(data)
+    if n < HEADER_SIZE:
+        raise DexError(f"{path}: {n} bytes, shorter than a dex header")
+    if data[:4] != b"dex\n":
+        raise DexError(f"{path}: no dex magic ({data[:8]!r})")
+    notes = _Notes(path)
+    (
+        magic,
+        checksum,
+        _signature,
+        file_size,
+        header_size,
+        endian_tag,
+        _link_size,
+        _link_off,
+        _map_off,
+        string_ids_size,
+        string_ids_off,
+        type_ids_size,
+        type_ids_off,
+        proto_ids_size,
+        proto_ids_off,
+        field_ids_size,
+        field_ids_off,
+        method_ids_size,
+        method_ids_off,
+        class_defs_size,
+        class_defs_off,
+        _data_size,
+        _data_off,
+    ) = _HEADER.unpack_from(data, 0)
+
+    if magic[4:7] not in KNOWN_VERSIONS or magic[7] != 0:
+        notes.header(f"unknown dex version {magic!r}")
+    if file_size != n:
+        notes.header(f"file_size field {file_size} but the data is {n} bytes")
+    if header_size != HEADER_SIZE:
+        notes.header(f"header_size {header_size:#x}, expected 0x70")
+    if endian_tag != ENDIAN_CONSTANT:
+        notes.header(f"endian_tag {endian_tag:#010x}, expected 0x12345678")
+    actual = zlib.adler32(memoryview(data)[12:])
+    if actual != checksum:
+        notes.header(f"checksum {checksum:#010x} but adler32 of the data is {actual:#010x}")
+
+    def table(name: str, size: int, off: int, item: int) -> int:
+        """How many items of a table fit in the file (0 when it is unusable)."""
+        if size == 0:
+            return 0
+        if off < HEADER_SIZE or off >= n:
+            notes.header(f"{name}: offset {off:#x} outside the file ({size} items)")
+            return 0
+        fits = (n - off) // item
+        if size > fits:
+            notes.header(f"{name}: {size} items at {off:#x} overrun the file; {fits} read")
+            return fits
+        return size
+
+    # ---- strings
+    ns = table("string_ids", string_ids_size, string_ids_off, 4)
+    strings = _read_strings(data, _u4_array(data, string_ids_off, ns), notes.structure)
+
+    # ---- types
+    nt = table("type_ids", type_ids_size, type_ids_off, 4)
+    type_idx = _u4_array(data, type_ids_off, nt)
+    try:
+        types = [strings[i] for i in type_idx]
+    except IndexError:
+        notes.structure("type_ids name strings outside the string table")
+        types = [_pick(strings, i, "string") for i in type_idx]
+
+    # ---- protos -> "(args)ret"
+    npr = table("proto_ids", proto_ids_size, proto_ids_off, 12)
+    protos: list[str] = []
+    param_cache: dict[int, str] = {0: ""}
+    bad_lists = 0
+    unpack_u4 = struct.Struct("<I").unpack_from
+    for _shorty, ret, params_off in struct.iter_unpack(
+        "<III", data[proto_ids_off : proto_ids_off + 12 * npr]
+    ):
+        params = param_cache.get(params_off)
+        if params is None:
+            params = ""
+            count = unpack_u4(data, params_off)[0] if params_off + 4 <= n else -1
+            if 0 <= count <= MAX_PARAMS and params_off + 4 + 2 * count <= n:
+                idx = _u2_array(data, params_off + 4, count)
+                try:
+                    params = "".join([types[t] for t in idx])
+                except IndexError:
+                    params = "".join([_pick(types, t, "type") for t in idx])
+            else:
+                bad_lists += 1
+            param_cache[params_off] = params
+        protos.append(f"({params}){types[ret] if ret < nt else _pick(types, ret, 'type')}")
+    if bad_lists:
+        notes.structure(f"{bad_lists} proto parameter lists outside the file or too long")
+
+    # ---- fields and methods: u2 class, u2 type/proto, u4 name
+    nf = table("field_ids", field_ids_size, field_ids_off, 8)
+    nm = table("method_ids", method_ids_size, method_ids_off, 8)
+    field_raw = data[field_ids_off : field_ids_off + 8 * nf]
+    method_raw = data[method_ids_off : method_ids_off + 8 * nm]
+    field_rows = struct.iter_unpack("<HHI", field_raw)
+    method_rows = struct.iter_unpack("<HHI", method_raw)
+    t_names, s_names, p_names = types, strings, protos
+    if _names_too_large(types, strings, protos, field_raw, method_raw):
+        # A few huge strings reused by thousands of ids would make the composed names
+        # quadratic in the file size: compose them from shortened parts.
+        notes.structure("field and method names too large for the file; names shortened")
+        t_names, s_names, p_names = _shorten(types), _shorten(strings), _shorten(protos)
+    try:
+        fields = [f"{t_names[c]}->{s_names[s]}:{t_names[t]}" for c, t, s in field_rows]
+    except IndexError:
+        notes.structure("field_ids refer outside the type or string tables")
+        fields = [
+            f"{_pick(t_names, c, 'type')}->{_pick(s_names, s, 'string')}:"
+            f"{_pick(t_names, t, 'type')}"
+            for c, t, s in struct.iter_unpack("<HHI", field_raw)
+        ]
+    try:
+        methods = [f"{t_names[c]}->{s_names[s]}{p_names[p]}" for c, p, s in method_rows]
+    except IndexError:
+        notes.structure("method_ids refer outside the type, proto or string tables")
+        methods = [
+            f"{_pick(t_names, c, 'type')}->{_pick(s_names, s, 'string')}"
+            f"{_pick(p_names, p, 'proto')}"
+            for c, p, s in struct.iter_unpack("<HHI", method_raw)
+        ]
+
+    # ---- class defs
+    nc = table("class_defs", class_defs_size, class_defs_off, 32)
+    class_defs = list(struct.iter_unpack("<8I", data[class_defs_off : class_defs_off + 32 * nc]))
+    classes = [_pick(types, d[0], "type") for d in class_defs]
+
+    owners = _code_owners(data, [d[6] for d in class_defs], nm, notes)
+    calls, const_strings = _walk_code(data, owners, nm, ns, notes)
+
+    dex = Dex(
+        path=path,
+        classes=tuple(classes),
+        methods=tuple(methods),
+        fields=tuple(fields),
+        strings=tuple(strings),
+        calls=calls,
+        const_strings=const_strings,
+    )
+    return dex, notes.result()
+
+
+def _uleb_tail(data: bytes, p: int, value: int) -> tuple[int, int]:
+    """Finish a ULEB128 whose first byte ``value`` (> 0x7f) was at ``p - 1``.
+
+    Raises IndexError at the end of the data, like the inline fast paths."""
+    value &= 0x7F
+    shift = 7
+    while True:
+        b = data[p]
+        p += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80 or shift == 28:
+            return value, p
+        shift += 7
+
+
+def _code_owners(
+    data: bytes, class_data_offs: list[int], n_methods: int, notes: _Notes
+) -> dict[int, list[int]]:
+    """Read every class_data_item: code_item offset -> method indices that own it."""
+    n = len(data)
+    seen: set[int] = set()
+    with_code: set[int] = set()
+    owners: dict[int, list[int]] = {}
+    get_owners = owners.get
+    tail = _uleb_tail
+    high = bytes(range(0x80, 0x100))
+    bad_class_data = 0
+    bad_callers = 0
+    shared_class_data = 0
+    # Distinct class_defs may point into one another's class data; real ones never
+    # overlap, so reading more than the file's size twice over means a crafted file.
+    budget = 2 * n + (1 << 16)
+    for cd_off in class_data_offs:
+        if budget < 0:
+            notes.structure("class_data items overlap; the rest were not read")
+            break
+        if cd_off == 0:
+            continue
+        if cd_off in seen:
+            shared_class_data += 1
+            continue
+        seen.add(cd_off)
+        if cd_off < HEADER_SIZE or cd_off >= n:
+            bad_class_data += 1
+            continue
+        p = cd_off
+        try:
+            # static_fields_size, instance_fields_size, direct_methods_size,
+            # virtual_methods_size
+            counts = []
+            for _ in range(4):
+                v = data[p]
+                p += 1
+                if v > 0x7F:
+                    v, p = tail(data, p, v)
+                counts.append(v)
+            # Skip the encoded fields: 2 ULEB128s each, each ending with a byte < 0x80.
+            need = 2 * (counts[0] + counts[1])
+            if need > n - p:
+                bad_class_data += 1
+                continue
+            while need:
+                chunk = data[p : p + need]
+                if len(chunk) < need:
+                    raise IndexError
+                p += need
+                need = len(chunk) - len(chunk.translate(None, high))
+            for size in (counts[2], counts[3]):
+                if 3 * size > n - p:
+                    raise IndexError
+                midx = 0
+                for _ in range(size):
+                    v = data[p]  # method_idx_diff
+                    p += 1
+                    if v > 0x7F:
+                        v, p = tail(data, p, v)
+                    midx += v
+                    v = data[p]  # access_flags
+                    p += 1
+                    if v > 0x7F:
+                        v, p = tail(data, p, v)
+                    code_off = data[p]
+                    p += 1
+                    if code_off > 0x7F:
+                        code_off, p = tail(data, p, code_off)
+                    if code_off:
+                        if midx >= n_methods or midx in with_code:
+                            bad_callers += 1
+                            continue
+                        with_code.add(midx)
+                        same = get_owners(code_off)
+                        if same is None:
+                            owners[code_off] = [midx]
+                        else:
+                            same.append(midx)
+        except IndexError:
+            bad_class_data += 1
+        budget -= p - cd_off
+    if shared_class_data:
+        notes.structure(f"{shared_class_data} class_defs share class_data with another class")
+    if bad_class_data:
+        notes.structure(f"{bad_class_data} class_data items unreadable or outside the file")
+    if bad_callers:
+        notes.structure(
+            f"{bad_callers} methods with code but a method index out of range or repeated"
+        )
+    return owners
+
+
+def _walk_code(
+    data: bytes,
+    owners_by_code: dict[int, list[int]],
+    n_methods: int,
+    n_strings: int,
+    notes: _Notes,
+) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """Walk the instructions of every code item once.
+
+    Invokes and const-strings are recorded as byte positions during the walk (one list
+    append, no arithmetic); their operands are read and deduplicated per code item
+    afterwards. Every caller owns at most one code item (see :func:`_code_owners`), so
+    per-item deduplication is global deduplication, and the edges come out grouped by
+    caller in code-item order."""
+    n = len(data)
+    units: memoryview | array[int]
+    if _LITTLE:
+        units = memoryview(data)[: n & ~1].cast("H")
+    else:
+        units = array("H", data[: n & ~1])
+        units.byteswap()
+    walk = WALK_TABLE
+    calls: list[tuple[int, int]] = []
+    const_strings: list[tuple[int, int]] = []
+    add_calls = calls.extend
+    add_strs = const_strings.extend
+    callees: set[int] = set()
+    strs: set[int] = set()
+    jumbo: list[int] = []
+    invokes: list[int] = []
+    consts: list[int] = []
+    inv = invokes.append
+    cst = consts.append
+    bad_code = 0
+    bad_refs = 0
+    shared = 0
+    share_budget = max(4 * n, 1 << 16)
+    # Code items never overlap in a real file: walking more than twice its size means
+    # thousands of methods point into one huge code item.
+    walk_budget = 2 * n + (1 << 16)
+    over_budget = False
+    unpack_u4 = struct.Struct("<I").unpack_from
+    for code_off, owners in owners_by_code.items():
+        if code_off < HEADER_SIZE or code_off + 16 > n:
+            bad_code += 1
+            continue
+        (insns_size,) = unpack_u4(data, code_off + 12)
+        j = code_off + 16
+        e = j + 2 * insns_size
+        if e > n:
+            bad_code += 1
+            e = n - ((n - j) & 1)
+        walk_budget -= e - j
+        if walk_budget < 0:
+            notes.structure("code items overlap; the rest were not walked")
+            break
+        callees = strs = set()
+        # ---- the hot loop: one table lookup per instruction
+        while j < e:
+            w = walk[data[j]]
+            if w > 0:
+                j += w
+            elif w == -1:  # invoke-kind(/range): method index in unit 1
+                inv(j)
+                j += 6
+            elif w == -2:  # const-string: string index in unit 1
+                cst(j)
+                j += 4
+            elif w == 0:  # nop, or a payload pseudo-instruction
+                hi = data[j + 1]
+                if hi == 0 or hi > 3:
+                    j += 2
+                elif j + 8 > e:
+                    break
+                elif hi == 1:  # packed-switch-payload: 4 + size * 2 units
+                    j += (4 + (data[j + 2] | data[j + 3] << 8) * 2) * 2
+                elif hi == 2:  # sparse-switch-payload: 2 + size * 4 units
+                    j += (2 + (data[j + 2] | data[j + 3] << 8) * 4) * 2
+                else:  # fill-array-data-payload: 4 + (width * size + 1) // 2 units
+                    width = data[j + 2] | data[j + 3] << 8
+                    size = int.from_bytes(data[j + 4 : j + 8], "little")
+                    j += (4 + (width * size + 1) // 2) * 2
+            elif w == -3:  # const-string/jumbo: u4 string index in units 1-2
+                if j + 6 <= e:
+                    jumbo.append(int.from_bytes(data[j + 2 : j + 6], "little"))
+                j += 6
+            else:  # invoke-polymorphic(/range): method index in unit 1, like invoke-kind
+                if j + 8 > e:
+                    break
+                inv(j)
+                j += 8
+        # ---- operands of the recorded instructions, deduplicated per caller
+        if invokes:
+            if invokes[-1] + 6 > e:  # truncated last instruction
+                invokes.pop()
+            if code_off & 1:  # misaligned (hostile): read the bytes
+                callees = {data[p + 2] | data[p + 3] << 8 for p in invokes}
+            else:
+                callees = {units[(p >> 1) + 1] for p in invokes}
+            invokes.clear()
+            if callees and max(callees) >= n_methods:
+                kept = {c for c in callees if c < n_methods}
+                bad_refs += len(callees) - len(kept)
+                callees = kept
+        if consts or jumbo:
+            if consts and consts[-1] + 4 > e:
+                consts.pop()
+            if code_off & 1:
+                strs = {data[p + 2] | data[p + 3] << 8 for p in consts}
+            else:
+                strs = {units[(p >> 1) + 1] for p in consts}
+            consts.clear()
+            if jumbo:
+                strs.update(jumbo)
+                jumbo.clear()
+            if strs and max(strs) >= n_strings:
+                kept = {s for s in strs if s < n_strings}
+                bad_refs += len(strs) - len(kept)
+                strs = kept
+        if len(owners) > 1:
+            # Several methods claim this code item; each gets its uses, within a budget
+            # so that a crafted file cannot make the output quadratic in its size.
+            shared += len(owners) - 1
+            share_budget -= (len(owners) - 1) * (len(callees) + len(strs) + 1)
+            if share_budget < 0:
+                over_budget = True
+                owners = owners[:1]
+        for owner in owners:
+            if callees:
+                add_calls(zip(repeat(owner), callees))
+            if strs:
+                add_strs(zip(repeat(owner), strs))
+    if isinstance(units, memoryview):
+        units.release()
+    if bad_code:
+        notes.structure(f"{bad_code} code items outside the file")
+    if shared:
+        notes.structure(f"{shared} methods share a code item with another method")
+    if over_budget:
+        notes.structure("shared code items: too many call edges, the rest were dropped")
+
+    if bad_refs:
+        notes.structure(f"{bad_refs} instructions refer to methods or strings out of range")
+    return tuple(calls), tuple(const_strings)
