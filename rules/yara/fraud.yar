@@ -36,7 +36,7 @@ rule CRYPTO_TRON_ADDRESS
         confidence = "medium"
         category = "fraud"
         tags = "crypto,usdt,wallet-address"
-        references = "反电信网络诈骗法 Art. 25; 银发〔2021〕237号"
+        references = "反电信网络诈骗法 Art. 25; 人民银行等十部门 关于进一步防范和处置虚拟货币交易炒作风险的通知 (2021-09)"
         remediation = "Remove embedded wallet addresses; report them if the app is fraudulent."
         targets = "assets,resources,nested"
     strings:
