@@ -26,8 +26,13 @@ def yara_spec(ruleset: RuleSet) -> YaraSpec | None:
     )
 
 
-def evaluate_facts(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None,
-                   duration_s: float = 0.0, timings: dict[str, float] | None = None) -> ScanResult:
+def evaluate_facts(
+    facts: ApkFacts,
+    ruleset: RuleSet,
+    options: Options | None = None,
+    duration_s: float = 0.0,
+    timings: dict[str, float] | None = None,
+) -> ScanResult:
     """Rules over facts already read (batch re-evaluation uses this without the APK)."""
     t0 = time.perf_counter()
     result = evaluate(facts, ruleset, options)

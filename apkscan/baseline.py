@@ -54,8 +54,16 @@ class Baseline:
                     date.fromisoformat(str(expires))
                 except ValueError:
                     raise UsageError(f"{path}: accepted[{i}]: expires {expires!r} is not an ISO date") from None
-            out.append(Accepted(str(e["fingerprint"]), str(e.get("rule_id", "")), str(e.get("package", "")),
-                                str(e["reason"]), str(expires) if expires else None, str(e.get("title", ""))))
+            out.append(
+                Accepted(
+                    str(e["fingerprint"]),
+                    str(e.get("rule_id", "")),
+                    str(e.get("package", "")),
+                    str(e["reason"]),
+                    str(expires) if expires else None,
+                    str(e.get("title", "")),
+                )
+            )
         return cls(tuple(out))
 
     def accepts(self, finding: Finding, package: str, today: date | None = None) -> bool:
@@ -86,9 +94,19 @@ def create_baseline(reports: list[Path], output: Path, reason: str, expires: str
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{path}: not an apkscan JSON report ({exc})") from None
         for f in findings:
-            accepted.append({"fingerprint": f["fingerprint"], "rule_id": f["rule_id"], "package": pkg,
-                             "title": f["title"], "reason": reason, "expires": expires})
+            accepted.append(
+                {
+                    "fingerprint": f["fingerprint"],
+                    "rule_id": f["rule_id"],
+                    "package": pkg,
+                    "title": f["title"],
+                    "reason": reason,
+                    "expires": expires,
+                }
+            )
     unique = list({(a["fingerprint"], a["package"]): a for a in accepted}.values())
-    output.write_text(json.dumps({"version": BASELINE_VERSION, "accepted": unique}, ensure_ascii=False, indent=2) + "\n",
-                      encoding="utf-8")
+    output.write_text(
+        json.dumps({"version": BASELINE_VERSION, "accepted": unique}, ensure_ascii=False, indent=2) + "\n",
+        encoding="utf-8",
+    )
     return len(unique)

@@ -101,7 +101,9 @@ def _formats(value: str) -> list[str]:
     fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
     bad = [f for f in fmts if f not in FORMATS]
     if bad or not fmts:
-        raise UsageError(f"--format: unknown format {bad[0] if bad else value!r} (use {', '.join(FORMATS)}, comma-separated)")
+        raise UsageError(
+            f"--format: unknown format {bad[0] if bad else value!r} (use {', '.join(FORMATS)}, comma-separated)"
+        )
     return list(dict.fromkeys(fmts))
 
 
@@ -138,16 +140,25 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logging (androgua
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="APK files to scan.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the reports.")] = Path("reports"),
-    format: Annotated[str, typer.Option("--format", "-f", help="Report formats, comma-separated: json, html, sarif.")] = "json,html",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Report formats, comma-separated: json, html, sarif.")
+    ] = "json,html",
     rules: RulesOpt = None,
     rules_only: RulesOnlyOpt = None,
     category: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--category", help="App type (English id or Chinese name of the 39 types) for necessity checks; see `apkscan rules types`."),
+        typer.Option(
+            "--category",
+            help="App type (English id or Chinese name of the 39 types) for necessity checks; "
+            "see `apkscan rules types`.",
+        ),
     ] = None,
     fail_on: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--fail-on", help="Exit 1 when a finding at or above this severity exists (info, low, medium, high, critical)."),
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a finding at or above this severity exists (info, low, medium, high, critical).",
+        ),
     ] = None,
     baseline: Annotated[
         Optional[Path],  # noqa: UP045
@@ -155,7 +166,12 @@ def scan(
     ] = None,
     reject_at: Annotated[str, typer.Option("--reject-at", help="Verdict 'reject' from this severity.")] = "critical",
     review_at: Annotated[str, typer.Option("--review-at", help="Verdict 'review' from this severity.")] = "medium",
-    full_facts: Annotated[bool, typer.Option("--full-facts", help="Put every dex table (classes, methods, strings, call edges) into the JSON report.")] = False,
+    full_facts: Annotated[
+        bool,
+        typer.Option(
+            "--full-facts", help="Put every dex table (classes, methods, strings, call edges) into the JSON report."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
@@ -163,17 +179,38 @@ def scan(
     """Scan APKs and write one report per APK and format into the output folder."""
     _setup_logging(verbose, debug)
     try:
-        code = _scan(paths, output, format, rules, rules_only, category, fail_on, baseline,
-                     reject_at, review_at, full_facts, quiet)
+        code = _scan(
+            paths,
+            output,
+            format,
+            rules,
+            rules_only,
+            category,
+            fail_on,
+            baseline,
+            reject_at,
+            review_at,
+            full_facts,
+            quiet,
+        )
     except ApkscanError as exc:
         raise _fail(exc) from None
     raise typer.Exit(code)
 
 
 def _scan(
-    paths: list[Path], output: Path, format: str, rules: list[Path] | None,
-    rules_only: list[Path] | None, category: str | None, fail_on: str | None,
-    baseline: Path | None, reject_at: str, review_at: str, full_facts: bool, quiet: bool,
+    paths: list[Path],
+    output: Path,
+    format: str,
+    rules: list[Path] | None,
+    rules_only: list[Path] | None,
+    category: str | None,
+    fail_on: str | None,
+    baseline: Path | None,
+    reject_at: str,
+    review_at: str,
+    full_facts: bool,
+    quiet: bool,
 ) -> int:
     from apkscan import api
     from apkscan.baseline import Baseline
@@ -203,10 +240,22 @@ def _scan(
     failing = 0
     progress = None
     if len(paths) > 1 and not quiet:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=err, transient=True)
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
         progress.start()
         task = progress.add_task("scanning", total=len(paths))
     try:
@@ -223,7 +272,10 @@ def _scan(
                 if State.debug:
                     raise
                 error_codes.append(int(ExitCode.SCAN_ERROR))
-                err.print(f"[red]error:[/] {_plain(str(path))}: internal error {type(exc).__name__}: {_plain(str(exc))} (run with --debug)")
+                err.print(
+                    f"[red]error:[/] {_plain(str(path))}: internal error {type(exc).__name__}: "
+                    f"{_plain(str(exc))} (run with --debug)"
+                )
                 continue
             finally:
                 if progress is not None:
@@ -232,7 +284,7 @@ def _scan(
             written = []
             for fmt in fmts:
                 text = render(result, fmt, full_facts=full_facts)
-                target = output / f"{stem}.{ 'sarif' if fmt == 'sarif' else fmt}"
+                target = output / f"{stem}.{'sarif' if fmt == 'sarif' else fmt}"
                 target.write_text(text, encoding="utf-8")
                 written.append(str(target))
             considered = base.new_findings(result) if base else list(result.findings)
@@ -240,7 +292,10 @@ def _scan(
                 failing += 1
             if not quiet:
                 if progress is not None:
-                    progress.console.print(f"[{console_report.VERDICT_STYLE.get(result.verdict, 'bold')}]{result.verdict}[/] {_plain(path.name)} -> {', '.join(written)}")
+                    progress.console.print(
+                        f"[{console_report.VERDICT_STYLE.get(result.verdict, 'bold')}]{result.verdict}[/] "
+                        f"{_plain(path.name)} -> {', '.join(written)}"
+                    )
                 else:
                     console_report.summary(out, result, written)
     finally:
@@ -251,7 +306,10 @@ def _scan(
         return codes.pop() if len(codes) == 1 else int(ExitCode.SCAN_ERROR)
     if failing:
         if not quiet:
-            err.print(f"[red]fail:[/] {failing} APK(s) have findings at or above {fail_sev.label if fail_sev else ''} not in the baseline")
+            err.print(
+                f"[red]fail:[/] {failing} APK(s) have findings at or above "
+                f"{fail_sev.label if fail_sev else ''} not in the baseline"
+            )
         return int(ExitCode.FINDINGS)
     return int(ExitCode.OK)
 
@@ -284,7 +342,9 @@ class ListFormat(str, Enum):
 
 @rules_app.command("list")
 def rules_list(
-    format: Annotated[ListFormat, typer.Option("--format", "-f", help="table, md (the docs catalogue) or json.")] = ListFormat.table,
+    format: Annotated[
+        ListFormat, typer.Option("--format", "-f", help="table, md (the docs catalogue) or json.")
+    ] = ListFormat.table,
     rules: RulesOpt = None,
     rules_only: RulesOnlyOpt = None,
 ) -> None:
@@ -330,14 +390,21 @@ def rules_types() -> None:
     from apkscan.rules.data import app_types
 
     for t in app_types():
-        out.print(f"{t.get('number'):>2}  {t.get('id'):<28} {t.get('name_zh')}  necessary: {', '.join(t.get('necessary') or []) or '-'}")
+        out.print(
+            f"{t.get('number'):>2}  {t.get('id'):<28} {t.get('name_zh')}  "
+            f"necessary: {', '.join(t.get('necessary') or []) or '-'}"
+        )
 
 
 @baseline_app.command("create")
 def baseline_create(
     reports: Annotated[list[Path], typer.Argument(help="JSON reports (from apkscan scan) whose findings to accept.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path("apkscan-baseline.json"),
-    reason: Annotated[str, typer.Option("--reason", help="Why these findings are accepted.")] = "accepted when the baseline was created",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
+        "apkscan-baseline.json"
+    ),
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why these findings are accepted.")
+    ] = "accepted when the baseline was created",
     expires: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--expires", help="ISO date after which the acceptance lapses (e.g. 2027-06-30)."),
@@ -357,11 +424,14 @@ def baseline_create(
 def diff(
     old: Annotated[Path, typer.Argument(help="The older APK (or its JSON report).")],
     new: Annotated[Path, typer.Argument(help="The newer APK (or its JSON report).")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for diff.json and diff.html.")] = None,  # noqa: UP045
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for diff.json and diff.html.")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="Files to write with -o: json, html.")] = "json,html",
     rules: RulesOpt = None,
     rules_only: RulesOnlyOpt = None,
-    fail_on_new: Annotated[Optional[str], typer.Option("--fail-on-new", help="Exit 1 when a new finding at or above this severity appears.")] = None,  # noqa: UP045
+    fail_on_new: Annotated[
+        str | None,
+        typer.Option("--fail-on-new", help="Exit 1 when a new finding at or above this severity appears."),
+    ] = None,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
 ) -> None:

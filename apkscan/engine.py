@@ -21,7 +21,7 @@ from apkscan.model import (
     ScanResult,
     Severity,
 )
-from apkscan.rules.context import Context, api_prefix
+from apkscan.rules.context import Context, api_prefix, split_ref
 from apkscan.rules.data import app_types, app_types_source, permission_table, pi_table
 from apkscan.rules.loader import RuleSet
 from apkscan.sdk import SdkMatcher
@@ -37,8 +37,17 @@ NECESSITY_REF = Reference(
     "常见类型移动互联网应用程序必要个人信息范围规定",
 )
 HIGH_SENSITIVITY = {
-    "sms", "call-log", "contacts", "calendar", "accounts", "screen-capture",
-    "accessibility", "notifications", "installed-apps", "device-id", "phone-number",
+    "sms",
+    "call-log",
+    "contacts",
+    "calendar",
+    "accounts",
+    "screen-capture",
+    "accessibility",
+    "notifications",
+    "installed-apps",
+    "device-id",
+    "phone-number",
 }
 TAMPER_SEVERITY = {
     "zip-path-traversal": Severity.HIGH,
@@ -89,7 +98,7 @@ def data_access(ctx: Context) -> list[DataAccess]:
         cat = str(entry["category"])
         prefix = api_prefix(str(entry["api"]))
         needs = entry.get("requires_string")
-        if needs and not any(needs in d.strings for d in ctx.facts.dex):
+        if needs and needs not in ctx.dex_string_set:
             continue
         sites = ctx.calls_to((prefix,))
         for callee, caller, dex in sites:
@@ -99,25 +108,24 @@ def data_access(ctx: Context) -> list[DataAccess]:
     for entry in table.get("uris") or []:
         uri = str(entry["uri"])
         cat = str(entry["category"])
-        for dex in ctx.facts.dex:
-            for m_idx, s_idx in dex.const_strings:
-                s = dex.strings[s_idx]
-                if s == uri or s.startswith(uri + "/"):
-                    cls, _, method = dex.methods[m_idx].partition("->")
-                    from apkscan.sdk import smali_to_dotted
-
-                    dotted = smali_to_dotted(cls)
-                    by_cat[cat].append(
-                        Evidence("content-uri", s, file=dex.path, class_name=dotted, method=method,
-                                 sdk=ctx.matcher.sdk_of(dotted))
+        for s, dex_path, caller in ctx.content_uri_users:
+            if s == uri or s.startswith(uri + "/"):
+                dotted, method = split_ref(caller)
+                by_cat[cat].append(
+                    Evidence(
+                        "content-uri",
+                        s,
+                        file=dex_path,
+                        class_name=dotted,
+                        method=method,
+                        sdk=ctx.matcher.sdk_of(dotted),
                     )
-                    if entry.get("permission"):
-                        gate.setdefault(cat, str(entry["permission"]))
+                )
+                if entry.get("permission"):
+                    gate.setdefault(cat, str(entry["permission"]))
     for entry in table.get("fields") or []:
-        prefix = str(entry["field"])
-        for f, dex_path in ctx.field_refs.items():
-            if f.startswith(prefix):
-                by_cat[str(entry["category"])].append(Evidence("field-ref", f, file=dex_path))
+        for f, dex_path in ctx.fields_matching(str(entry["field"])):
+            by_cat[str(entry["category"])].append(Evidence("field-ref", f, file=dex_path))
     out = []
     for cat in sorted(by_cat):
         sites = tuple(dict.fromkeys(by_cat[cat]))
@@ -148,8 +156,12 @@ def _pi_findings(access: list[DataAccess]) -> list[Finding]:
                     f"Code reaches {name.lower()} from {len(acc.sites)} place(s), attributed to {who}. "
                     "Personal information may be collected only where necessary for the service the "
                     "user asked for, and SDKs embedded in the app are held to the same rules."
-                    + ("" if acc.permission_requested else f" The gating permission {acc.permission} "
-                       "is not requested, so on current Android versions these calls may fail.")
+                    + (
+                        ""
+                        if acc.permission_requested
+                        else f" The gating permission {acc.permission} "
+                        "is not requested, so on current Android versions these calls may fail."
+                    )
                 ),
                 remediation="Check each call site against the privacy policy and the app type's necessary "
                 "information; remove collection that the user-facing function does not need, and "
@@ -199,9 +211,7 @@ def _yara_findings(facts: ApkFacts, ruleset: RuleSet) -> list[Finding]:
     by_rule: dict[str, list[Evidence]] = defaultdict(list)
     for hit in facts.yara:
         for sid, offset, text in hit.strings[:5] or (("", 0, ""),):
-            by_rule[hit.rule].append(
-                Evidence("yara", text or hit.rule, file=hit.entry, offset=offset, detail=sid)
-            )
+            by_rule[hit.rule].append(Evidence("yara", text or hit.rule, file=hit.entry, offset=offset, detail=sid))
     out = []
     for ident, ev in sorted(by_rule.items()):
         meta = ruleset.yara_meta.get(ident)
@@ -299,7 +309,7 @@ def evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None) 
     options = options or Options()
     matcher = SdkMatcher(ruleset.sdks)
     sdk_hits = matcher.detect(facts)
-    ctx = Context(facts, matcher, sdk_hits, all_watched(ruleset))
+    ctx = Context(facts, matcher, sdk_hits, all_watched(ruleset), ruleset.keyword_forms)
     errors: list[RuleError] = []
     findings: list[Finding] = []
     try:

@@ -22,7 +22,17 @@ from apkscan.extract.dex import DexError, read_dex
 from apkscan.extract.manifest import read_manifest
 from apkscan.extract.signing import read_signing
 from apkscan.extract.text import TextHarvest, decode_text, is_text_asset
-from apkscan.facts import ApkFacts, Archive, Dex, Manifest, Problem, Signing, Strings, Tamper, YaraHit
+from apkscan.facts import (
+    ApkFacts,
+    Archive,
+    Dex,
+    Manifest,
+    Problem,
+    Signing,
+    Strings,
+    Tamper,
+    YaraHit,
+)
 from apkscan.limits import Limits
 
 logger.disable("androguard")
@@ -78,9 +88,7 @@ def extract(
     names = set(archive.names())
     if "AndroidManifest.xml" not in names:
         if "base/manifest/AndroidManifest.xml" in names or "BundleConfig.pb" in names:
-            raise NotAnApk(
-                f"{path}: an Android App Bundle (.aab), not an APK; build APKs with bundletool first"
-            )
+            raise NotAnApk(f"{path}: an Android App Bundle (.aab), not an APK; build APKs with bundletool first")
         raise NotAnApk(f"{path}: not an APK (ZIP archive without AndroidManifest.xml)")
 
     problems: list[Problem] = list(archive.problems)

@@ -7,7 +7,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from androguard.core.axml import AXMLPrinter, ARSCParser
+from androguard.core.axml import ARSCParser, AXMLPrinter
 
 from apkscan.facts import (
     Component,
@@ -85,9 +85,7 @@ def check_axml_structure(data: bytes) -> list[Tamper]:
             out.append(Tamper("axml-chunk", name, f"chunk 0x{ctype:04x} at {pos} has size {csize}"))
             break
         if ctype == 0x0001 and csize >= 28:
-            count, styles, flags, strings_start, styles_start = struct.unpack_from(
-                "<IIIII", data, pos + 8
-            )
+            count, styles, flags, strings_start, styles_start = struct.unpack_from("<IIIII", data, pos + 8)
             if strings_start > csize or count * 4 > csize or (styles and styles_start > csize):
                 out.append(
                     Tamper(
@@ -190,9 +188,7 @@ def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
         problems.append(Problem("AndroidManifest.xml", "axml", f"cannot parse: {exc!r}"[:300]))
     if root is None or root.tag != "manifest":
         if not any(p.where == "AndroidManifest.xml" for p in problems):
-            problems.append(
-                Problem("AndroidManifest.xml", "axml", "not a valid binary manifest")
-            )
+            problems.append(Problem("AndroidManifest.xml", "axml", "not a valid binary manifest"))
         return ManifestResult(Manifest(), strings, [], tampering, problems)
 
     package = root.get("package") or ""
@@ -218,9 +214,7 @@ def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
         for tag in root.iter(tag_name):
             name = _attr(tag, "name")
             if name:
-                perms.append(
-                    UsesPermission(name, _int(_attr(tag, "maxSdkVersion")), tag_name != "uses-permission")
-                )
+                perms.append(UsesPermission(name, _int(_attr(tag, "maxSdkVersion")), tag_name != "uses-permission"))
     defined = [
         DefinedPermission(_attr(t, "name") or "", _attr(t, "protectionLevel") or "normal")
         for t in root.iter("permission")
@@ -251,10 +245,13 @@ def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
             for tag in app.iter(kind):
                 comp = _component(kind, tag, fmt, effective_target)
                 components.append(comp)
-                if launcher is None and kind in ("activity", "activity-alias") and any(
-                    "android.intent.action.MAIN" in f.actions
-                    and "android.intent.category.LAUNCHER" in f.categories
-                    for f in comp.intent_filters
+                if (
+                    launcher is None
+                    and kind in ("activity", "activity-alias")
+                    and any(
+                        "android.intent.action.MAIN" in f.actions and "android.intent.category.LAUNCHER" in f.categories
+                        for f in comp.intent_filters
+                    )
                 ):
                     launcher = comp.name
                     if not labels:

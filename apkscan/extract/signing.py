@@ -150,7 +150,7 @@ def _is_test_key(cert: x509.Certificate) -> bool:
 
 def _v1_certs(blocks: Iterable[tuple[str, bytes]]) -> list[bytes]:
     out: list[bytes] = []
-    for _name_, blob in blocks:
+    for _, blob in blocks:
         info = cms.ContentInfo.load(blob)
         signed = info["content"]
         for c in signed["certificates"] or []:

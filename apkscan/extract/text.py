@@ -16,16 +16,45 @@ EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0
 HOST_RE = re.compile(r"^[a-z0-9.-]+$")
 
 TEXT_SUFFIXES = (
-    ".js", ".html", ".htm", ".json", ".xml", ".txt", ".css", ".properties", ".conf",
-    ".cfg", ".ini", ".yml", ".yaml", ".csv", ".vue", ".ts", ".mjs", ".plist", ".md",
+    ".js",
+    ".html",
+    ".htm",
+    ".json",
+    ".xml",
+    ".txt",
+    ".css",
+    ".properties",
+    ".conf",
+    ".cfg",
+    ".ini",
+    ".yml",
+    ".yaml",
+    ".csv",
+    ".vue",
+    ".ts",
+    ".mjs",
+    ".plist",
+    ".md",
 )
 
 # Hosts that appear in nearly every app as XML namespaces or specs; not servers it talks to.
 NOISE_HOSTS = frozenset(
     {
-        "schemas.android.com", "www.w3.org", "ns.adobe.com", "xml.org", "xmlpull.org",
-        "www.apache.org", "apache.org", "json-schema.org", "purl.org", "www.xmlpull.org",
-        "localhost", "127.0.0.1", "0.0.0.0", "example.com", "www.example.com",
+        "schemas.android.com",
+        "www.w3.org",
+        "ns.adobe.com",
+        "xml.org",
+        "xmlpull.org",
+        "www.apache.org",
+        "apache.org",
+        "json-schema.org",
+        "purl.org",
+        "www.xmlpull.org",
+        "localhost",
+        "127.0.0.1",
+        "0.0.0.0",
+        "example.com",
+        "www.example.com",
     }
 )
 

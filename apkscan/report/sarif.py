@@ -56,7 +56,11 @@ def _message(f: Finding) -> str:
     where = ""
     if f.evidence:
         e = f.evidence[0]
-        bits = [b for b in (e.value, e.class_name and f"in {e.class_name}.{e.method}".rstrip("."), e.sdk and f"(SDK {e.sdk})") if b]
+        bits = [
+            b
+            for b in (e.value, e.class_name and f"in {e.class_name}.{e.method}".rstrip("."), e.sdk and f"(SDK {e.sdk})")
+            if b
+        ]
         where = ": " + " ".join(bits)
         if len(f.evidence) > 1:
             where += f" and {len(f.evidence) - 1} more"
@@ -83,8 +87,11 @@ def render(results: list[ScanResult]) -> str:
         )
         for p in facts.problems:
             notifications.append(
-                {"level": "warning", "message": {"text": f"{facts.file_name}: {p.where}: {p.message}"},
-                 "descriptor": {"id": p.kind}}
+                {
+                    "level": "warning",
+                    "message": {"text": f"{facts.file_name}: {p.where}: {p.message}"},
+                    "descriptor": {"id": p.kind},
+                }
             )
         for f in res.findings:
             if f.rule_id not in index:
@@ -114,9 +121,19 @@ def render(results: list[ScanResult]) -> str:
                         "category": f.category,
                         "package": facts.manifest.package,
                         "evidence": [
-                            {k: v for k, v in (("kind", e.kind), ("value", e.value), ("file", e.file),
-                                               ("class", e.class_name), ("method", e.method), ("sdk", e.sdk),
-                                               ("offset", e.offset)) if v not in ("", None)}
+                            {
+                                k: v
+                                for k, v in (
+                                    ("kind", e.kind),
+                                    ("value", e.value),
+                                    ("file", e.file),
+                                    ("class", e.class_name),
+                                    ("method", e.method),
+                                    ("sdk", e.sdk),
+                                    ("offset", e.offset),
+                                )
+                                if v not in ("", None)
+                            }
                             for e in f.evidence[:50]
                         ],
                     },

@@ -13,13 +13,29 @@ from apkscan.rules.loader import RuleSet
 def _rows(rs: RuleSet) -> list[dict[str, str]]:
     rows = []
     for r in rs.rules:
-        rows.append({"id": r.id, "severity": r.severity.label, "category": r.category, "title": r.title,
-                     "source": "yaml", "references": "; ".join(x.id for x in r.references),
-                     "tags": ", ".join(r.tags)})
+        rows.append(
+            {
+                "id": r.id,
+                "severity": r.severity.label,
+                "category": r.category,
+                "title": r.title,
+                "source": "yaml",
+                "references": "; ".join(x.id for x in r.references),
+                "tags": ", ".join(r.tags),
+            }
+        )
     for m in rs.yara_meta.values():
-        rows.append({"id": m.id, "severity": m.severity.label, "category": m.category, "title": m.title,
-                     "source": "yara", "references": "; ".join(x.id for x in m.references),
-                     "tags": ", ".join(m.tags)})
+        rows.append(
+            {
+                "id": m.id,
+                "severity": m.severity.label,
+                "category": m.category,
+                "title": m.title,
+                "source": "yara",
+                "references": "; ".join(x.id for x in m.references),
+                "tags": ", ".join(m.tags),
+            }
+        )
     rows.sort(key=lambda r: (r["category"], r["id"]))
     return rows
 

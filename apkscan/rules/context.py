@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import re
+import bisect
+import functools
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
+
+import ahocorasick
 
 from apkscan.facts import ApkFacts
 from apkscan.model import Evidence, SdkHit
@@ -51,12 +56,15 @@ class Context:
         matcher: SdkMatcher,
         sdks: Iterable[SdkHit],
         watched_apis: Iterable[str] = (),
+        keyword_forms: Iterable[str] = (),
     ) -> None:
         self.facts = facts
         self.matcher = matcher
         self.sdks = {s.id: s for s in sdks}
         self.watched = tuple(sorted({api_prefix(a) for a in watched_apis}))
+        self.keyword_forms = frozenset(keyword_forms)
         self.rule_hits: dict[str, bool] = {}
+        self._raw: dict[str, TextBlob] = {}  # where -> original-text blob
 
     # -- manifest -------------------------------------------------------------
     @cached_property
@@ -98,8 +106,20 @@ class Context:
                 out.setdefault(f, dex.path)
         return out
 
+    @cached_property
+    def sorted_refs(self) -> list[str]:
+        return sorted(self.method_refs)
+
     def refs_matching(self, prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
-        return [(m, d) for m, d in self.method_refs.items() if m.startswith(prefixes)]
+        """Method refs starting with any prefix, found by bisection in the sorted refs."""
+        refs = self.sorted_refs
+        out: list[tuple[str, str]] = []
+        for p in prefixes:
+            i = bisect.bisect_left(refs, p)
+            while i < len(refs) and refs[i].startswith(p):
+                out.append((refs[i], self.method_refs[refs[i]]))
+                i += 1
+        return out
 
     @cached_property
     def call_sites(self) -> dict[str, list[tuple[str, str]]]:
@@ -109,12 +129,18 @@ class Context:
             return out
         for dex in self.facts.dex:
             methods = dex.methods
-            wanted = {i for i, m in enumerate(methods) if m.startswith(self.watched)}
+            wanted = set(_prefix_indices(methods, self.watched))
             if not wanted:
                 continue
             for caller, callee in dex.calls:
                 if callee in wanted:
                     out[methods[callee]].append((methods[caller], dex.path))
+        return out
+
+    def fields_matching(self, prefix: str) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for dex in self.facts.dex:
+            out.extend((dex.fields[i], dex.path) for i in _prefix_indices(dex.fields, (prefix,)))
         return out
 
     def calls_to(self, prefixes: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -165,27 +191,70 @@ class Context:
         return {"dex": dex_texts, "resources": res, "assets": assets, "label": label}
 
     @cached_property
-    def normalised_blobs(self) -> dict[str, tuple[str, str]]:
-        """Where -> (normalised non-ASCII text, lower-cased ASCII text), joined by newlines.
+    def blobs(self) -> dict[str, TextBlob]:
+        """Where -> the place's strings, normalised and joined (one multi-pattern pass then
+        finds every keyword at once)."""
+        return {
+            where: TextBlob.build([t for _, t in items], normalised=True) for where, items in self.text_sources.items()
+        }
 
-        Chinese keywords only need the non-ASCII strings, which are a small part of a
-        large app's string table."""
-        out: dict[str, tuple[str, str]] = {}
-        for where, items in self.text_sources.items():
-            uni = "\n".join(normalise(t) for _, t in items if not t.isascii())
-            asc = "\n".join(t for _, t in items if t.isascii()).lower()
-            out[where] = (uni, asc)
+    def raw_blob(self, where: str) -> TextBlob:
+        blob = self._raw.get(where)
+        if blob is None:
+            blob = TextBlob.build([t for _, t in self.text_sources[where]], normalised=False)
+            self._raw[where] = blob
+        return blob
+
+    @cached_property
+    def keyword_hits(self) -> dict[str, set[str]]:
+        """Where -> the keyword forms (normalised) that occur there, found in one
+        Aho-Corasick pass per text blob. ASCII forms must stand as whole words."""
+        out: dict[str, set[str]] = {w: set() for w in self.text_sources}
+        if not self.keyword_forms:
+            return out
+        automaton = _automaton(self.keyword_forms)
+        for where, blob in self.blobs.items():
+            found = out[where]
+            text = blob.text
+            n = len(text)
+            for end, form in automaton.iter(text):
+                if form in found:
+                    continue
+                if form.isascii():
+                    start = end - len(form) + 1
+                    if (start > 0 and text[start - 1].isalnum()) or (end + 1 < n and text[end + 1].isalnum()):
+                        continue
+                found.add(form)
         return out
 
     def find_text(self, where: str, needle: str) -> tuple[str, str, str] | None:
-        """First (file, original string, method) holding a normalised needle."""
-        for source, text in self.text_sources.get(where, []):
-            if needle in normalise(text):
-                cls_method = ("", "")
-                if where == "dex":
-                    cls_method = self.string_users.get((source, text), ("", ""))
-                return source, text, f"{cls_method[0]}|{cls_method[1]}"
-        return None
+        """First (file, original string, "class|method") holding a normalised needle."""
+        blob = self.blobs[where]
+        pos = blob.text.find(needle)
+        if pos < 0:
+            return None
+        source, text = self.text_sources[where][blob.item_at(pos)]
+        cls_method = ("", "")
+        if where == "dex":
+            cls_method = self.string_users.get((source, text), ("", ""))
+        return source, text, f"{cls_method[0]}|{cls_method[1]}"
+
+    @cached_property
+    def dex_string_set(self) -> set[str]:
+        return {s for d in self.facts.dex for s in d.strings}
+
+    @cached_property
+    def content_uri_users(self) -> list[tuple[str, str, str]]:
+        """(uri string, dex path, caller method) for every const-string starting content:."""
+        out: list[tuple[str, str, str]] = []
+        for dex in self.facts.dex:
+            wanted = {i for i, s in enumerate(dex.strings) if s.startswith("content:")}
+            if not wanted:
+                continue
+            for m_idx, s_idx in dex.const_strings:
+                if s_idx in wanted:
+                    out.append((dex.strings[s_idx], dex.path, dex.methods[m_idx]))
+        return out
 
     # -- urls -----------------------------------------------------------------
     @cached_property
@@ -193,4 +262,65 @@ class Context:
         return list(self.facts.strings.urls)
 
 
-WORD_CHARS = re.compile(r"^[a-z0-9 ]+$")
+SEP = "\x00"
+
+
+@dataclass(frozen=True)
+class TextBlob:
+    """A place's strings joined by NUL; a match offset maps back to its string by counting
+    separators (NUL inside a string is replaced first, so the count stays exact)."""
+
+    text: str
+
+    @classmethod
+    def build(cls, texts: list[str], normalised: bool) -> TextBlob:
+        joined = SEP.join(texts)
+        if joined.count(SEP) != max(len(texts) - 1, 0):
+            joined = SEP.join(t.replace(SEP, " ") for t in texts)
+        if normalised:
+            # NFKC folds full-width forms; casefold lowers. Neither creates or removes NUL.
+            joined = unicodedata.normalize("NFKC", joined).casefold() if not joined.isascii() else joined.lower()
+        return cls(joined)
+
+    def item_at(self, pos: int) -> int:
+        """Index of the string holding offset ``pos``."""
+        return self.text.count(SEP, 0, pos)
+
+
+def _prefix_indices(names: tuple[str, ...], prefixes: tuple[str, ...]) -> list[int]:
+    """Indices of names starting with any prefix, by bisection in a sorted copy."""
+    order = _sorted_index(names)
+    keys = order[0]
+    out: list[int] = []
+    for p in prefixes:
+        i = bisect.bisect_left(keys, p)
+        while i < len(keys) and keys[i].startswith(p):
+            out.append(order[1][i])
+            i += 1
+    return out
+
+
+_SORTED: dict[int, tuple[tuple[str, ...], list[str], list[int]]] = {}
+
+
+def _sorted_index(names: tuple[str, ...]) -> tuple[list[str], list[int]]:
+    """Sorted names with their original indices, cached for the tuple's lifetime."""
+    hit = _SORTED.get(id(names))
+    if hit is not None and hit[0] is names:
+        return hit[1], hit[2]
+    idx = sorted(range(len(names)), key=names.__getitem__)
+    keys = [names[i] for i in idx]
+    if len(_SORTED) > 64:
+        _SORTED.clear()
+    _SORTED[id(names)] = (names, keys, idx)
+    return keys, idx
+
+
+@functools.lru_cache(maxsize=8)
+def _automaton(forms: frozenset[str]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for form in forms:
+        if form:
+            automaton.add_word(form, form)
+    automaton.make_automaton()
+    return automaton

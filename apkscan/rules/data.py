@@ -11,6 +11,9 @@ import yaml
 
 from apkscan.errors import RuleLoadError
 
+SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's C loader when present (ten times faster), never the unsafe ones."""
+
 
 def builtin_dir() -> Path:
     """The built-in rule folder (``rules/`` in the source tree)."""
@@ -20,7 +23,7 @@ def builtin_dir() -> Path:
 def load_yaml(path: Path) -> Any:
     try:
         with path.open("r", encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -27,10 +27,32 @@ from apkscan.facts import (
 from apkscan.rules.context import full_permission
 
 CASE_KEYS = {
-    "package", "min_sdk", "target_sdk", "label", "permissions", "defined_permissions",
-    "app_flags", "meta_data", "components", "queries", "classes", "apis", "fields", "calls",
-    "strings", "resources", "assets", "certificates", "signing_schemes", "entries",
-    "native_libs", "nested", "tampering", "rules", "urls", "mismatched",
+    "package",
+    "min_sdk",
+    "target_sdk",
+    "label",
+    "permissions",
+    "defined_permissions",
+    "app_flags",
+    "meta_data",
+    "components",
+    "queries",
+    "classes",
+    "apis",
+    "fields",
+    "calls",
+    "strings",
+    "resources",
+    "assets",
+    "certificates",
+    "signing_schemes",
+    "entries",
+    "native_libs",
+    "nested",
+    "tampering",
+    "rules",
+    "urls",
+    "mismatched",
 }
 
 
@@ -78,7 +100,9 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
         permissions=tuple(UsesPermission(full_permission(p)) for p in case.get("permissions") or ()),
         defined_permissions=tuple(DefinedPermission(p, "signature") for p in case.get("defined_permissions") or ()),
         components=tuple(comps),
-        app_flags=tuple((k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (case.get("app_flags") or {}).items()),
+        app_flags=tuple(
+            (k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (case.get("app_flags") or {}).items()
+        ),
         meta_data=tuple((k, str(v)) for k, v in (case.get("meta_data") or {}).items()),
         queries=tuple(case.get("queries") or ()),
     )

@@ -17,17 +17,37 @@ import yara
 
 from apkscan.errors import RuleLoadError
 from apkscan.model import CATEGORIES, CONFIDENCES, Reference, Severity
-from apkscan.rules.data import builtin_dir
+from apkscan.rules.data import SafeLoader, builtin_dir
 from apkscan.rules.predicates import CompileEnv, Pred, PredicateError, compile_pred
 from apkscan.sdk import Sdk, parse_catalogue
 
 RULE_KEYS = {
-    "id", "title", "description", "severity", "confidence", "category", "tags",
-    "references", "remediation", "match", "tests", "enabled",
+    "id",
+    "title",
+    "description",
+    "severity",
+    "confidence",
+    "category",
+    "tags",
+    "references",
+    "remediation",
+    "match",
+    "tests",
+    "enabled",
 }
 REQUIRED_KEYS = ("id", "title", "description", "severity", "category", "match")
-YARA_META = {"id", "title", "description", "severity", "confidence", "category", "tags",
-             "references", "remediation", "targets"}
+YARA_META = {
+    "id",
+    "title",
+    "description",
+    "severity",
+    "confidence",
+    "category",
+    "tags",
+    "references",
+    "remediation",
+    "targets",
+}
 YARA_TARGETS = {"dex", "native", "assets", "resources", "nested", "all"}
 ENGINE_VERSION = "1"
 """Part of the rules digest: bump when predicate semantics change."""
@@ -75,6 +95,7 @@ class RuleSet:
     keyword_sets: dict[str, list[str]]
     sdks: list[Sdk]
     watched_apis: set[str]
+    keyword_forms: frozenset[str]
     digest: str
     files: list[str]
 
@@ -88,7 +109,7 @@ class RuleSet:
         return None
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(SafeLoader):  # type: ignore[misc,valid-type]
     """Safe loader that remembers the line of every mapping as ``__line__``."""
 
 
@@ -148,7 +169,11 @@ def _refs(value: Any, where: str) -> tuple[Reference, ...]:
             extra = set(item) - {"id", "url", "title", "__line__"}
             if extra:
                 raise RuleLoadError(f"{where}: unknown key {sorted(extra)[0]!r} in a reference")
-            out.append(Reference(id=str(item["id"]), url=str(item.get("url", "") or ""), title=str(item.get("title", "") or "")))
+            out.append(
+                Reference(
+                    id=str(item["id"]), url=str(item.get("url", "") or ""), title=str(item.get("title", "") or "")
+                )
+            )
         else:
             raise RuleLoadError(f"{where}: a reference is a string or a mapping with 'id'")
     return tuple(out)
@@ -204,25 +229,41 @@ def _rule_from(raw: Any, path: Path, env: CompileEnv) -> Rule:
         for k in ("positive", "negative"):
             if k in tests and not isinstance(tests[k], list):
                 raise RuleLoadError(f"{where}: tests.{k} must be a list of facts")
-    return Rule(
-        id=rid,
-        title=raw["title"].strip(),
-        description=" ".join(raw["description"].split()),
-        severity=severity,
-        confidence=confidence,
-        category=category,
-        tags=tuple(tags),
-        references=_refs(raw.get("references"), where),
-        remediation=" ".join(str(raw.get("remediation", "")).split()),
-        match=pred,
-        tests=_strip(tests or {}),
-        file=str(path),
-        line=int(line),
-        depends=depends,
-    ) if raw.get("enabled", True) else Rule(
-        id=rid, title="", description="", severity=severity, confidence=confidence,
-        category=category, tags=(), references=(), remediation="", match=lambda c: None,
-        tests={}, file=str(path), line=int(line), depends=frozenset(), source="disabled",
+    return (
+        Rule(
+            id=rid,
+            title=raw["title"].strip(),
+            description=" ".join(raw["description"].split()),
+            severity=severity,
+            confidence=confidence,
+            category=category,
+            tags=tuple(tags),
+            references=_refs(raw.get("references"), where),
+            remediation=" ".join(str(raw.get("remediation", "")).split()),
+            match=pred,
+            tests=_strip(tests or {}),
+            file=str(path),
+            line=int(line),
+            depends=depends,
+        )
+        if raw.get("enabled", True)
+        else Rule(
+            id=rid,
+            title="",
+            description="",
+            severity=severity,
+            confidence=confidence,
+            category=category,
+            tags=(),
+            references=(),
+            remediation="",
+            match=lambda c: None,
+            tests={},
+            file=str(path),
+            line=int(line),
+            depends=frozenset(),
+            source="disabled",
+        )
     )
 
 
@@ -314,6 +355,7 @@ def load_rules(dirs: list[Path] | None = None, include_builtin: bool = True) -> 
         keyword_sets=keyword_sets,
         sdks=sdks,
         watched_apis=env.watched_apis,
+        keyword_forms=frozenset(env.keyword_forms),
         digest="sha256:" + digest.hexdigest(),
         files=[str(f) for f in files],
     )

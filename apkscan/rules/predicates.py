@@ -8,7 +8,6 @@ false, a list (possibly empty) means true with that evidence.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +32,7 @@ class CompileEnv:
     keyword_sets: dict[str, list[str]]
     referenced_rules: set[str] = field(default_factory=set)
     watched_apis: set[str] = field(default_factory=set)
+    keyword_forms: set[str] = field(default_factory=set)
 
 
 Compiler = Callable[[Any, CompileEnv], Pred]
@@ -49,10 +49,8 @@ def predicate(name: str) -> Callable[[Compiler], Compiler]:
 
 def compile_pred(node: Any, env: CompileEnv) -> Pred:
     if not isinstance(node, dict) or len(node) != 1:
-        raise PredicateError(
-            f"a predicate is a mapping with exactly one key (one of: {', '.join(sorted(REGISTRY))})"
-        )
-    (name, value), = node.items()
+        raise PredicateError(f"a predicate is a mapping with exactly one key (one of: {', '.join(sorted(REGISTRY))})")
+    ((name, value),) = node.items()
     fn = REGISTRY.get(str(name))
     if fn is None:
         raise PredicateError(f"unknown predicate {name!r} (known: {', '.join(sorted(REGISTRY))})")
@@ -76,9 +74,7 @@ def _mapping(value: Any, allowed: set[str], required: set[str] = frozenset()) ->
         raise PredicateError(f"expected a mapping with keys {', '.join(sorted(allowed))}")
     unknown = set(value) - allowed
     if unknown:
-        raise PredicateError(
-            f"unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(allowed))})"
-        )
+        raise PredicateError(f"unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(allowed))})")
     missing = required - set(value)
     if missing:
         raise PredicateError(f"missing key {sorted(missing)[0]!r}")
@@ -104,9 +100,7 @@ def _regex(pattern: Any) -> Any:
         # RE2 runs in linear time: a hostile string cannot make a rule hang.
         return re2.compile(pattern)
     except Exception as exc:
-        raise PredicateError(
-            f"bad pattern {pattern!r}: {exc} (RE2 syntax: no backreferences or lookaround)"
-        ) from None
+        raise PredicateError(f"bad pattern {pattern!r}: {exc} (RE2 syntax: no backreferences or lookaround)") from None
 
 
 def _cap(ev: list[Evidence]) -> list[Evidence]:
@@ -232,9 +226,7 @@ def _defines_permission(value: Any, env: CompileEnv) -> Pred:
 
     def run(ctx: Context) -> list[Evidence] | None:
         hits = [
-            p.name
-            for p in ctx.facts.manifest.defined_permissions
-            if any(fnmatch.fnmatchcase(p.name, g) for g in globs)
+            p.name for p in ctx.facts.manifest.defined_permissions if any(fnmatch.fnmatchcase(p.name, g) for g in globs)
         ]
         return [Evidence("manifest", f"<permission {h}>", file="AndroidManifest.xml") for h in hits] or None
 
@@ -302,7 +294,18 @@ def _sdk_level(value: Any, env: CompileEnv) -> Pred:
 
 @predicate("component")
 def _component(value: Any, env: CompileEnv) -> Pred:
-    allowed = {"type", "name", "exported", "unprotected", "permission", "action", "min_priority", "scheme", "host", "category"}
+    allowed = {
+        "type",
+        "name",
+        "exported",
+        "unprotected",
+        "permission",
+        "action",
+        "min_priority",
+        "scheme",
+        "host",
+        "category",
+    }
     v = _mapping(value, allowed)
     types = _strings(v["type"], "type") if "type" in v else None
     name = str(v["name"]) if "name" in v else None
@@ -330,6 +333,7 @@ def _component(value: Any, env: CompileEnv) -> Pred:
                 continue
             filters = c.intent_filters
             if actions or min_priority is not None or schemes or hosts or categories:
+
                 def ok(f: Any) -> bool:
                     return (
                         (not actions or any(a in f.actions for a in actions))
@@ -338,6 +342,7 @@ def _component(value: Any, env: CompileEnv) -> Pred:
                         and (not schemes or any(s in f.schemes for s in schemes))
                         and (not hosts or any(fnmatch.fnmatchcase(h, p) for h in f.hosts for p in hosts))
                     )
+
                 if not any(ok(f) for f in filters):
                     continue
             detail = f"exported={str(c.exported).lower()}"
@@ -346,7 +351,11 @@ def _component(value: Any, env: CompileEnv) -> Pred:
             prios = [f.priority for f in filters if f.priority]
             if prios:
                 detail += f", priority={max(prios)}"
-            ev.append(Evidence("component", f"{c.kind} {c.name}", file="AndroidManifest.xml", class_name=c.name, detail=detail))
+            ev.append(
+                Evidence(
+                    "component", f"{c.kind} {c.name}", file="AndroidManifest.xml", class_name=c.name, detail=detail
+                )
+            )
         return _cap(ev) or None
 
     return run
@@ -452,7 +461,7 @@ def _field(value: Any, env: CompileEnv) -> Pred:
     prefixes = tuple(_strings(value, "field"))
 
     def run(ctx: Context) -> list[Evidence] | None:
-        hits = [(f, d) for f, d in ctx.field_refs.items() if f.startswith(prefixes)]
+        hits = [h for p in prefixes for h in ctx.fields_matching(p)]
         return _cap([Evidence("field-ref", f, file=d) for f, d in hits]) or None
 
     return run
@@ -519,29 +528,22 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
         if p not in TEXT_PLACES:
             raise PredicateError(f"'in' takes {', '.join(TEXT_PLACES)}, not {p!r}")
     variants = [(w, sorted(keyword_variants(w))) for w in dict.fromkeys(words)]
-    ascii_words = {
-        w: re.compile(r"(?<![a-z0-9])" + re.escape(normalise(w)) + r"(?![a-z0-9])")
-        for w in words
-        if w.isascii()
-    }
+    for _, forms in variants:
+        env.keyword_forms.update(forms)
 
     def run(ctx: Context) -> list[Evidence] | None:
         found: list[Evidence] = []
+        hits = ctx.keyword_hits
         for word, forms in variants:
             for place in places:
-                uni, asc = ctx.normalised_blobs[place]
-                if word.isascii():
-                    hit_form = normalise(word) if ascii_words[word].search(asc) or ascii_words[word].search(uni) else None
-                else:
-                    hit_form = next((f for f in forms if f in uni), None)
+                present = hits.get(place, set())
+                hit_form = next((f for f in forms if f in present), None)
                 if hit_form is None:
                     continue
                 where = ctx.find_text(place, hit_form)
                 file, text, cm = where if where else ("", "", "|")
                 cls, _, method = cm.partition("|")
-                found.append(
-                    Evidence("string", word, file=file, class_name=cls, method=method, detail=text[:200])
-                )
+                found.append(Evidence("string", word, file=file, class_name=cls, method=method, detail=text[:200]))
                 break
         return _cap(found) if len(found) >= n else None
 
@@ -559,17 +561,23 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
             raise PredicateError(f"'in' takes {', '.join(TEXT_PLACES)}, not {p!r}")
 
     def run(ctx: Context) -> list[Evidence] | None:
+        # One linear-time pass over the joined strings of each place, not one call per string.
         ev: list[Evidence] = []
+        seen: set[int] = set()
         for place in places:
-            for source, text in ctx.text_sources[place]:
-                m = rx.search(text[:100_000])
-                if m:
-                    cls, method = ("", "")
-                    if place == "dex":
-                        cls, method = ctx.string_users.get((source, text), ("", ""))
-                    ev.append(Evidence("string", m.group(0)[:200], file=source, class_name=cls, method=method))
-                    if len(ev) >= max(n, MAX_EVIDENCE):
-                        return ev
+            blob = ctx.raw_blob(place)
+            for m in rx.finditer(blob.text):
+                idx = blob.item_at(m.start())
+                if idx in seen:
+                    continue
+                seen.add(idx)
+                source, text = ctx.text_sources[place][idx]
+                cls, method = ("", "")
+                if place == "dex":
+                    cls, method = ctx.string_users.get((source, text), ("", ""))
+                ev.append(Evidence("string", m.group(0)[:200], file=source, class_name=cls, method=method))
+                if len(ev) >= max(n, MAX_EVIDENCE):
+                    return ev
         return ev if len(ev) >= n else None
 
     return run
@@ -643,9 +651,8 @@ def _signing(value: Any, env: CompileEnv) -> Pred:
         schemes = ctx.facts.signing.schemes
         if unsigned is not None and (not schemes) != unsigned:
             return None
-        if scheme is not None:
-            if scheme not in schemes or (only and len(schemes) != 1):
-                return None
+        if scheme is not None and (scheme not in schemes or (only and len(schemes) != 1)):
+            return None
         return [Evidence("certificate", "schemes: " + (", ".join(schemes) or "none"), file="META-INF")]
 
     return run

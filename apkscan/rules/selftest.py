@@ -30,7 +30,7 @@ def check_rule(rule: Rule, ruleset: RuleSet, matcher: SdkMatcher | None = None) 
             except (CaseError, TypeError, ValueError, KeyError) as exc:
                 failures.append(f"{where}: tests.{kind}[{i}]: {exc}")
                 continue
-            ctx = Context(facts, matcher, matcher.detect(facts), ruleset.watched_apis)
+            ctx = Context(facts, matcher, matcher.detect(facts), ruleset.watched_apis, ruleset.keyword_forms)
             for dep in case.get("rules") or []:
                 ctx.rule_hits[str(dep)] = True
             try:
@@ -61,7 +61,10 @@ def check_yara(ruleset: RuleSet, cases_dir: Path = DEFAULT_YARA_CASES) -> tuple[
                 hit = any(m.rule == ident for m in ruleset.yara.match(data=f.read_bytes()))
                 if hit != (kind == "positive"):
                     ok = False
-                    failures.append(f"YARA rule {ident} ({meta.id}): {kind} case {f} {'did not match' if kind == 'positive' else 'matched'}")
+                    failures.append(
+                        f"YARA rule {ident} ({meta.id}): {kind} case {f} "
+                        f"{'did not match' if kind == 'positive' else 'matched'}"
+                    )
         passed += ok
     return failures, passed
 

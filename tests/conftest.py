@@ -1,0 +1,48 @@
+"""Shared fixtures: the repo's samples, the optional real-world corpus, one rule set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from loguru import logger
+
+logger.disable("androguard")
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+def corpus_dir() -> Path | None:
+    env = os.environ.get("APKSCAN_CORPUS")
+    path = Path(env) if env else ROOT.parent / "shared" / "corpus"
+    return path if path.is_dir() else None
+
+
+def schema_dir() -> Path | None:
+    path = ROOT.parent / "shared" / "schemas"
+    return path if (path / "sarif-schema-2.1.0.json").exists() else None
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    path = corpus_dir()
+    if path is None:
+        pytest.skip("real-world corpus absent: set APKSCAN_CORPUS or place it at ../shared/corpus")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ruleset():  # type: ignore[no-untyped-def]
+    from apkscan.rules.loader import load_rules
+
+    return load_rules()
+
+
+@pytest.fixture(scope="session")
+def sample_results(ruleset):  # type: ignore[no-untyped-def]
+    """Every committed sample scanned once with the built-in rules."""
+    from apkscan import api
+
+    return {p.stem: api.scan(p, ruleset) for p in sorted(SAMPLES.glob("*.apk"))}
