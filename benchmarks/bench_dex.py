@@ -39,9 +39,7 @@ def peak_rss_mb() -> float:
 def load(apk: Path) -> list[tuple[str, bytes]]:
     with zipfile.ZipFile(apk) as zf:
         entries = [
-            (info.filename, zf.read(info))
-            for info in zf.infolist()
-            if re.fullmatch(r"classes\d*\.dex", info.filename)
+            (info.filename, zf.read(info)) for info in zf.infolist() if re.fullmatch(r"classes\d*\.dex", info.filename)
         ]
     return sorted(entries, key=lambda e: (len(e[0]), e[0]))
 

@@ -46,9 +46,7 @@ def corpus_apk(name: str) -> Path:
 def dex_entries(path: Path) -> list[tuple[str, bytes]]:
     with zipfile.ZipFile(path) as zf:
         return [
-            (info.filename, zf.read(info))
-            for info in zf.infolist()
-            if re.fullmatch(r"classes\d*\.dex", info.filename)
+            (info.filename, zf.read(info)) for info in zf.infolist() if re.fullmatch(r"classes\d*\.dex", info.filename)
         ]
 
 
@@ -345,9 +343,7 @@ def mutate(rng: random.Random, raw: bytes) -> bytes:
     elif kind < 0.8:
         # An interesting u4 over a header field, a table entry or anywhere.
         pos = rng.choice([rng.randrange(8, 0x70, 4), rng.randrange(0, len(buf) - 4)])
-        value = rng.choice(
-            [0, 1, 0x7F, 0x80, 0xFFFF, 0x10000, 0x7FFFFFFF, 0xFFFFFFFF, len(buf), len(buf) - 1]
-        )
+        value = rng.choice([0, 1, 0x7F, 0x80, 0xFFFF, 0x10000, 0x7FFFFFFF, 0xFFFFFFFF, len(buf), len(buf) - 1])
         struct.pack_into("<I", buf, pos, value)
     elif kind < 0.9:
         del buf[rng.randrange(len(buf)) :]
@@ -373,13 +369,8 @@ def fuzz(raw: bytes, rounds: int, seed: int, per_input: float) -> dict[str, int]
             outcome["DexError"] += 1
         else:
             assert isinstance(dex, Dex)
-            assert all(
-                0 <= c < len(dex.methods) and 0 <= m < len(dex.methods) for c, m in dex.calls
-            )
-            assert all(
-                0 <= m < len(dex.methods) and 0 <= s < len(dex.strings)
-                for m, s in dex.const_strings
-            )
+            assert all(0 <= c < len(dex.methods) and 0 <= m < len(dex.methods) for c, m in dex.calls)
+            assert all(0 <= m < len(dex.methods) and 0 <= s < len(dex.strings) for m, s in dex.const_strings)
             assert len(notes) <= 41
             outcome["ok"] += 1
         elapsed = time.perf_counter() - start
@@ -465,9 +456,7 @@ def test_tables_match_androguard(apk: str, androguard: Any) -> None:
     for name, data in entries:
         dex, _ = read_dex(data, name)
         ag = androguard.DEX(data)
-        expected = {
-            norm(m.get_class_name(), m.get_name(), m.get_descriptor()) for m in ag.get_methods()
-        }
+        expected = {norm(m.get_class_name(), m.get_name(), m.get_descriptor()) for m in ag.get_methods()}
         assert set(dex.methods) == expected, name
         assert len(dex.methods) == len(ag.get_methods())
         assert set(dex.classes) == {c.get_name() for c in ag.get_classes()}

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import gc
 import re
 import struct
 import sys
@@ -135,12 +136,7 @@ def _mutf8_errors(exc: UnicodeError) -> tuple[str, int]:
     s = exc.start
     if raw[s : s + 2] == b"\xc0\x80":
         return "\0", s + 2
-    if (
-        s + 2 < len(raw)
-        and raw[s] == 0xED
-        and 0xA0 <= raw[s + 1] <= 0xBF
-        and 0x80 <= raw[s + 2] <= 0xBF
-    ):
+    if s + 2 < len(raw) and raw[s] == 0xED and 0xA0 <= raw[s + 1] <= 0xBF and 0x80 <= raw[s + 2] <= 0xBF:
         return chr(0xD000 | ((raw[s + 1] & 0x3F) << 6) | (raw[s + 2] & 0x3F)), s + 3
     return "\ufffd", s + 1
 
@@ -236,9 +232,7 @@ MAX_PARAMS = 256
 SHORT_NAME = 64
 
 
-def _names_too_large(
-    types: list[str], strings: list[str], protos: list[str], fields: bytes, methods: bytes
-) -> bool:
+def _names_too_large(types: list[str], strings: list[str], protos: list[str], fields: bytes, methods: bytes) -> bool:
     """Whether composing field and method names could exceed a size linear in the file.
 
     ``fields``/``methods`` are the raw id tables (8 bytes per id, name index in the
@@ -308,7 +302,22 @@ def read_dex(data: bytes, path: str) -> tuple[Dex, list[Tamper]]:
     the header); otherwise returns every table that could be read and Tamper notes for
     structural tricks (header fields that disagree with the file, tables or items that
     point outside it, class data or code shared between owners ...).
+
+    The cyclic garbage collector is paused while the file is read: the reader creates
+    hundreds of thousands of tuples (call edges) and no cycles, and generation scans over
+    them cost about a tenth of the run. It is re-enabled on return if it was enabled.
     """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _read_dex(data, path)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read_dex(data: bytes, path: str) -> tuple[Dex, list[Tamper]]:
     if not isinstance(data, bytes):
         data = bytes(data)
     n = len(data)
@@ -387,9 +396,7 @@ def read_dex(data: bytes, path: str) -> tuple[Dex, list[Tamper]]:
     param_cache: dict[int, str] = {0: ""}
     bad_lists = 0
     unpack_u4 = struct.Struct("<I").unpack_from
-    for _shorty, ret, params_off in struct.iter_unpack(
-        "<III", data[proto_ids_off : proto_ids_off + 12 * npr]
-    ):
+    for _shorty, ret, params_off in struct.iter_unpack("<III", data[proto_ids_off : proto_ids_off + 12 * npr]):
         params = param_cache.get(params_off)
         if params is None:
             params = ""
@@ -425,8 +432,7 @@ def read_dex(data: bytes, path: str) -> tuple[Dex, list[Tamper]]:
     except IndexError:
         notes.structure("field_ids refer outside the type or string tables")
         fields = [
-            f"{_pick(t_names, c, 'type')}->{_pick(s_names, s, 'string')}:"
-            f"{_pick(t_names, t, 'type')}"
+            f"{_pick(t_names, c, 'type')}->{_pick(s_names, s, 'string')}:{_pick(t_names, t, 'type')}"
             for c, t, s in struct.iter_unpack("<HHI", field_raw)
         ]
     try:
@@ -434,8 +440,7 @@ def read_dex(data: bytes, path: str) -> tuple[Dex, list[Tamper]]:
     except IndexError:
         notes.structure("method_ids refer outside the type, proto or string tables")
         methods = [
-            f"{_pick(t_names, c, 'type')}->{_pick(s_names, s, 'string')}"
-            f"{_pick(p_names, p, 'proto')}"
+            f"{_pick(t_names, c, 'type')}->{_pick(s_names, s, 'string')}{_pick(p_names, p, 'proto')}"
             for c, p, s in struct.iter_unpack("<HHI", method_raw)
         ]
 
@@ -474,9 +479,7 @@ def _uleb_tail(data: bytes, p: int, value: int) -> tuple[int, int]:
         shift += 7
 
 
-def _code_owners(
-    data: bytes, class_data_offs: list[int], n_methods: int, notes: _Notes
-) -> dict[int, list[int]]:
+def _code_owners(data: bytes, class_data_offs: list[int], n_methods: int, notes: _Notes) -> dict[int, list[int]]:
     """Read every class_data_item: code_item offset -> method indices that own it."""
     n = len(data)
     seen: set[int] = set()
@@ -562,9 +565,7 @@ def _code_owners(
     if bad_class_data:
         notes.structure(f"{bad_class_data} class_data items unreadable or outside the file")
     if bad_callers:
-        notes.structure(
-            f"{bad_callers} methods with code but a method index out of range or repeated"
-        )
+        notes.structure(f"{bad_callers} methods with code but a method index out of range or repeated")
     return owners
 
 
@@ -578,31 +579,23 @@ def _walk_code(
     """Walk the instructions of every code item once.
 
     Invokes and const-strings are recorded as byte positions during the walk (one list
-    append, no arithmetic); their operands are read and deduplicated per code item
-    afterwards. Every caller owns at most one code item (see :func:`_code_owners`), so
-    per-item deduplication is global deduplication, and the edges come out grouped by
-    caller in code-item order."""
+    append, no arithmetic), with their caller in a parallel list extended once per code
+    item. The operands are read for all positions at the end in one C-level pass, and
+    ``dict.fromkeys(zip(callers, callees))`` deduplicates while keeping the edges grouped
+    by caller in code-item order."""
     n = len(data)
-    units: memoryview | array[int]
-    if _LITTLE:
-        units = memoryview(data)[: n & ~1].cast("H")
-    else:
-        units = array("H", data[: n & ~1])
-        units.byteswap()
     walk = WALK_TABLE
-    calls: list[tuple[int, int]] = []
-    const_strings: list[tuple[int, int]] = []
-    add_calls = calls.extend
-    add_strs = const_strings.extend
-    callees: set[int] = set()
-    strs: set[int] = set()
-    jumbo: list[int] = []
     invokes: list[int] = []
     consts: list[int] = []
     inv = invokes.append
     cst = consts.append
+    inv_callers: list[int] = []
+    cst_callers: list[int] = []
+    more_inv_callers = inv_callers.extend
+    more_cst_callers = cst_callers.extend
+    direct_calls: list[tuple[int, int]] = []  # misaligned code (hostile)
+    direct_strs: list[tuple[int, int]] = []  # const-string/jumbo, misaligned code
     bad_code = 0
-    bad_refs = 0
     shared = 0
     share_budget = max(4 * n, 1 << 16)
     # Code items never overlap in a real file: walking more than twice its size means
@@ -624,7 +617,9 @@ def _walk_code(
         if walk_budget < 0:
             notes.structure("code items overlap; the rest were not walked")
             break
-        callees = strs = set()
+        owner = owners[0]
+        inv_mark = len(invokes)
+        cst_mark = len(consts)
         # ---- the hot loop: one table lookup per instruction
         while j < e:
             w = walk[data[j]]
@@ -652,56 +647,47 @@ def _walk_code(
                     j += (4 + (width * size + 1) // 2) * 2
             elif w == -3:  # const-string/jumbo: u4 string index in units 1-2
                 if j + 6 <= e:
-                    jumbo.append(int.from_bytes(data[j + 2 : j + 6], "little"))
+                    direct_strs.append((owner, int.from_bytes(data[j + 2 : j + 6], "little")))
                 j += 6
             else:  # invoke-polymorphic(/range): method index in unit 1, like invoke-kind
                 if j + 8 > e:
                     break
                 inv(j)
                 j += 8
-        # ---- operands of the recorded instructions, deduplicated per caller
-        if invokes:
-            if invokes[-1] + 6 > e:  # truncated last instruction
+        if j > e:  # the last instruction runs past the end of the code
+            if len(invokes) > inv_mark and invokes[-1] + 6 > e:
                 invokes.pop()
-            if code_off & 1:  # misaligned (hostile): read the bytes
-                callees = {data[p + 2] | data[p + 3] << 8 for p in invokes}
-            else:
-                callees = {units[(p >> 1) + 1] for p in invokes}
-            invokes.clear()
-            if callees and max(callees) >= n_methods:
-                kept = {c for c in callees if c < n_methods}
-                bad_refs += len(callees) - len(kept)
-                callees = kept
-        if consts or jumbo:
-            if consts and consts[-1] + 4 > e:
+            if len(consts) > cst_mark and consts[-1] + 4 > e:
                 consts.pop()
-            if code_off & 1:
-                strs = {data[p + 2] | data[p + 3] << 8 for p in consts}
-            else:
-                strs = {units[(p >> 1) + 1] for p in consts}
-            consts.clear()
-            if jumbo:
-                strs.update(jumbo)
-                jumbo.clear()
-            if strs and max(strs) >= n_strings:
-                kept = {s for s in strs if s < n_strings}
-                bad_refs += len(strs) - len(kept)
-                strs = kept
+        n_inv = len(invokes) - inv_mark
+        n_cst = len(consts) - cst_mark
+        if not (n_inv or n_cst):
+            continue
+        if code_off & 1:  # misaligned (hostile): read the operands from the bytes here
+            for o in owners:
+                direct_calls += [(o, data[p + 2] | data[p + 3] << 8) for p in invokes[inv_mark:]]
+                direct_strs += [(o, data[p + 2] | data[p + 3] << 8) for p in consts[cst_mark:]]
+            del invokes[inv_mark:], consts[cst_mark:]
+            continue
+        if n_inv:
+            more_inv_callers(repeat(owner, n_inv))
+        if n_cst:
+            more_cst_callers(repeat(owner, n_cst))
         if len(owners) > 1:
             # Several methods claim this code item; each gets its uses, within a budget
             # so that a crafted file cannot make the output quadratic in its size.
             shared += len(owners) - 1
-            share_budget -= (len(owners) - 1) * (len(callees) + len(strs) + 1)
+            share_budget -= (len(owners) - 1) * (n_inv + n_cst + 1)
             if share_budget < 0:
                 over_budget = True
-                owners = owners[:1]
-        for owner in owners:
-            if callees:
-                add_calls(zip(repeat(owner), callees))
-            if strs:
-                add_strs(zip(repeat(owner), strs))
-    if isinstance(units, memoryview):
-        units.release()
+                continue
+            inv_slice = invokes[inv_mark:]
+            cst_slice = consts[cst_mark:]
+            for o in owners[1:]:
+                invokes += inv_slice
+                consts += cst_slice
+                more_inv_callers(repeat(o, n_inv))
+                more_cst_callers(repeat(o, n_cst))
     if bad_code:
         notes.structure(f"{bad_code} code items outside the file")
     if shared:
@@ -709,6 +695,33 @@ def _walk_code(
     if over_budget:
         notes.structure("shared code items: too many call edges, the rest were dropped")
 
+    # ---- operands: the u2 after each recorded opcode (all positions are even here)
+    units: memoryview | array[int]
+    if _LITTLE:
+        units = memoryview(data)[: n & ~1].cast("H")
+    else:
+        units = array("H", data[: n & ~1])
+        units.byteswap()
+    operand = units.__getitem__
+    half = (1).__rrshift__  # p -> p >> 1
+    after = (2).__add__  # p -> p + 2
+    callees = list(map(operand, map(half, map(after, invokes))))
+    strings = list(map(operand, map(half, map(after, consts))))
+    if isinstance(units, memoryview):
+        units.release()
+    calls = dict.fromkeys(zip(inv_callers, callees, strict=True))
+    calls.update(dict.fromkeys(direct_calls))
+    const_strings = dict.fromkeys(zip(cst_callers, strings, strict=True))
+    const_strings.update(dict.fromkeys(direct_strs))
+    bad_refs = 0
+    if (callees and max(callees) >= n_methods) or direct_calls:
+        kept = {k: None for k in calls if k[1] < n_methods}
+        bad_refs += len(calls) - len(kept)
+        calls = kept
+    if (strings and max(strings) >= n_strings) or direct_strs:
+        kept = {k: None for k in const_strings if k[1] < n_strings}
+        bad_refs += len(const_strings) - len(kept)
+        const_strings = kept
     if bad_refs:
         notes.structure(f"{bad_refs} instructions refer to methods or strings out of range")
     return tuple(calls), tuple(const_strings)
