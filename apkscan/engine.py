@@ -128,9 +128,9 @@ def data_access(ctx: Context) -> list[DataAccess]:
             by_cat[str(entry["category"])].append(Evidence("field-ref", f, file=dex_path))
     out = []
     for cat in sorted(by_cat):
-        sites = tuple(dict.fromkeys(by_cat[cat]))
+        unique = tuple(dict.fromkeys(by_cat[cat]))
         perm = gate.get(cat, "") or str((table.get("categories") or {}).get(cat, {}).get("permission", "") or "")
-        out.append(DataAccess(cat, perm, perm in perms if perm else True, sites))
+        out.append(DataAccess(cat, perm, perm in perms if perm else True, unique))
     return out
 
 

@@ -8,7 +8,7 @@ import enum
 import functools
 import types
 import typing
-from typing import Any
+from typing import Any, cast
 
 from apkscan import facts as facts_mod
 from apkscan import model as model_mod
@@ -29,7 +29,7 @@ def to_jsonable(obj: Any) -> Any:
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: Any) -> dict[str, Any]:
     ns = {**vars(facts_mod), **vars(model_mod)}
     return typing.get_type_hints(cls, globalns=ns)
 
@@ -61,7 +61,7 @@ T = typing.TypeVar("T")
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    hints = _hints(cls)
+    hints = _hints(cast(Any, cls))
     kwargs = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in data:

@@ -109,7 +109,7 @@ class RuleSet:
         return None
 
 
-class _LineLoader(SafeLoader):  # type: ignore[misc,valid-type]
+class _LineLoader(SafeLoader):  # type: ignore[misc]
     """Safe loader that remembers the line of every mapping as ``__line__``."""
 
 
@@ -122,7 +122,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any,
             f"{getattr(loader, 'name', '?')}:{node.start_mark.line + 1}: duplicate key {sorted(dupes)[0]!r}"
         )
     mapping["__line__"] = node.start_mark.line + 1
-    return mapping
+    return dict(mapping)
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -142,7 +142,7 @@ def _load_lines(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(f"{path}: cannot read: {exc}") from None
     loader = _LineLoader(text)
-    loader.name = str(path)  # type: ignore[attr-defined]
+    loader.name = str(path)
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:

@@ -667,7 +667,7 @@ def _entry(value: Any, env: CompileEnv) -> Pred:
     globs = _glob_entries(value, "entry")
 
     def run(ctx: Context) -> list[Evidence] | None:
-        ev = []
+        ev: list[Evidence] = []
         for g in globs:
             hits = fnmatch.filter((e.name for e in ctx.facts.archive.entries), g)
             ev.extend(Evidence("entry", h, file=h) for h in hits[:5])

@@ -1,0 +1,99 @@
+"""Scan speed and memory against two baselines, side by side in one invocation.
+
+Each measurement runs in its own process (so peak RSS is that process's own):
+  floor        read and inflate every zip entry with zipfile (the least any scanner must do)
+  apkscan      `apkscan scan APK -f json` (extraction, every rule, the JSON report)
+  extract      apkscan's extraction alone (no rules)
+  androguard   androguard's AnalyzeAPK (APK + DEX + cross-references); skip with --no-androguard
+
+Usage: python benchmarks/bench_scan.py [APK] [--repeat N] [--no-androguard]
+Default APK: ../shared/corpus/large/cmp_mixed_13dex.apk (or $APKSCAN_CORPUS/large/...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FLOOR = """
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    n = sum(len(z.read(i)) for i in z.infolist())
+"""
+EXTRACT = """
+import sys
+from pathlib import Path
+from apkscan.extract.apk import extract
+extract(Path(sys.argv[1]))
+"""
+ANDROGUARD = """
+import sys
+from loguru import logger
+logger.disable("androguard")
+from androguard.misc import AnalyzeAPK
+a, d, dx = AnalyzeAPK(sys.argv[1])
+"""
+
+
+def run(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise SystemExit(f"{' '.join(cmd[:4])} failed ({proc.returncode}): {err[-500:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def default_apk() -> Path:
+    corpus = Path(os.environ.get("APKSCAN_CORPUS", ROOT.parent / "shared" / "corpus"))
+    return corpus / "large" / "cmp_mixed_13dex.apk"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("apk", nargs="?", type=Path, default=default_apk())
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
+    ap.add_argument("--no-androguard", action="store_true", help="skip AnalyzeAPK (about a minute and 2.7 GB)")
+    args = ap.parse_args()
+    if not args.apk.exists():
+        raise SystemExit(f"{args.apk}: not found (give an APK or set APKSCAN_CORPUS)")
+    py = sys.executable
+    out = tempfile.mkdtemp(prefix="apkscan-bench-")
+    plans: list[tuple[str, list[str], int]] = [
+        ("floor (zipfile read all)", [py, "-c", FLOOR, str(args.apk)], args.repeat),
+        ("apkscan extract only", [py, "-c", EXTRACT, str(args.apk)], args.repeat),
+        ("apkscan scan -f json", [py, "-m", "apkscan", "scan", str(args.apk), "-o", out, "-f", "json", "-q"], args.repeat),
+    ]
+    if not args.no_androguard:
+        plans.append(("androguard AnalyzeAPK", [py, "-c", ANDROGUARD, str(args.apk)], 1))
+    print(f"APK: {args.apk} ({args.apk.stat().st_size / 1e6:.1f} MB); median of {args.repeat} runs; cores: {os.cpu_count()}")
+    results: dict[str, tuple[float, float]] = {}
+    for name, cmd, n in plans:
+        runs = [run(cmd) for _ in range(n)]
+        wall = statistics.median(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        results[name] = (wall, rss)
+        print(f"  {name:<28} {wall:8.2f} s   peak RSS {rss:7.0f} MB   (runs: {', '.join(f'{r[0]:.2f}' for r in runs)})")
+    floor = results["floor (zipfile read all)"][0]
+    scan_wall, scan_rss = results["apkscan scan -f json"]
+    print(f"apkscan scan / floor: {scan_wall / floor:.2f}x (target <= 3x)")
+    print(f"apkscan peak RSS: {scan_rss:.0f} MB (target <= 250 MB)")
+    if "androguard AnalyzeAPK" in results:
+        ag = results["androguard AnalyzeAPK"][0]
+        print(f"androguard AnalyzeAPK / apkscan scan: {ag / scan_wall:.1f}x faster (target >= 15x)")
+
+
+if __name__ == "__main__":
+    main()
