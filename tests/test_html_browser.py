@@ -339,6 +339,35 @@ def test_csp_blocks_injected_script(browser: Browser, tmp_path: Path) -> None:
     assert browser.eval("document.documentElement.classList.contains('js')") is True
 
 
+def test_everything_shown_without_javascript(browser: Browser, tmp_path: Path) -> None:
+    from test_html_report import build_result
+
+    browser.page("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.load(write(build_result(), tmp_path, "nojs.html"))
+        assert browser.errors() == []
+        visible = "(sel) => [...document.querySelectorAll(sel)].filter(e => e.offsetParent !== null).length"
+        # Runtime.evaluate still runs while page scripts are disabled
+        assert browser.eval(f"({visible})('#view-category .finding')") == 6
+        assert browser.eval(f"({visible})('#view-reference li[data-mirror]')") >= 6
+        assert browser.eval("document.getElementById('filterbar').offsetParent") is None
+        assert browser.eval("document.documentElement.classList.contains('js')") is False
+    finally:
+        browser.page("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+def test_print_layout(browser: Browser, tmp_path: Path) -> None:
+    from test_html_report import build_result
+
+    browser.load(write(build_result(), tmp_path, "print.html"))
+    browser.page("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert browser.eval("getComputedStyle(document.getElementById('filterbar')).display") == "none"
+        assert browser.eval(VISIBLE) == 6
+    finally:
+        browser.page("Emulation.setEmulatedMedia", {"media": ""})
+
+
 def test_screenshot(browser: Browser, tmp_path: Path) -> None:
     from test_html_report import build_result
 
@@ -353,13 +382,49 @@ def test_screenshot(browser: Browser, tmp_path: Path) -> None:
     assert widths[0] > 0
 
 
-@pytest.mark.skipif(not (SAMPLES / "fraud_loan.apk").exists(), reason="samples not built")
-def test_real_sample(browser: Browser, tmp_path: Path) -> None:
+SAMPLE_APKS = sorted(SAMPLES.glob("*.apk"))
+
+
+@pytest.mark.skipif(not SAMPLE_APKS, reason="samples not built (samples/build.sh)")
+@pytest.mark.parametrize("apk", SAMPLE_APKS, ids=[p.stem for p in SAMPLE_APKS])
+def test_real_sample(browser: Browser, tmp_path: Path, apk: Path) -> None:
     from apkscan.api import scan
 
-    result = scan(SAMPLES / "fraud_loan.apk")
-    browser.load(write(result, tmp_path, "fraud_loan.html"))
+    result = scan(apk)
+    browser.load(write(result, tmp_path, f"{apk.stem}.html"))
     assert browser.errors() == []
     assert browser.dialogs() == []
+    assert browser.eval("document.querySelectorAll('script').length") == 1
     assert browser.eval(VISIBLE) == len(result.findings)
-    browser.screenshot(ARTIFACTS / "fraud_loan.png", full_page=True)
+    if result.facts.manifest.label:
+        shown = browser.eval("document.getElementById('app-label').textContent")
+        assert shown == result.facts.manifest.label
+    browser.screenshot(ARTIFACTS / f"{apk.stem}.png")
+
+
+def main(argv: list[str]) -> int:
+    """``python tests/test_html_browser.py REPORT.html OUT.png [WIDTH HEIGHT]``: a screenshot
+    of the top of a report (how docs/report.png is made)."""
+    if len(argv) not in (2, 4):
+        print(main.__doc__)
+        return 2
+    binary = find_chromium()
+    if binary is None:
+        print("Chromium not found (apt-get install -y chromium)")
+        return 1
+    width, height = (int(argv[2]), int(argv[3])) if len(argv) == 4 else (1280, 1000)
+    b = Browser(binary)
+    try:
+        b.load(Path(argv[0]), width, height)
+        for err in b.errors():
+            print("console error:", err)
+        b.screenshot(Path(argv[1]))
+    finally:
+        b.close()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
