@@ -173,6 +173,10 @@ def scan(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", help="Stop scanning one APK after this many seconds (exit code 6); 0 for no limit."),
+    ] = 300.0,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -192,6 +196,7 @@ def scan(
             review_at,
             full_facts,
             quiet,
+            timeout,
         )
     except ApkscanError as exc:
         raise _fail(exc) from None
@@ -211,6 +216,7 @@ def _scan(
     review_at: str,
     full_facts: bool,
     quiet: bool,
+    timeout: float = 300.0,
 ) -> int:
     from apkscan import api
     from apkscan.baseline import Baseline
@@ -237,6 +243,7 @@ def _scan(
         raise UsageError(f"{output}: cannot create the output folder ({exc.strerror})") from None
 
     error_codes: list[int] = []
+    used_stems: set[str] = set()
     failing = 0
     progress = None
     if len(paths) > 1 and not quiet:
@@ -263,7 +270,7 @@ def _scan(
             if progress is not None:
                 progress.update(task, description=f"scanning {_plain(path.name)[:40]}")
             try:
-                result = api.scan(path, ruleset, options)  # type: ignore[arg-type]
+                result = api.scan(path, ruleset, options, timeout=timeout or None)  # type: ignore[arg-type]
             except ApkscanError as exc:
                 error_codes.append(int(exc.exit_code))
                 err.print(f"[red]error:[/] {_plain(str(exc))}", soft_wrap=True)
@@ -281,6 +288,9 @@ def _scan(
                 if progress is not None:
                     progress.advance(task)
             stem = report_stem(result)
+            if stem in used_stems:  # same package and version twice in one run: keep both
+                stem = f"{stem}-{result.facts.sha256[:8]}"
+            used_stems.add(stem)
             written = []
             for fmt in fmts:
                 text = render(result, fmt, full_facts=full_facts)
@@ -463,3 +473,8 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+
+
+from apkscan.batch.cli import register as _register_batch  # noqa: E402
+
+_register_batch(app)

@@ -56,6 +56,21 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _local(tag: Any) -> str:
+    """Element name without namespace: Android's parser ignores element namespaces, so
+    ``<android:uses-permission>`` counts as ``<uses-permission>``."""
+    t = tag.tag if isinstance(tag.tag, str) else ""
+    return t.rsplit("}", 1)[-1]
+
+
+def _iter(node: Any, *names: str) -> list[Any]:
+    return [el for el in node.iter() if _local(el) in names]
+
+
+def _find(node: Any, name: str) -> Any:
+    return next((el for el in node if _local(el) == name), None)
+
+
 def _attr(tag: Any, name: str) -> str | None:
     value = tag.get(NS + name)
     if value is None:
@@ -186,12 +201,12 @@ def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
     except Exception as exc:
         root = None
         problems.append(Problem("AndroidManifest.xml", "axml", f"cannot parse: {exc!r}"[:300]))
-    if root is None or root.tag != "manifest":
+    if root is None or _local(root) != "manifest":
         if not any(p.where == "AndroidManifest.xml" for p in problems):
             problems.append(Problem("AndroidManifest.xml", "axml", "not a valid binary manifest"))
         return ManifestResult(Manifest(), strings, [], tampering, problems)
 
-    package = root.get("package") or ""
+    package = _attr(root, "package") or ""
 
     def fmt(name: str | None) -> str:
         if not name:
@@ -203,25 +218,34 @@ def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
                 return package + "." + name
         return name
 
-    uses_sdk = root.find("uses-sdk")
+    uses_sdk = _find(root, "uses-sdk")
     min_sdk = _int(_attr(uses_sdk, "minSdkVersion")) if uses_sdk is not None else None
     target_sdk = _int(_attr(uses_sdk, "targetSdkVersion")) if uses_sdk is not None else None
     max_sdk = _int(_attr(uses_sdk, "maxSdkVersion")) if uses_sdk is not None else None
     effective_target = target_sdk or min_sdk or 1
 
     perms: list[UsesPermission] = []
+    namespaced = [el for el in root.iter() if isinstance(el.tag, str) and el.tag.startswith("{")]
+    if namespaced:
+        tampering.append(
+            Tamper(
+                "axml-namespace",
+                "AndroidManifest.xml",
+                f"element <{namespaced[0].tag}> carries a namespace; Android ignores it",
+            )
+        )
     for tag_name in ("uses-permission", "uses-permission-sdk-23", "uses-permission-sdk-m"):
-        for tag in root.iter(tag_name):
+        for tag in _iter(root, tag_name):
             name = _attr(tag, "name")
             if name:
                 perms.append(UsesPermission(name, _int(_attr(tag, "maxSdkVersion")), tag_name != "uses-permission"))
     defined = [
         DefinedPermission(_attr(t, "name") or "", _attr(t, "protectionLevel") or "normal")
-        for t in root.iter("permission")
+        for t in _iter(root, "permission")
         if _attr(t, "name")
     ]
 
-    app = root.find("application")
+    app = _find(root, "application")
     flags: list[tuple[str, str]] = []
     meta: list[tuple[str, str]] = []
     components: list[Component] = []
@@ -237,12 +261,12 @@ def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
         if label:
             labels = _resolve(label, arsc)
         icon_value = _attr(app, "icon") or _attr(app, "roundIcon")
-        for tag in app.iter("meta-data"):
+        for tag in _iter(app, "meta-data"):
             name = _attr(tag, "name")
             if name:
                 meta.append((name, _attr(tag, "value") or _attr(tag, "resource") or ""))
         for kind in COMPONENT_TAGS:
-            for tag in app.iter(kind):
+            for tag in _iter(app, kind):
                 comp = _component(kind, tag, fmt, effective_target)
                 components.append(comp)
                 if (
@@ -259,21 +283,21 @@ def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
                         if own:
                             labels = _resolve(own, arsc)
     queries: list[str] = []
-    for q in root.iter("queries"):
+    for q in _iter(root, "queries"):
         for child in q:
-            if child.tag == "package" and _attr(child, "name"):
+            if _local(child) == "package" and _attr(child, "name"):
                 queries.append(_attr(child, "name") or "")
-            elif child.tag == "intent":
-                for action in child.iter("action"):
+            elif _local(child) == "intent":
+                for action in _iter(child, "action"):
                     if _attr(action, "name"):
                         queries.append(_attr(action, "name") or "")
-            elif child.tag == "provider" and _attr(child, "authorities"):
+            elif _local(child) == "provider" and _attr(child, "authorities"):
                 queries.append(_attr(child, "authorities") or "")
 
     manifest = Manifest(
         package=package,
-        version_code=root.get(NS + "versionCode") or "",
-        version_name=root.get(NS + "versionName") or "",
+        version_code=_attr(root, "versionCode") or "",
+        version_name=_attr(root, "versionName") or "",
         min_sdk=min_sdk,
         target_sdk=target_sdk,
         max_sdk=max_sdk,
@@ -291,18 +315,18 @@ def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
 
 def _component(kind: str, tag: Any, fmt: Any, target_sdk: int) -> Component:
     filters: list[IntentFilter] = []
-    for f in tag.iter("intent-filter"):
+    for f in _iter(tag, "intent-filter"):
         schemes: list[str] = []
         hosts: list[str] = []
-        for d in f.iter("data"):
+        for d in _iter(f, "data"):
             if _attr(d, "scheme"):
                 schemes.append(_attr(d, "scheme") or "")
             if _attr(d, "host"):
                 hosts.append(_attr(d, "host") or "")
         filters.append(
             IntentFilter(
-                actions=tuple(_attr(a, "name") or "" for a in f.iter("action")),
-                categories=tuple(_attr(c, "name") or "" for c in f.iter("category")),
+                actions=tuple(_attr(a, "name") or "" for a in _iter(f, "action")),
+                categories=tuple(_attr(c, "name") or "" for c in _iter(f, "category")),
                 schemes=tuple(schemes),
                 hosts=tuple(hosts),
                 priority=_int(_attr(f, "priority")) or 0,
