@@ -1,0 +1,118 @@
+"""The ``batch`` and ``query`` commands (registered on the main typer app by apkscan.cli).
+
+Exit codes: 0 when every APK was processed (APKs that failed to scan are data, recorded
+in the store); 2 (usage) for a bad input, output, flag or query; 3 for bad rules;
+7 when the batch could not run (workers fail to start).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from apkscan.errors import ApkscanError
+
+
+class QueryFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class Shared(str, Enum):
+    cert = "cert"
+    domain = "domain"
+    generator = "generator"
+
+
+def _fail(exc: ApkscanError) -> typer.Exit:
+    from apkscan.cli import _fail as cli_fail
+
+    return cli_fail(exc)
+
+
+def batch(
+    source: Annotated[Path, typer.Argument(
+        help="Folder searched recursively for .apk/.apks/.xapk, or a text file listing paths.",
+        show_default=False)],
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0 = one per CPU).")] = 0,
+    output: Annotated[Path, typer.Option(
+        "--output", "-o",
+        help="Output folder: apkscan.db, reports/, index.html, apps.csv, findings.jsonl.")] = Path("batch-out"),
+    scheduler: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--scheduler", help="Dask scheduler address (tcp://HOST:8786); workers must see the same files.")] = None,
+    rules: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
+        "--rules", help="Add a folder (or file) of rules to the built-in ones; repeatable.")] = None,
+    rules_only: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
+        "--rules-only", help="Use only these rule folders; repeatable.")] = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", help="Seconds allowed per APK; the worker is killed and replaced after that.")] = 300.0,
+    memory_mb: Annotated[int, typer.Option(
+        "--memory-mb", help="Address-space cap per worker process in MB (0 = none).")] = 2048,
+    format: Annotated[str, typer.Option(
+        "--format", "-f", help="Per-APK report formats: json, html, sarif (comma-separated) or none.")] = "json,html",
+    rescan: Annotated[bool, typer.Option(
+        "--rescan", help="Read every APK again even if its facts are stored.")] = False,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Try again APKs that failed in an earlier run.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+) -> None:
+    """Scan every APK of a folder in parallel into a resumable results store, with a batch index."""
+    from apkscan.batch.runner import BatchOptions, parse_formats, print_summary, run_batch
+    from apkscan.cli import _setup_logging
+
+    _setup_logging(False, False)
+    err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False)
+    try:
+        opts = BatchOptions(
+            source=source, out=output, jobs=jobs, scheduler=scheduler,
+            rule_dirs=list(rules_only or rules or []), include_builtin=not rules_only,
+            timeout_s=timeout, memory_mb=memory_mb, formats=parse_formats(format),
+            rescan=rescan, retry_failed=retry_failed, quiet=quiet,
+        )
+        summary = run_batch(opts, err)
+    except ApkscanError as exc:
+        raise _fail(exc) from None
+    if not quiet:
+        print_summary(out, summary)
+
+
+def query(
+    output: Annotated[Path, typer.Argument(help="A batch output folder (or its apkscan.db).", show_default=False)],
+    finding: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--finding", help="Apps with this finding (rule id, * wildcards; 'all' = counts per rule).")] = None,
+    sdk: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--sdk", help="Apps with this SDK id ('all' = apps per SDK).")] = None,
+    shared: Annotated[Optional[Shared], typer.Option(  # noqa: UP045
+        "--shared", help="Apps sharing a signing cert, a domain or an app-generator id.")] = None,
+    sql: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--sql", help="Any read-only SQL over the store (see docs/batch.md).")] = None,
+    format: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = QueryFormat.table,
+) -> None:
+    """Ask the results store: apps with a finding, apps per SDK, shared certificates, domains, generator ids."""
+    from apkscan.batch.query import open_store, render_rows, run_query
+
+    out = Console(highlight=False)
+    try:
+        store = open_store(output)
+        try:
+            cols, rows = run_query(store, finding, sdk, shared.value if shared else None, sql)
+        finally:
+            store.close()
+    except ApkscanError as exc:
+        raise _fail(exc) from None
+    text = render_rows(out, cols, rows, format.value)
+    if text is not None:
+        sys.stdout.write(text)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``batch`` and ``query`` to the main command line."""
+    app.command("batch")(batch)
+    app.command("query")(query)

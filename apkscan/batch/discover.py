@@ -1,0 +1,61 @@
+"""Find the inputs of a batch: a folder (searched recursively) or a list file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from apkscan.batch.bundle import INPUT_SUFFIXES
+from apkscan.errors import UsageError
+
+
+def _walk(folder: Path) -> list[Path]:
+    out: list[Path] = []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.lower().endswith(INPUT_SUFFIXES):
+                p = Path(root) / name
+                if p.is_file():
+                    out.append(p)
+    return out
+
+
+def find_inputs(source: Path, exclude: Path | None = None) -> list[Path]:
+    """Every ``.apk``/``.apks``/``.xapk`` under ``source`` (a folder), or the paths listed
+    in ``source`` (a text file: one path per line, ``#`` comments; relative paths are
+    relative to the list file's folder; a listed folder is searched recursively; a listed
+    file is taken whatever its name). ``exclude`` (the output folder) is skipped."""
+    if not source.exists():
+        raise UsageError(f"{source}: no such folder or list file")
+    if source.is_dir():
+        found = _walk(source)
+    else:
+        try:
+            text = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{source}: cannot read the list file ({exc})") from None
+        found = []
+        for n, line in enumerate(text.splitlines(), 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            p = Path(line)
+            if not p.is_absolute():
+                p = source.parent / p
+            if p.is_dir():
+                found.extend(_walk(p))
+            elif p.is_file():
+                found.append(p)
+            else:
+                raise UsageError(f"{source}:{n}: {line}: no such file")
+    ex = exclude.resolve() if exclude is not None else None
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for p in found:
+        r = p.resolve()
+        if r in seen or (ex is not None and r.is_relative_to(ex)):
+            continue
+        seen.add(r)
+        out.append(r)
+    return out

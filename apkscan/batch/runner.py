@@ -1,0 +1,398 @@
+"""``apkscan batch``: find APKs, decide what is already done, scan the rest in parallel
+worker processes (or on a Dask cluster) and write the store, reports and exports.
+
+Only this parent process writes: the SQLite store (one transaction per APK), the per-APK
+reports and the batch exports. Workers return serialised results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+
+from apkscan.batch.discover import find_inputs
+from apkscan.batch.exports import write_exports, write_text_atomic
+from apkscan.batch.sandbox import Sandbox, WorkerConfig, WorkerStartError
+from apkscan.batch.store import Store
+from apkscan.batch.worker import Payload, Task, failure
+from apkscan.errors import ApkscanError, UsageError
+from apkscan.rules.loader import RuleSet
+
+DB_NAME = "apkscan.db"
+REPORT_FORMATS = ("json", "html", "sarif")
+
+
+class BatchError(ApkscanError):
+    """The batch could not run (workers do not start, the scheduler is unreachable)."""
+
+
+@dataclass
+class BatchOptions:
+    source: Path
+    out: Path
+    jobs: int = 0
+    """Worker processes; 0 means one per CPU."""
+    scheduler: str | None = None
+    rule_dirs: list[Path] = field(default_factory=list)
+    include_builtin: bool = True
+    timeout_s: float = 300.0
+    memory_mb: int = 2048
+    formats: tuple[str, ...] = ("json", "html")
+    rescan: bool = False
+    retry_failed: bool = False
+    quiet: bool = False
+
+
+@dataclass
+class Failure:
+    path: str
+    kind: str
+    reason: str
+
+
+@dataclass
+class BatchSummary:
+    files: int = 0
+    unique: int = 0
+    scanned: int = 0
+    reevaluated: int = 0
+    skipped: int = 0
+    skipped_failed: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    yara_stale: int = 0
+    wall_s: float = 0.0
+    rules_digest: str = ""
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return self.scanned + self.reevaluated + len(self.failed)
+
+    @property
+    def per_minute(self) -> float:
+        return self.processed * 60.0 / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def yara_rules_digest(ruleset: RuleSet) -> str:
+    """Digest of the YARA part of a rule set only: stored facts hold YARA hits, which are
+    stale when this changes (re-evaluation cannot fix them; ``--rescan`` does)."""
+    h = hashlib.sha256(b"apkscan-yara")
+    for name in sorted(f for f in ruleset.files if f.endswith((".yar", ".yara"))):
+        p = Path(name)
+        h.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return "sha256:" + h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _validate(opts: BatchOptions) -> None:
+    if opts.jobs < 0:
+        raise UsageError("-j/--jobs: must be 1 or more (0 = one per CPU)")
+    if not opts.timeout_s > 0:
+        raise UsageError("--timeout: must be more than 0 seconds")
+    if opts.memory_mb < 0 or 0 < opts.memory_mb < 256:
+        raise UsageError("--memory-mb: must be at least 256 (or 0 for no limit)")
+    bad = [f for f in opts.formats if f not in REPORT_FORMATS]
+    if bad:
+        raise UsageError(f"--format: unknown format {bad[0]!r} (use {', '.join(REPORT_FORMATS)}, comma-separated)")
+    if not opts.source.exists():
+        raise UsageError(f"{opts.source}: no such folder or list file")
+    if opts.out.exists() and not opts.out.is_dir():
+        raise UsageError(f"{opts.out}: the output is a file, not a folder")
+    try:
+        (opts.out / "reports").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{opts.out}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(opts.out, os.W_OK):
+        raise UsageError(f"{opts.out}: the output folder is not writable")
+
+
+def parse_formats(value: str) -> tuple[str, ...]:
+    fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
+    if fmts == ["none"]:
+        return ()
+    bad = [f for f in fmts if f not in REPORT_FORMATS]
+    if bad or not fmts:
+        raise UsageError(f"--format: unknown format {bad[0] if bad else value!r} "
+                         f"(use {', '.join(REPORT_FORMATS)}, comma-separated, or none)")
+    return tuple(dict.fromkeys(fmts))
+
+
+class _Progress:
+    """A rich live bar on stderr with rate and ETA (nothing when quiet)."""
+
+    def __init__(self, console: Console | None, total: int) -> None:
+        self.t0 = time.monotonic()
+        self.done = 0
+        self.failed = 0
+        self.bar: Any = None
+        if console is None or total == 0:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=console, transient=False,
+        )
+        self.task = self.bar.add_task("scanning", total=total, rate="")
+        self.bar.start()
+
+    def advance(self, failed: bool) -> None:
+        self.done += 1
+        self.failed += int(failed)
+        if self.bar is None:
+            return
+        elapsed = max(time.monotonic() - self.t0, 1e-6)
+        desc = f"scanning ({self.failed} failed)" if self.failed else "scanning"
+        self.bar.update(self.task, advance=1, description=desc, rate=f"{self.done * 60 / elapsed:.0f} APK/min")
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def run_local(tasks: Iterable[Task], config: WorkerConfig, jobs: int, on_result: Callable[[Payload], None],
+              stderr: IO[Any] | None = None) -> None:
+    """``jobs`` long-lived worker processes; a worker that times out, runs out of memory or
+    crashes is killed and replaced (only while work remains)."""
+    queue = deque(tasks)
+    sandboxes = [Sandbox(config, stderr) for _ in range(min(jobs, len(queue)))]
+    try:
+        for sb in sandboxes:
+            sb.start()
+        while True:
+            for sb in sandboxes:
+                if sb.state == "dead" and queue:
+                    sb.start()
+                if sb.state == "idle" and queue:
+                    sb.send(queue.popleft())
+            active = [sb for sb in sandboxes if sb.state in ("starting", "busy")]
+            if not active:
+                break
+            by_fd = {sb.fileno(): sb for sb in active}
+            left = min(sb.deadline for sb in active) - time.monotonic()
+            for fd in wait(list(by_fd), max(left, 0.0)):
+                assert isinstance(fd, int)
+                payload = by_fd[fd].receive()
+                if payload is not None:
+                    on_result(payload)
+            now = time.monotonic()
+            for sb in active:
+                if sb.state == "busy" and now >= sb.deadline:
+                    on_result(sb.expire())
+                elif sb.state == "starting" and now >= sb.deadline:
+                    sb.kill()
+                    raise WorkerStartError("a batch worker did not start in time")
+    finally:
+        for sb in sandboxes:
+            sb.close()
+
+
+def run_dask(tasks: list[Task], config: WorkerConfig, scheduler: str,
+             on_result: Callable[[Payload], None]) -> None:
+    """Submit one task per APK (by path: workers must see the same files) to a Dask
+    scheduler, a bounded number at a time; results come back here to be written."""
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError("--scheduler needs dask[distributed]: pip install 'apkscan[batch]'") from None
+    from apkscan.batch.dask_backend import dask_task
+
+    dist: Any = distributed
+    try:
+        client: Any = dist.Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"--scheduler: cannot connect to {scheduler} ({exc})") from None
+    try:
+        threads = sum(client.nthreads().values()) or 1
+        window = max(4, 3 * threads)
+        pending = deque(tasks)
+        by_key: dict[Any, Task] = {}
+        ac: Any = dist.as_completed()
+
+        def submit() -> None:
+            task = pending.popleft()
+            fut = client.submit(dask_task, task, config, pure=False, retries=0)
+            by_key[fut.key] = task
+            ac.add(fut)
+
+        for _ in range(min(window, len(pending))):
+            submit()
+        for fut in ac:
+            task = by_key.pop(fut.key)
+            try:
+                payload = fut.result()
+            except Exception as exc:
+                payload = failure("dask", f"dask task failed: {type(exc).__name__}: {exc}"[:500],
+                                  key=task["key"], kind=task["kind"], duration=0.0)
+            fut.release()
+            on_result(payload)
+            if pending:
+                submit()
+    finally:
+        client.close()
+
+
+def run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSummary:
+    """Run a batch; ``console`` (stderr) gets the progress bar unless ``opts.quiet``."""
+    from apkscan.rules.loader import load_rules
+
+    t0 = time.monotonic()
+    _validate(opts)
+    ruleset = load_rules(list(opts.rule_dirs), include_builtin=opts.include_builtin)
+    digest = ruleset.digest
+    yara_digest = yara_rules_digest(ruleset)
+    inputs = find_inputs(opts.source, exclude=opts.out)
+    store = Store(opts.out / DB_NAME)
+    summary = BatchSummary(files=len(inputs), rules_digest=digest)
+    try:
+        store.set_meta("rules_digest", digest)
+        store.set_meta("yara_rules_digest", yara_digest)
+        # hash every input (cached by path, size and mtime)
+        keyed: dict[str, list[Path]] = {}
+        sizes: dict[str, int] = {}
+        fresh: list[tuple[str, int, int, str]] = []
+        for p in inputs:
+            try:
+                st = p.stat()
+                sha = store.cached_sha256(str(p), st.st_size, st.st_mtime_ns)
+                if sha is None:
+                    sha = file_sha256(p)
+                    fresh.append((str(p), st.st_size, st.st_mtime_ns, sha))
+            except OSError as exc:
+                summary.failed.append(Failure(str(p), "not-found", f"cannot open: {exc.strerror}"))
+                continue
+            keyed.setdefault(sha, []).append(p)
+            sizes[sha] = st.st_size
+        store.remember_files(fresh)
+        summary.unique = len(keyed)
+
+        tasks: list[Task] = []
+        for sha, paths in keyed.items():
+            state = "new" if opts.rescan else store.state(sha, digest)
+            if state == "result":
+                summary.skipped += 1
+            elif state == "failed" and not opts.retry_failed:
+                summary.skipped += 1
+                summary.skipped_failed += 1
+            elif state == "facts":
+                blob = store.facts_blob(sha)
+                assert blob is not None
+                tasks.append({"kind": "reeval", "key": sha, "path": str(paths[0]), "facts_z": blob[0],
+                              "yara_stale": blob[1] != yara_digest})
+            else:
+                tasks.append({"kind": "scan", "key": sha, "path": str(paths[0])})
+        # largest first: the long APKs do not end up alone at the end
+        tasks.sort(key=lambda t: (t["kind"] == "scan", sizes[t["key"]]), reverse=True)
+
+        if console is not None and not opts.quiet:
+            n_scan = sum(t["kind"] == "scan" for t in tasks)
+            console.print(
+                f"{summary.files} files ({summary.unique} distinct), {summary.skipped} already in the store, "
+                f"{n_scan} to scan, {len(tasks) - n_scan} to re-evaluate with rules {digest[7:19]}",
+                highlight=False,
+            )
+        progress = _Progress(None if opts.quiet else console, len(tasks))
+        reports = opts.out / "reports"
+        tasks_by_key = {t["key"]: t for t in tasks}
+
+        def on_result(payload: Payload) -> None:
+            task = tasks_by_key[payload["key"]]
+            path, sha = task["path"], task["key"]
+            ok = payload.get("status") == "ok"
+            if ok:
+                stem = store.report_stem(sha, payload["stem"])
+                for fmt, text in payload["reports"].items():
+                    write_text_atomic(reports / f"{stem}.{fmt}", text)
+                if task["kind"] == "scan":
+                    store.write_scan(sha, path, sizes[sha], payload, digest, yara_digest, stem)
+                    summary.scanned += 1
+                else:
+                    store.write_reeval(sha, payload, digest, stem, bool(task.get("yara_stale")))
+                    summary.reevaluated += 1
+                    summary.yara_stale += int(bool(task.get("yara_stale")))
+            else:
+                kind, reason = str(payload.get("error_kind", "error")), str(payload.get("error", ""))
+                if task["kind"] == "scan":
+                    store.write_failure(sha, path, sizes[sha], payload, digest)
+                else:
+                    reason = f"re-evaluation failed: {reason}"
+                summary.failed.append(Failure(path, kind, reason))
+            progress.advance(not ok)
+
+        config = WorkerConfig(
+            rule_dirs=tuple(str(Path(d).resolve()) for d in opts.rule_dirs),
+            include_builtin=opts.include_builtin, digest=digest, formats=tuple(opts.formats),
+            memory_mb=opts.memory_mb, timeout_s=float(opts.timeout_s),
+        )
+        try:
+            if not tasks:
+                pass
+            elif opts.scheduler:
+                run_dask(tasks, config, opts.scheduler, on_result)
+            else:
+                with (opts.out / "workers.log").open("ab") as log:
+                    run_local(tasks, config, opts.jobs or os.cpu_count() or 1, on_result, log)
+        except WorkerStartError as exc:
+            raise BatchError(f"batch workers cannot start: {exc}") from None
+        finally:
+            progress.stop()
+        summary.outputs = write_exports(store, opts.out)
+    finally:
+        store.close()
+    summary.wall_s = time.monotonic() - t0
+    return summary
+
+
+def print_summary(console: Console, s: BatchSummary) -> None:
+    from apkscan.report.console import clean
+
+    console.print(
+        f"[bold]batch done[/]: {s.files} files ({s.unique} distinct); {s.scanned} scanned, "
+        f"{s.reevaluated} re-evaluated, {s.skipped} skipped (already in the store"
+        f"{f', {s.skipped_failed} of them failed before' if s.skipped_failed else ''}), "
+        f"[{'red' if s.failed else 'green'}]{len(s.failed)} failed[/]"
+    )
+    if s.failed:
+        groups: dict[str, list[Failure]] = {}
+        for f in s.failed:
+            head = f.reason if f.kind in ("timeout", "memory") else ": ".join(f.reason.split(": ")[:2])
+            groups.setdefault(head, []).append(f)
+        for head, items in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            examples = ", ".join(clean(Path(f.path).name, 60) for f in items[:3])
+            more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
+            console.print(f"  {len(items):>5}  {clean(head, 110)}  [dim]{examples}{more}[/]")
+    if s.yara_stale:
+        console.print(f"[yellow]note:[/] {s.yara_stale} APK(s) were re-evaluated with YARA hits from an older "
+                      "YARA rule set; run with --rescan to refresh them")
+    console.print(f"wall time {s.wall_s:.1f} s, {s.per_minute:.1f} APKs per minute "
+                  f"(rules {s.rules_digest[7:19]})")
+    if s.outputs:
+        console.print("outputs: " + ", ".join(clean(o, 200) for o in s.outputs))
+
+
+def count_kinds(failures: Iterable[Failure]) -> Counter[str]:
+    return Counter(f.kind for f in failures)

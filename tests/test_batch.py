@@ -1,0 +1,406 @@
+"""``apkscan batch`` and ``apkscan query``: store, resume, re-evaluation, limits, exports, Dask."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from apkscan.batch.exports import csv_safe, csv_text, write_exports
+from apkscan.batch.query import open_store, run_query
+from apkscan.batch.runner import BatchOptions, BatchSummary, Failure, print_summary, run_batch
+from apkscan.batch.store import Store
+from apkscan.batch.worker import TEST_HOOK_ENV, generator_ids
+from apkscan.cli import app
+from apkscan.errors import ExitCode
+from apkscan.facts import ApkFacts, Archive, Strings, ZipEntry
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = sorted((ROOT / "samples").glob("*.apk"))
+EXTRA_RULE = """\
+rules:
+- id: TEST-BATCH-001
+  title: Batch test rule (app asks for INTERNET)
+  description: Only used by tests/test_batch.py to change the rule-set digest.
+  severity: low
+  confidence: high
+  category: security
+  match:
+    permission: android.permission.INTERNET
+"""
+
+
+def corpus_dir() -> Path | None:
+    env = os.environ.get("APKSCAN_CORPUS")
+    p = Path(env) if env else ROOT.parent / "shared" / "corpus"
+    return p if p.is_dir() else None
+
+
+@pytest.fixture()
+def inputs(tmp_path: Path) -> Path:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    for s in SAMPLES:
+        shutil.copy(s, src / ("sub" if s.name.startswith("m") else "") / s.name)
+    (src / "x.apk").write_text("this is not an apk\n")
+    (src / "truncated.apk").write_bytes((ROOT / "samples" / "fraud_loan.apk").read_bytes()[:5000])
+    (src / "notes.txt").write_text("ignored: not an APK name")
+    return src
+
+
+def run(src: Path, out: Path, **kw: object) -> BatchSummary:
+    opts = BatchOptions(source=src, out=out, jobs=int(kw.pop("jobs", 2)), quiet=True, **kw)  # type: ignore[arg-type]
+    return run_batch(opts)
+
+
+def db(out: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(out / "apkscan.db")
+    con.row_factory = sqlite3.Row
+    return con
+
+
+def findings_by_sha(out: Path) -> dict[str, tuple[str, list[str]]]:
+    con = db(out)
+    digest = con.execute("SELECT value FROM meta WHERE key = 'rules_digest'").fetchone()[0]
+    res = {}
+    for r in con.execute("SELECT sha256, verdict FROM results WHERE rules_digest = ?", (digest,)):
+        ids = sorted(x[0] for x in con.execute(
+            "SELECT rule_id FROM findings WHERE sha256 = ? AND rules_digest = ?", (r[0], digest)))
+        res[r[0]] = (r[1], ids)
+    return res
+
+
+@pytest.fixture(scope="module")
+def batch_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BatchSummary]:
+    tmp = tmp_path_factory.mktemp("once")
+    src = tmp / "in"
+    src.mkdir()
+    for s in SAMPLES:
+        shutil.copy(s, src / s.name)
+    (src / "x.apk").write_text("this is not an apk\n")
+    (src / "truncated.apk").write_bytes((ROOT / "samples" / "fraud_loan.apk").read_bytes()[:5000])
+    out = tmp / "out"
+    return src, out, run(src, out)
+
+
+def test_every_file_has_a_row(batch_once: tuple[Path, Path, BatchSummary]) -> None:
+    src, out, summary = batch_once
+    assert summary.files == len(SAMPLES) + 2
+    assert summary.scanned == len(SAMPLES) and len(summary.failed) == 2
+    con = db(out)
+    rows = {Path(r["path"]).name: r for r in con.execute("SELECT * FROM apks")}
+    assert set(rows) == {p.name for p in src.iterdir()}
+    assert rows["x.apk"]["status"] == "failed" and rows["x.apk"]["error"].startswith("not an APK: ")
+    assert rows["truncated.apk"]["status"] == "failed"
+    assert rows["truncated.apk"]["error"].startswith("broken APK: ")
+    for s in SAMPLES:
+        r = rows[s.name]
+        assert r["status"] == "ok" and r["package"].startswith("org.apkscan.sample.")
+        assert r["sha256"] == hashlib.sha256(s.read_bytes()).hexdigest()
+        assert r["signer_sha256"] and r["report_stem"]
+        assert (out / "reports" / f"{r['report_stem']}.json").is_file()
+        assert (out / "reports" / f"{r['report_stem']}.html").is_file()
+        facts = con.execute("SELECT data FROM facts WHERE sha256 = ?", (r["sha256"],)).fetchone()
+        assert facts is not None and facts[0]
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    for name in ("index.html", "apps.csv", "findings.jsonl"):
+        assert (out / name).is_file()
+    # generator id of the DCloud sample, certificate cluster of the test key
+    assert ("dcloud", "__UNI__1A2B3C4") in {(r[0], r[1]) for r in con.execute("SELECT kind, id FROM generator_ids")}
+    shared = con.execute("SELECT apps FROM shared_certificates").fetchall()
+    assert shared and shared[0][0] >= 4
+
+
+def test_second_run_skips_everything(batch_once: tuple[Path, Path, BatchSummary]) -> None:
+    src, out, _ = batch_once
+    before = [tuple(r) for r in db(out).execute("SELECT rowid, sha256, scanned_at FROM apks ORDER BY rowid")]
+    summary = run(src, out)
+    assert summary.scanned == 0 and summary.reevaluated == 0 and not summary.failed
+    assert summary.skipped == len(SAMPLES) + 2
+    after = [tuple(r) for r in db(out).execute("SELECT rowid, sha256, scanned_at FROM apks ORDER BY rowid")]
+    assert before == after
+
+
+def test_query_answers(batch_once: tuple[Path, Path, BatchSummary]) -> None:
+    _, out, _ = batch_once
+    store = open_store(out)
+    try:
+        cols, rows = run_query(store, finding="FR-SHELL-001")
+        assert "package" in cols
+        assert {r[cols.index("package")] for r in rows} == {"org.apkscan.sample.gambling"}
+        cols, rows = run_query(store, sdk="umeng-analytics")
+        assert {r[cols.index("package")] for r in rows} == {"org.apkscan.sample.pii"}
+        cols, rows = run_query(store, sdk="all")
+        assert "apps" in cols and rows
+        cols, rows = run_query(store, shared="cert")
+        assert rows and rows[0][cols.index("apps")] >= 4
+        cols, rows = run_query(store, sql="SELECT COUNT(*) AS n FROM apks WHERE status = 'failed'")
+        assert rows == [(2,)]
+    finally:
+        store.close()
+    runner = CliRunner()
+    res = runner.invoke(app, ["query", str(out), "--finding", "FR-SHELL-001", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)[0]["package"] == "org.apkscan.sample.gambling"
+    res = runner.invoke(app, ["query", str(out), "--shared", "generator", "--format", "csv"])
+    assert res.exit_code == 0 and res.output.startswith("kind,id,apps")
+    res = runner.invoke(app, ["query", str(out), "--sql", "DELETE FROM apks"])
+    assert res.exit_code == int(ExitCode.USAGE)
+    res = runner.invoke(app, ["query", str(out), "--sql", "SELECT nonsense FROM nowhere"])
+    assert res.exit_code == int(ExitCode.USAGE) and "query failed" in res.output
+
+
+def test_hostile_strings_escaped_and_csv_defused(batch_once: tuple[Path, Path, BatchSummary],
+                                                 tmp_path: Path) -> None:
+    _, out0, _ = batch_once
+    out = tmp_path / "copy"
+    out.mkdir()
+    shutil.copy(out0 / "apkscan.db", out / "apkscan.db")
+    con = sqlite3.connect(out / "apkscan.db")
+    with con:
+        con.execute("UPDATE apks SET label = '=HYPERLINK(\"http://evil\",\"x\")' "
+                    "WHERE package = 'org.apkscan.sample.clean'")
+        con.execute("UPDATE apks SET package = '@SUM(1+1)' WHERE package = 'org.apkscan.sample.pii'")
+    con.close()
+    store = Store(out / "apkscan.db")
+    write_exports(store, out)
+    store.close()
+    cells = [c for row in csv.reader((out / "apps.csv").open(encoding="utf-8")) for c in row]
+    assert "'=HYPERLINK(\"http://evil\",\"x\")" in cells and "'@SUM(1+1)" in cells
+    assert not any(c.startswith(("=", "+", "@", "\t", "\r")) for c in cells)
+    assert not any(c.startswith("-") for c in cells)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<svg/onload" not in html
+    assert html.count("<script") == 1  # only the table's own sorter
+    assert 'src="http' not in html and "<link" not in html  # self-contained, no CDN
+    assert csv_safe("-1+2") == "'-1+2" and csv_safe("\tx") == "'\tx" and csv_safe(-3) == -3
+    assert csv_text(["a"], [["+1"]]) == "a\n'+1\n"
+
+
+def test_summary_strips_control_characters() -> None:
+    console = Console(record=True, width=200, force_terminal=False)
+    s = BatchSummary(files=1, unique=1, failed=[Failure("/x/\x1b[31mevil.apk", "not-apk",
+                                                        "not an APK: \x1b]0;pwned\x07 text")])
+    print_summary(console, s)
+    text = console.export_text()
+    assert "\x1b" not in text and "\x07" not in text and "1 failed" in text
+
+
+def _wait_for_results(out: Path, n: int, proc: subprocess.Popen[bytes], seconds: float = 90) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        assert proc.poll() is None, "the batch ended before it could be killed"
+        try:
+            con = sqlite3.connect(out / "apkscan.db", timeout=5)
+            got = con.execute("SELECT COUNT(*) FROM apks").fetchone()[0]
+            con.close()
+            if got >= n:
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("no results committed in time")
+
+
+def test_killed_run_resumes(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = dict(os.environ, **{TEST_HOOK_ENV: "sleep:.apk:1.5"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apkscan", "batch", str(inputs), "-o", str(out), "-j", "1", "-q"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        _wait_for_results(out, 2, proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    con = db(out)
+    done = {r["sha256"]: (r["rowid"], r["scanned_at"]) for r in con.execute("SELECT rowid, * FROM apks")}
+    facts_done = {r[0]: r[1] for r in con.execute("SELECT sha256, rowid FROM facts")}
+    con.close()
+    assert 2 <= len(done) < len(SAMPLES) + 2
+    summary = run(inputs, out)
+    assert summary.skipped == len(done)
+    assert summary.scanned + len(summary.failed) == len(SAMPLES) + 2 - len(done)
+    con = db(out)
+    after = {r["sha256"]: (r["rowid"], r["scanned_at"]) for r in con.execute("SELECT rowid, * FROM apks")}
+    assert len(after) == len(SAMPLES) + 2
+    for sha, stamp in done.items():
+        assert after[sha] == stamp
+    for sha, rowid in facts_done.items():
+        assert con.execute("SELECT rowid FROM facts WHERE sha256 = ?", (sha,)).fetchone()[0] == rowid
+
+
+def test_rule_change_reevaluates_without_reextracting(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = run(inputs, out)
+    con = db(out)
+    facts_before = {r[0]: (r[1], r[2], hashlib.sha256(r[3]).hexdigest())
+                    for r in con.execute("SELECT sha256, rowid, extracted_at, data FROM facts")}
+    scanned_before = {r[0]: r[1] for r in con.execute("SELECT sha256, scanned_at FROM apks")}
+    con.close()
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "extra.yaml").write_text(EXTRA_RULE, encoding="utf-8")
+    second = run(inputs, out, rule_dirs=[rules])
+    assert second.rules_digest != first.rules_digest
+    assert second.scanned == 0 and second.reevaluated == len(SAMPLES) and second.yara_stale == 0
+    assert second.skipped == 2  # the two broken files failed before
+    con = db(out)
+    facts_after = {r[0]: (r[1], r[2], hashlib.sha256(r[3]).hexdigest())
+                   for r in con.execute("SELECT sha256, rowid, extracted_at, data FROM facts")}
+    assert facts_after == facts_before
+    assert {r[0]: r[1] for r in con.execute("SELECT sha256, scanned_at FROM apks")} == scanned_before
+    hits = {r[0] for r in con.execute("SELECT sha256 FROM findings WHERE rule_id = 'TEST-BATCH-001' "
+                                      "AND rules_digest = ?", (second.rules_digest,))}
+    assert hits and all(
+        con.execute("SELECT 1 FROM results WHERE sha256 = ? AND rules_digest = ?", (h, first.rules_digest)).fetchone()
+        for h in hits)
+    assert not con.execute("SELECT 1 FROM findings WHERE rule_id = 'TEST-BATCH-001' AND rules_digest = ?",
+                           (first.rules_digest,)).fetchone()
+    assert con.execute("SELECT value FROM meta WHERE key = 'rules_digest'").fetchone()[0] == second.rules_digest
+    # the views follow the current digest
+    view = con.execute("SELECT COUNT(*) FROM apps_with_finding WHERE rule_id = 'TEST-BATCH-001'").fetchone()[0]
+    assert view == len(hits)
+    assert "TEST-BATCH-001" in (out / "findings.jsonl").read_text(encoding="utf-8")
+    # a third run with the same rules does nothing
+    third = run(inputs, out, rule_dirs=[rules])
+    assert third.scanned == third.reevaluated == 0 and third.skipped == len(SAMPLES) + 2
+
+
+def test_timeout_and_memory_limit_recorded(inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TEST_HOOK_ENV, "sleep:gambling:60;alloc:clean:2048")
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    summary = run(inputs, out, timeout_s=3.0)
+    assert time.monotonic() - t0 < 40
+    reasons = {Path(f.path).name: f.reason for f in summary.failed}
+    assert reasons["gambling.apk"] == "timeout after 3 s"
+    assert reasons["clean.apk"] == "memory limit 2048 MB exceeded"
+    assert summary.scanned == len(SAMPLES) - 2
+    con = db(out)
+    row = con.execute("SELECT status, error_kind, error FROM apks WHERE path LIKE '%gambling.apk'").fetchone()
+    assert tuple(row) == ("failed", "timeout", "timeout after 3 s")
+    # failed APKs are skipped next time unless --retry-failed
+    monkeypatch.delenv(TEST_HOOK_ENV)
+    again = run(inputs, out)
+    assert again.scanned == 0 and again.skipped_failed == 4
+    retry = run(inputs, out, retry_failed=True)
+    assert retry.scanned == 2 and len(retry.failed) == 2
+
+
+def test_split_bundles(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    with zipfile.ZipFile(src / "loan.apks", "w") as z:
+        z.write(ROOT / "samples" / "clean.apk", "splits/config.en.apk")
+        z.write(ROOT / "samples" / "fraud_loan.apk", "splits/base-master.apk")
+        z.writestr("toc.pb", b"\x00")
+    with zipfile.ZipFile(src / "dice.xapk", "w") as z:
+        z.writestr("manifest.json", '{"package_name": "org.apkscan.sample.gambling"}')
+        z.write(ROOT / "samples" / "gambling.apk", "org.apkscan.sample.gambling.apk")
+        z.writestr("config.arm64_v8a.apk", b"PK\x05\x06" + b"\x00" * 18)
+    with zipfile.ZipFile(src / "empty.xapk", "w") as z:
+        z.writestr("icon.png", b"\x89PNG")
+    out = tmp_path / "out"
+    summary = run(src, out)
+    assert summary.scanned == 2 and len(summary.failed) == 1
+    con = db(out)
+    rows = {Path(r["path"]).name: r for r in con.execute("SELECT * FROM apks")}
+    loan = rows["loan.apks"]
+    assert loan["kind"] == "apks" and loan["base_entry"] == "splits/base-master.apk"
+    assert loan["package"] == "org.apkscan.sample.fraudloan"
+    assert json.loads(loan["splits"]) == ["splits/config.en.apk"]
+    assert loan["inner_sha256"] == hashlib.sha256((ROOT / "samples" / "fraud_loan.apk").read_bytes()).hexdigest()
+    dice = rows["dice.xapk"]
+    assert dice["kind"] == "xapk" and dice["package"] == "org.apkscan.sample.gambling"
+    assert json.loads(dice["splits"]) == ["config.arm64_v8a.apk"]
+    assert rows["empty.xapk"]["error"].startswith("not an APK: ")
+
+
+def test_generator_ids_from_facts() -> None:
+    facts = ApkFacts(
+        file_name="a.apk", size=1, sha256="0" * 64,
+        archive=Archive(entries=(ZipEntry("assets/apps/__UNI__ABCDEF1/www/manifest.json", 1, 1, 8, 0, 0, "text"),)),
+        strings=Strings(assets=(
+            ("assets/widget/config.xml", '<?xml version="1.0"?><widget id="A6012345678901" version="1.0">'),
+            ("assets/data/dcloud_control.xml", '<hbuilder><apps><app appid="__UNI__1234567" /></apps></hbuilder>'),
+        )),
+    )
+    got = {(k, i) for k, i, _ in generator_ids(facts)}
+    assert got == {("dcloud", "__UNI__ABCDEF1"), ("dcloud", "__UNI__1234567"), ("apicloud", "A6012345678901")}
+
+
+def test_cli_usage_errors(inputs: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["batch", str(tmp_path / "missing"), "-o", str(tmp_path / "o")])
+    assert res.exit_code == int(ExitCode.USAGE) and "error:" in res.output
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    res = runner.invoke(app, ["batch", str(inputs), "-o", str(afile)])
+    assert res.exit_code == int(ExitCode.USAGE)
+    res = runner.invoke(app, ["batch", str(inputs), "-o", str(tmp_path / "o"), "--format", "pdf"])
+    assert res.exit_code == int(ExitCode.USAGE)
+    bad = tmp_path / "badrules"
+    bad.mkdir()
+    (bad / "r.yaml").write_text("rules:\n- id: X\n  title: t\n", encoding="utf-8")
+    res = runner.invoke(app, ["batch", str(inputs), "-o", str(tmp_path / "o"), "--rules", str(bad)])
+    assert res.exit_code == int(ExitCode.BAD_RULES)
+    res = runner.invoke(app, ["query", str(tmp_path)])
+    assert res.exit_code == int(ExitCode.USAGE)
+
+
+def test_cli_batch_and_list_file(tmp_path: Path) -> None:
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# two samples\n{SAMPLES[0]}\n\n{SAMPLES[1]}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["batch", str(listing), "-o", str(out), "-j", "1", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert "2 scanned" in res.output and "APKs per minute" in res.output
+    assert len(list((out / "reports").glob("*.json"))) == 2 and not list((out / "reports").glob("*.html"))
+
+
+def test_dask_equals_local(batch_once: tuple[Path, Path, BatchSummary], tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    src, out_local, _ = batch_once
+    out = tmp_path / "dask"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        summary = run(src, out, scheduler=cluster.scheduler_address)
+    assert summary.scanned == len(SAMPLES) and len(summary.failed) == 2
+    assert findings_by_sha(out) == findings_by_sha(out_local)
+    failed = lambda o: {(r[0], r[1]) for r in db(o).execute(  # noqa: E731
+        "SELECT sha256, error FROM apks WHERE status = 'failed'")}
+    assert failed(out) == failed(out_local)
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_corpus_batch(tmp_path: Path) -> None:
+    corpus = corpus_dir()
+    if corpus is None:
+        pytest.skip("real-APK corpus not found (set APKSCAN_CORPUS or provide ../shared/corpus)")
+    out = tmp_path / "out"
+    summary = run(corpus, out, formats=("json",))
+    files = [p for p in corpus.rglob("*") if p.is_file() and p.suffix.lower() in (".apk", ".apks", ".xapk")]
+    assert summary.files == len(files)
+    con = db(out)
+    assert con.execute("SELECT COUNT(DISTINCT sha256) FROM files").fetchone()[0] == summary.unique
+    assert con.execute("SELECT COUNT(*) FROM apks").fetchone()[0] == summary.unique
+    lfs = con.execute("SELECT status, error FROM apks WHERE path LIKE '%edge_git_lfs_pointer%'").fetchone()
+    assert lfs[0] == "failed" and lfs[1].startswith("not an APK")
+    assert not [f for f in summary.failed if f.kind in ("internal", "crash", "timeout", "memory")]
