@@ -15,13 +15,11 @@ rule GEN_DCLOUD_APPID
         remediation = "Context only; check the web content the shell loads."
         targets = "assets,nested"
     strings:
-        $ctl1 = "appid=\"__UNI__"
-        $ctl2 = "<hbuilder"
-        $mf1 = "\"id\":\"__UNI__"
-        $mf2 = "\"id\": \"__UNI__"
+        $ctl = /appid="__UNI__[0-9A-Za-z]{7}"/
+        $mf = /"id" ?: ?"__UNI__[0-9A-Za-z]{7}"/
         $plus = "\"plus\""
     condition:
-        $ctl1 or ($ctl2 and $mf1) or (($mf1 or $mf2) and $plus)
+        $ctl or ($mf and $plus)
 }
 
 rule GEN_APICLOUD_WIDGET
