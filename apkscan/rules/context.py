@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import unicodedata
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class Context:
         self.watched = tuple(sorted({api_prefix(a) for a in watched_apis}))
         self.keyword_forms = frozenset(keyword_forms)
         self.rule_hits: dict[str, bool] = {}
-        self._raw: dict[str, TextBlob] = {}  # where -> original-text blob
+        self._raw: dict[str, tuple[TextBlob, ...]] = {}  # where -> original-text blobs
 
     # -- manifest -------------------------------------------------------------
     @cached_property
@@ -191,19 +192,17 @@ class Context:
         return {"dex": dex_texts, "resources": res, "assets": assets, "label": label}
 
     @cached_property
-    def blobs(self) -> dict[str, TextBlob]:
+    def blobs(self) -> dict[str, tuple[TextBlob, ...]]:
         """Where -> the place's strings, normalised and joined (one multi-pattern pass then
         finds every keyword at once)."""
-        return {
-            where: TextBlob.build([t for _, t in items], normalised=True) for where, items in self.text_sources.items()
-        }
+        return {where: TextBlob.split([t for _, t in items], True) for where, items in self.text_sources.items()}
 
-    def raw_blob(self, where: str) -> TextBlob:
-        blob = self._raw.get(where)
-        if blob is None:
-            blob = TextBlob.build([t for _, t in self.text_sources[where]], normalised=False)
-            self._raw[where] = blob
-        return blob
+    def raw_blob(self, where: str) -> tuple[TextBlob, ...]:
+        blobs = self._raw.get(where)
+        if blobs is None:
+            blobs = TextBlob.split([t for _, t in self.text_sources[where]], False)
+            self._raw[where] = blobs
+        return blobs
 
     @cached_property
     def keyword_hits(self) -> dict[str, set[str]]:
@@ -213,25 +212,28 @@ class Context:
         if not self.keyword_forms:
             return out
         automaton = _automaton(self.keyword_forms)
-        for where, blob in self.blobs.items():
+        for where, blobs in self.blobs.items():
             found = out[where]
-            text = blob.text
-            n = len(text)
-            for end, form in automaton.iter(text):
-                if form in found:
-                    continue
-                if form.isascii():
-                    start = end - len(form) + 1
-                    if (start > 0 and text[start - 1].isalnum()) or (end + 1 < n and text[end + 1].isalnum()):
+            for blob in blobs:
+                text = blob.text
+                n = len(text)
+                for end, form in automaton.iter(text):
+                    if form in found:
                         continue
-                found.add(form)
+                    if form.isascii():
+                        start = end - len(form) + 1
+                        if (start > 0 and _word_char(text[start - 1])) or (end + 1 < n and _word_char(text[end + 1])):
+                            continue
+                    found.add(form)
         return out
 
     def find_text(self, where: str, needle: str) -> tuple[str, str, str] | None:
         """First (file, original string, "class|method") holding a normalised needle."""
-        blob = self.blobs[where]
-        pos = blob.text.find(needle)
-        if pos < 0:
+        for blob in self.blobs[where]:
+            pos = blob.text.find(needle)
+            if pos >= 0:
+                break
+        else:
             return None
         source, text = self.text_sources[where][blob.item_at(pos)]
         cls_method = ("", "")
@@ -267,24 +269,40 @@ SEP = "\x00"
 
 @dataclass(frozen=True)
 class TextBlob:
-    """A place's strings joined by NUL; a match offset maps back to its string by counting
-    separators (NUL inside a string is replaced first, so the count stays exact)."""
+    """Strings joined by NUL; a match offset maps back to its string by counting
+    separators (NUL inside a string is replaced first, so the count stays exact).
+
+    ASCII and non-ASCII strings go to separate blobs: one CJK character would otherwise
+    widen a 40 MB ASCII blob to two or four bytes per character."""
 
     text: str
+    index: array[int]
+    """Blob item number -> index of the string in the place's list."""
 
     @classmethod
-    def build(cls, texts: list[str], normalised: bool) -> TextBlob:
-        joined = SEP.join(texts)
-        if joined.count(SEP) != max(len(texts) - 1, 0):
-            joined = SEP.join(t.replace(SEP, " ") for t in texts)
+    def split(cls, texts: list[str], normalised: bool) -> tuple[TextBlob, TextBlob]:
+        asc = array("I", (i for i, t in enumerate(texts) if t.isascii()))
+        uni = array("I", (i for i, t in enumerate(texts) if not t.isascii()))
+        return cls.build(texts, asc, normalised), cls.build(texts, uni, normalised)
+
+    @classmethod
+    def build(cls, texts: list[str], index: array[int], normalised: bool) -> TextBlob:
+        joined = SEP.join([texts[i] for i in index])
+        if joined.count(SEP) != max(len(index) - 1, 0):
+            joined = SEP.join([texts[i].replace(SEP, " ") for i in index])
         if normalised:
             # NFKC folds full-width forms; casefold lowers. Neither creates or removes NUL.
-            joined = unicodedata.normalize("NFKC", joined).casefold() if not joined.isascii() else joined.lower()
-        return cls(joined)
+            joined = joined.lower() if joined.isascii() else unicodedata.normalize("NFKC", joined).casefold()
+        return cls(joined, index)
 
     def item_at(self, pos: int) -> int:
-        """Index of the string holding offset ``pos``."""
-        return self.text.count(SEP, 0, pos)
+        """Index (in the place's list) of the string holding offset ``pos``."""
+        return self.index[self.text.count(SEP, 0, pos)]
+
+
+def _word_char(c: str) -> bool:
+    """ASCII letters and digits: an English keyword beside Chinese text still stands alone."""
+    return c.isascii() and c.isalnum()
 
 
 def _prefix_indices(names: tuple[str, ...], prefixes: tuple[str, ...]) -> list[int]:

@@ -174,7 +174,7 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
         size=0,
         sha256="0" * 64,
         manifest=manifest,
-        signing=Signing(schemes=tuple(case.get("signing_schemes") or ("v2",)), certificates=certs),
+        signing=Signing(schemes=tuple(case.get("signing_schemes", ["v2"])), certificates=certs),
         archive=archive,
         dex=(dex,),
         strings=Strings(

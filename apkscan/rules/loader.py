@@ -18,7 +18,7 @@ import yara
 from apkscan.errors import RuleLoadError
 from apkscan.model import CATEGORIES, CONFIDENCES, Reference, Severity
 from apkscan.rules.data import SafeLoader, builtin_dir
-from apkscan.rules.predicates import CompileEnv, Pred, PredicateError, compile_pred
+from apkscan.rules.predicates import TRADITIONAL, CompileEnv, Pred, PredicateError, compile_pred
 from apkscan.sdk import Sdk, parse_catalogue
 
 RULE_KEYS = {
@@ -342,6 +342,7 @@ def load_rules(dirs: list[Path] | None = None, include_builtin: bool = True) -> 
             if rule.source != "disabled":
                 rules.append(rule)
 
+    TRADITIONAL.save()
     yara_rules, yara_meta = _load_yara(yara_files, digest.hexdigest(), seen)
     known = set(seen)
     for r in rules:
@@ -385,7 +386,7 @@ def _order(rules: list[Rule]) -> list[Rule]:
     return out
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "apkscan"
 
@@ -393,7 +394,7 @@ def _cache_dir() -> Path:
 def _load_yara(files: list[Path], digest: str, seen: dict[str, str]) -> tuple[Any, dict[str, YaraMeta]]:
     if not files:
         return None, {}
-    cache = _cache_dir() / f"yara-{digest[:32]}.bin"
+    cache = cache_dir() / f"yara-{digest[:32]}.bin"
     compiled = None
     if cache.exists():
         try:

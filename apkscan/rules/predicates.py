@@ -8,15 +8,18 @@ false, a list (possibly empty) means true with that evidence.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import opencc
 import re2
 
 from apkscan.model import Evidence
-from apkscan.rules.context import Context, api_prefix, full_permission, normalise, split_ref
+from apkscan.rules.context import SEP, Context, api_prefix, full_permission, normalise, split_ref
 
 Pred = Callable[[Context], "list[Evidence] | None"]
 MAX_EVIDENCE = 50
@@ -101,6 +104,34 @@ def _regex(pattern: Any) -> Any:
         return re2.compile(pattern)
     except Exception as exc:
         raise PredicateError(f"bad pattern {pattern!r}: {exc} (RE2 syntax: no backreferences or lookaround)") from None
+
+
+def _blob_pattern(pattern: str) -> str:
+    """The pattern for a NUL-joined blob: ``^`` and ``$`` outside character classes also
+    match at the NUL separators between strings."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern.startswith("[^]", i) or pattern.startswith("[]", i):
+                out.append(pattern[i : i + (3 if pattern[i + 1] == "^" else 2)])
+                i += 3 if pattern[i + 1] == "^" else 2
+                continue
+        elif c == "^":
+            c = "(?:^|\\x00)"
+        elif c == "$":
+            c = "(?:$|\\x00)"
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def _cap(ev: list[Evidence]) -> list[Evidence]:
@@ -495,16 +526,61 @@ def _api_call(value: Any, env: CompileEnv) -> Pred:
 
 
 # -- text -----------------------------------------------------------------------------
-_S2T = opencc.OpenCC("s2t")
-_S2TW = opencc.OpenCC("s2tw")
+class _Traditional:
+    """Traditional-character forms of keywords (OpenCC s2t and s2tw), cached on disk: the
+    OpenCC dictionaries cost ~45 MB and 0.2 s to load, so they are loaded only for
+    keywords not seen before."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, list[str]] | None = None
+        self.dirty = False
+
+    def _path(self) -> Path:
+        from apkscan.rules.loader import cache_dir
+
+        return cache_dir() / "opencc-variants.json"
+
+    @functools.cached_property
+    def converters(self) -> tuple[Any, Any]:
+        import opencc
+
+        return opencc.OpenCC("s2t"), opencc.OpenCC("s2tw")
+
+    def forms(self, word: str) -> list[str]:
+        if self.cache is None:
+            try:
+                self.cache = dict(json.loads(self._path().read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError):
+                self.cache = {}
+        hit = self.cache.get(word)
+        if hit is None:
+            hit = sorted({c.convert(word) for c in self.converters})
+            self.cache[word] = hit
+            self.dirty = True
+        return hit
+
+    def save(self) -> None:
+        if not self.dirty or self.cache is None:
+            return
+        try:
+            path = self._path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps(self.cache, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
+            self.dirty = False
+        except OSError:
+            pass  # a read-only home only costs the OpenCC load next time
+
+
+TRADITIONAL = _Traditional()
 
 
 def keyword_variants(word: str) -> set[str]:
     """A keyword in simplified and traditional forms, normalised."""
     out = {normalise(word)}
     if not word.isascii():
-        out.add(normalise(_S2T.convert(word)))
-        out.add(normalise(_S2TW.convert(word)))
+        out.update(normalise(f) for f in TRADITIONAL.forms(word))
     return out
 
 
@@ -560,24 +636,32 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
         if p not in TEXT_PLACES:
             raise PredicateError(f"'in' takes {', '.join(TEXT_PLACES)}, not {p!r}")
 
+    blob_rx = re2.compile(_blob_pattern(v["pattern"]))
+
     def run(ctx: Context) -> list[Evidence] | None:
-        # One linear-time pass over the joined strings of each place, not one call per string.
+        # One linear-time pass over the joined strings of each place finds candidates (with
+        # ^ and $ also matching at the separators); each candidate string is then checked
+        # on its own, so anchors and the documented per-string semantics hold.
         ev: list[Evidence] = []
-        seen: set[int] = set()
+        seen: set[tuple[str, int]] = set()
         for place in places:
-            blob = ctx.raw_blob(place)
-            for m in rx.finditer(blob.text):
-                idx = blob.item_at(m.start())
-                if idx in seen:
-                    continue
-                seen.add(idx)
-                source, text = ctx.text_sources[place][idx]
-                cls, method = ("", "")
-                if place == "dex":
-                    cls, method = ctx.string_users.get((source, text), ("", ""))
-                ev.append(Evidence("string", m.group(0)[:200], file=source, class_name=cls, method=method))
-                if len(ev) >= max(n, MAX_EVIDENCE):
-                    return ev
+            for blob in ctx.raw_blob(place):
+                for m in blob_rx.finditer(blob.text):
+                    start = m.start() + (1 if blob.text.startswith(SEP, m.start()) else 0)
+                    idx = blob.item_at(start)
+                    if (place, idx) in seen:
+                        continue
+                    seen.add((place, idx))
+                    source, text = ctx.text_sources[place][idx]
+                    own = rx.search(text)
+                    if own is None:
+                        continue
+                    cls, method = ("", "")
+                    if place == "dex":
+                        cls, method = ctx.string_users.get((source, text), ("", ""))
+                    ev.append(Evidence("string", own.group(0)[:200], file=source, class_name=cls, method=method))
+                    if len(ev) >= max(n, MAX_EVIDENCE):
+                        return ev
         return ev if len(ev) >= n else None
 
     return run
