@@ -38,7 +38,7 @@ def _rule(f: Finding) -> dict[str, Any]:
         "help": {"text": help_text, "markdown": help_text},
         "defaultConfiguration": {"level": LEVEL[f.severity]},
         "properties": {
-            "tags": [f.category, *f.tags],
+            "tags": list(dict.fromkeys([f.category, *f.tags])),
             "category": f.category,
             "severity": f.severity.label,
             "security-severity": SECURITY_SEVERITY[f.severity],
