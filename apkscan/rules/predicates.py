@@ -251,6 +251,35 @@ def _permission_count(value: Any, env: CompileEnv) -> Pred:
     return run
 
 
+@predicate("package")
+def _package(value: Any, env: CompileEnv) -> Pred:
+    globs = _strings(value, "package")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        pkg = ctx.facts.manifest.package
+        if any(fnmatch.fnmatchcase(pkg, g) for g in globs):
+            return [Evidence("manifest", f"package {pkg}", file="AndroidManifest.xml")]
+        return None
+
+    return run
+
+
+@predicate("label")
+def _label(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"pattern"}, {"pattern"})
+    rx = _regex(v["pattern"])
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev = [
+            Evidence("manifest", f"label {label!r}" + (f" ({loc})" if loc else ""), file="AndroidManifest.xml")
+            for loc, label in ctx.facts.manifest.labels
+            if rx.search(label)
+        ]
+        return ev or None
+
+    return run
+
+
 @predicate("defines_permission")
 def _defines_permission(value: Any, env: CompileEnv) -> Pred:
     globs = _strings(value, "defines_permission")
