@@ -404,3 +404,17 @@ def test_corpus_batch(tmp_path: Path) -> None:
     lfs = con.execute("SELECT status, error FROM apks WHERE path LIKE '%edge_git_lfs_pointer%'").fetchone()
     assert lfs[0] == "failed" and lfs[1].startswith("not an APK")
     assert not [f for f in summary.failed if f.kind in ("internal", "crash", "timeout", "memory")]
+
+
+def test_dask_timeout_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    distributed = pytest.importorskip("distributed")
+    src = tmp_path / "in"
+    src.mkdir()
+    for s in SAMPLES[:3]:
+        shutil.copy(s, src / s.name)
+    monkeypatch.setenv(TEST_HOOK_ENV, f"sleep:{SAMPLES[0].stem}:60")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        summary = run(src, tmp_path / "out", scheduler=cluster.scheduler_address, timeout_s=3.0)
+    assert [(Path(f.path).name, f.reason) for f in summary.failed] == [(SAMPLES[0].name, "timeout after 3 s")]
+    assert summary.scanned == 2
