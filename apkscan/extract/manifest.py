@@ -3,7 +3,11 @@ fed with bytes we read ourselves (androguard never sees the zip)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,45 +82,189 @@ def _attr(tag: Any, name: str) -> str | None:
     return None if value is None else str(value)
 
 
+_NO_INDEX = 0xFFFFFFFF
+_MAX_CHECKED = 100_000
+"""String offsets and attributes checked per manifest (the rest are not looked at)."""
+
+
 def check_axml_structure(data: bytes) -> list[Tamper]:
-    """Structural tricks in binary XML that Android tolerates but analysers choke on."""
+    """Structural tricks in binary XML that Android tolerates but analysers choke on.
+
+    Chunk headers and sizes, the string pool (header size, offsets outside the pool,
+    unknown flags), namespace chunks and attribute records whose string indexes point
+    outside the pool, and element records with non-standard attribute layout. Reads at
+    most :data:`_MAX_CHECKED` offsets and attributes; never raises."""
     out: list[Tamper] = []
     name = "AndroidManifest.xml"
-    if len(data) < 8:
-        return [Tamper("axml-truncated", name, f"only {len(data)} bytes")]
+    n = len(data)
+    if n < 8:
+        return [Tamper("axml-truncated", name, f"only {n} bytes")]
     ctype, hsize, size = struct.unpack_from("<HHI", data, 0)
     if ctype != 0x0003:
         out.append(Tamper("axml-header", name, f"first chunk type 0x{ctype:04x}, expected 0x0003"))
     if hsize != 8:
         out.append(Tamper("axml-header", name, f"header size {hsize}, expected 8"))
-    if size != len(data):
-        out.append(Tamper("axml-size", name, f"declared size {size}, file has {len(data)} bytes"))
-    pos = hsize if 8 <= hsize < len(data) else 8
+    if size != n:
+        out.append(Tamper("axml-size", name, f"declared size {size}, file has {n} bytes"))
+    pos = hsize if 8 <= hsize < n else 8
     steps = 0
-    while pos + 8 <= len(data) and steps < 200_000:
+    n_strings = -1  # unknown until the (first) string pool is read
+    checked = 0
+    seen: set[tuple[str, str]] = set()
+
+    def note(kind: str, detail: str, key: str = "") -> None:
+        # one note per kind and key, so a crafted file cannot flood the report
+        if (kind, key or detail) not in seen and len(out) < 50:
+            seen.add((kind, key or detail))
+            out.append(Tamper(kind, name, detail))
+
+    def bad_index(idx: int) -> bool:
+        return idx != _NO_INDEX and n_strings >= 0 and idx >= n_strings
+
+    depth = max_depth = 0
+    while pos + 8 <= n and steps < 200_000:
         steps += 1
         ctype, hsize, csize = struct.unpack_from("<HHI", data, pos)
-        if csize < 8 or pos + csize > len(data):
-            out.append(Tamper("axml-chunk", name, f"chunk 0x{ctype:04x} at {pos} has size {csize}"))
+        if csize < 8 or pos + csize > n:
+            note("axml-chunk", f"chunk 0x{ctype:04x} at {pos} has size {csize}")
             break
+        if ctype == 0x0102:
+            depth += 1
+            max_depth = max(max_depth, depth)
+        elif ctype == 0x0103:
+            depth -= 1
+        if hsize < 8 or hsize > csize:
+            note("axml-chunk", f"chunk 0x{ctype:04x} at {pos}: header size {hsize} outside its {csize} bytes")
         if ctype == 0x0001 and csize >= 28:
             count, styles, flags, strings_start, styles_start = struct.unpack_from("<IIIII", data, pos + 8)
-            if strings_start > csize or count * 4 > csize or (styles and styles_start > csize):
+            if n_strings < 0:
+                n_strings = count
+            if hsize != 28:
+                note("axml-string-pool", f"string pool header size {hsize}, expected 28", "hsize")
+            if strings_start > csize or hsize + count * 4 > csize or (styles and styles_start > csize):
+                note(
+                    "axml-string-pool",
+                    f"string pool of {count} strings starting at {strings_start} does not fit its {csize}-byte chunk",
+                    "fit",
+                )
+            elif count:
+                k = min(count, _MAX_CHECKED - checked, (csize - hsize) // 4)
+                checked += max(k, 0)
+                offs = struct.unpack_from(f"<{max(k, 0)}I", data, pos + hsize) if k > 0 else ()
+                room = csize - strings_start
+                outside = sum(1 for o in offs if o >= room)
+                if outside:
+                    note("axml-string-pool", f"{outside} string offsets point outside the string data", "offsets")
+            if flags & ~0x101:
+                note("axml-string-pool", f"unknown string pool flags 0x{flags:x}", "flags")
+        elif ctype in (0x0100, 0x0101):
+            if hsize != 16:
+                note("axml-namespace", f"namespace chunk header size {hsize}")
+            if csize >= 24:
+                prefix, uri = struct.unpack_from("<II", data, pos + 16)
+                if bad_index(prefix) or bad_index(uri) or uri == _NO_INDEX:
+                    note(
+                        "axml-namespace",
+                        f"namespace chunk at {pos}: prefix/uri string {prefix:#x}/{uri:#x} "
+                        f"outside the {n_strings}-string pool",
+                        "ns-index",
+                    )
+        elif ctype == 0x0102 and csize >= 36:
+            ns, el_name, a_start, a_size, a_count = struct.unpack_from("<IIHHH", data, pos + 16)
+            if bad_index(ns) or bad_index(el_name) or el_name == _NO_INDEX:
+                note("axml-string-pool", f"element at {pos} names string {el_name:#x} outside the pool", "el-name")
+            if a_start != 20 or a_size != 20:
+                note("axml-chunk", f"element at {pos}: attribute start/size {a_start}/{a_size}, expected 20/20", "attr")
+            if a_size >= 20 and checked < _MAX_CHECKED:
+                first = pos + 16 + a_start
+                fits = max(0, (pos + csize - first) // a_size)
+                if a_count > fits:
+                    note("axml-chunk", f"element at {pos}: {a_count} attributes, room for {fits}", "attr-count")
+                for i in range(min(a_count, fits, _MAX_CHECKED - checked)):
+                    a_ns, a_name = struct.unpack_from("<II", data, first + i * a_size)
+                    if bad_index(a_ns):
+                        note("axml-namespace", f"attribute namespace string {a_ns:#x} outside the pool", "attr-ns")
+                    if bad_index(a_name) or a_name == _NO_INDEX:
+                        note("axml-string-pool", f"attribute name string {a_name:#x} outside the pool", "attr-name")
+                checked += a_count
+        elif ctype not in (0x0001, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104, 0x0180):
+            note("axml-chunk", f"unknown chunk type 0x{ctype:04x} at {pos}")
+        pos += csize
+    if max_depth > MAX_ELEMENT_DEPTH:
+        note(
+            "axml-nesting",
+            f"elements nested {max_depth} deep (real manifests: under 10); Android skips unknown "
+            f"tags, analysers slow down quadratically. Elements below depth {MAX_ELEMENT_DEPTH} are not read",
+        )
+    return out
+
+
+MAX_ELEMENT_DEPTH = 64
+"""Elements nested deeper than this are dropped before androguard parses the manifest:
+its parser is quadratic in the depth (50,000 levels in a 19 KB APK took 98 s), and no
+element Android reads from a manifest is deeper than 6."""
+
+
+def prune_deep_elements(data: bytes, max_depth: int = MAX_ELEMENT_DEPTH) -> bytes:
+    """A copy of the binary XML without the element, end-element and text chunks that
+    sit deeper than ``max_depth`` (the file size field is updated)."""
+    n = len(data)
+    pos = struct.unpack_from("<H", data, 2)[0] if n >= 8 else 8
+    pos = pos if 8 <= pos < n else 8
+    out = bytearray(data[:pos])
+    depth = 0
+    while pos + 8 <= n:
+        ctype, _, csize = struct.unpack_from("<HHI", data, pos)
+        if csize < 8 or pos + csize > n:
+            out += data[pos:]
+            break
+        keep = True
+        if ctype == 0x0102:
+            depth += 1
+            keep = depth <= max_depth
+        elif ctype == 0x0103:
+            keep = depth <= max_depth
+            depth -= 1
+        elif ctype == 0x0104:
+            keep = depth <= max_depth
+        if keep:
+            out += data[pos : pos + csize]
+        pos += csize
+    if len(out) >= 8:
+        struct.pack_into("<I", out, 4, len(out))
+    return bytes(out)
+
+
+_BAD_RES_NAME = re.compile(r"[/\\\x00-\x1f]|^\.\.?$")
+
+
+def check_arsc_names(arsc: ARSCParser) -> list[Tamper]:
+    """Resource entry names that are paths (``../../poc``): aapt never writes them, Android
+    looks resources up by id and ignores them, decompilers (apktool CVE-2024-21633,
+    GHSA-2hqv-2xv4-5h5w) write files by them."""
+    out: list[Tamper] = []
+    for pkg, parts in list(arsc.packages.items())[:16]:
+        for block in parts:
+            if not hasattr(block, "getString") or not hasattr(block, "stringCount"):
+                continue
+            bad: list[str] = []
+            for i in range(min(int(block.stringCount), _MAX_CHECKED)):
+                try:
+                    text = block.getString(i)
+                except Exception:
+                    continue
+                if isinstance(text, str) and _BAD_RES_NAME.search(text):
+                    bad.append(text)
+            if bad:
+                shown = ", ".join(repr(b[:60]) for b in bad[:3])
                 out.append(
                     Tamper(
-                        "axml-string-pool",
-                        name,
-                        f"string pool of {count} strings starting at {strings_start} "
-                        f"does not fit its {csize}-byte chunk",
+                        "arsc-resource-name",
+                        "resources.arsc",
+                        f"package {str(pkg)[:80]!r}: {len(bad)} resource or type names are paths ({shown})",
                     )
                 )
-            if flags & ~0x101:
-                out.append(Tamper("axml-string-pool", name, f"unknown string pool flags 0x{flags:x}"))
-        elif ctype in (0x0100, 0x0101) and hsize != 16:
-            out.append(Tamper("axml-namespace", name, f"namespace chunk header size {hsize}"))
-        elif ctype not in (0x0001, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104, 0x0180):
-            out.append(Tamper("axml-chunk", name, f"unknown chunk type 0x{ctype:04x} at {pos}"))
-        pos += csize
+                break
     return out
 
 
@@ -180,27 +328,103 @@ def _icon_paths(value: str | None, arsc: ARSCParser | None) -> list[str]:
     return [p for _, p in sorted(paths, key=lambda x: -x[0])]
 
 
+def _parse_axml(axml: bytes) -> tuple[Any, bool, Exception | None]:
+    """(root element or None, looks packed, androguard's exception)."""
+    try:
+        with _quiet():
+            printer = AXMLPrinter(axml)
+            root = printer.get_xml_obj() if printer.is_valid() else None
+            return root, bool(printer.is_packed()), None
+    except Exception as exc:
+        return None, False, exc
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """androguard ``print``s some parse warnings (with counts read from the file) to
+    stdout; a library call must not print, and a CLI's stdout may carry a report."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+def repair_string_pool(data: bytes) -> bytes | None:
+    """A copy of the binary XML whose first string pool has the standard 28-byte header
+    and no string offset outside the string data (those point to an added empty string,
+    which is what Android's parser yields for them). None when there is nothing to fix
+    or the pool is too broken to lay out again."""
+    if len(data) < 16:
+        return None
+    pos = struct.unpack_from("<H", data, 2)[0]
+    pos = pos if 8 <= pos < len(data) else 8
+    if pos + 36 > len(data):
+        return None
+    ctype, hsize, csize = struct.unpack_from("<HHI", data, pos)
+    count, styles, flags, strings_start, _styles_start = struct.unpack_from("<IIIII", data, pos + 8)
+    end = pos + csize
+    if ctype != 0x0001 or hsize < 28 or csize < hsize or end > len(data) or styles:
+        return None
+    if count > (csize - hsize) // 4 or not hsize <= strings_start <= csize:
+        return None
+    offsets = list(struct.unpack_from(f"<{count}I", data, pos + hsize))
+    string_data = bytearray(data[pos + strings_start : end])
+    room = len(string_data)
+    bad = [i for i, o in enumerate(offsets) if o + (2 if flags & 0x100 else 4) > room]
+    if hsize == 28 and not bad:
+        return None
+    if bad:
+        while len(string_data) % 4:
+            string_data += b"\x00"
+        empty_at = len(string_data)
+        string_data += b"\x00\x00\x00\x00"  # an empty string in either encoding
+        for i in bad:
+            offsets[i] = empty_at
+    new_start = 28 + 4 * count
+    pool = struct.pack("<HHI", 0x0001, 28, new_start + len(string_data))
+    pool += struct.pack("<IIIII", count, 0, flags, new_start, 0)
+    pool += struct.pack(f"<{count}I", *offsets) + bytes(string_data)
+    out = bytearray(data[:pos] + pool + data[end:])
+    struct.pack_into("<I", out, 4, len(out))
+    return bytes(out)
+
+
 def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
     """Parse the manifest. Never raises: what cannot be read becomes a Problem."""
+    with _quiet():
+        return _read_manifest(axml, arsc_bytes)
+
+
+def _read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
     problems: list[Problem] = []
     tampering = check_axml_structure(axml)
     arsc: ARSCParser | None = None
     strings: list[tuple[str, str, str]] = []
     if arsc_bytes:
         try:
-            arsc = ARSCParser(arsc_bytes)
-            strings = _resource_strings(arsc)
+            with _quiet():
+                arsc = ARSCParser(arsc_bytes)
+                strings = _resource_strings(arsc)
+            tampering += check_arsc_names(arsc)
         except Exception as exc:
             arsc = None
             problems.append(Problem("resources.arsc", "arsc", f"cannot parse: {exc!r}"[:300]))
-    try:
-        printer = AXMLPrinter(axml)
-        root = printer.get_xml_obj() if printer.is_valid() else None
-        if printer.is_packed():
-            tampering.append(Tamper("axml-packed", "AndroidManifest.xml", "XML looks packed"))
-    except Exception as exc:
-        root = None
-        problems.append(Problem("AndroidManifest.xml", "axml", f"cannot parse: {exc!r}"[:300]))
+    if any(t.kind == "axml-nesting" for t in tampering):
+        axml = prune_deep_elements(axml)
+    root, packed, error = _parse_axml(axml)
+    if (root is None or _local(root) != "manifest") and any(t.kind == "axml-string-pool" for t in tampering):
+        # androguard assumes a 28-byte string pool header and offsets inside the pool;
+        # Android does not. Read a copy with the pool laid out the standard way.
+        repaired = repair_string_pool(axml)
+        if repaired is not None:
+            root2, packed2, _ = _parse_axml(repaired)
+            if root2 is not None and _local(root2) == "manifest":
+                root, packed, error = root2, packed2, None
+                problems.append(
+                    Problem("AndroidManifest.xml", "axml", "read after normalising a tampered string pool")
+                )
+    if packed:
+        tampering.append(Tamper("axml-packed", "AndroidManifest.xml", "XML looks packed"))
+    if error is not None:
+        problems.append(Problem("AndroidManifest.xml", "axml", f"cannot parse: {error!r}"[:300]))
     if root is None or _local(root) != "manifest":
         if not any(p.where == "AndroidManifest.xml" for p in problems):
             problems.append(Problem("AndroidManifest.xml", "axml", "not a valid binary manifest"))
