@@ -12,6 +12,7 @@ or run anything else.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -64,7 +65,9 @@ def breakable(value: object) -> Markup:
     return Markup("<wbr>").join(escape(p) for p in _BREAK_AFTER.split(text))
 
 
+@functools.cache
 def _env() -> Environment:
+    """One environment per process: Jinja compiles the template once, not per report."""
     env = Environment(
         loader=PackageLoader("apkscan.report", "templates"),
         autoescape=True,
