@@ -74,11 +74,18 @@ def main() -> None:
     plans: list[tuple[str, list[str], int]] = [
         ("floor (zipfile read all)", [py, "-c", FLOOR, str(args.apk)], args.repeat),
         ("apkscan extract only", [py, "-c", EXTRACT, str(args.apk)], args.repeat),
-        ("apkscan scan -f json", [py, "-m", "apkscan", "scan", str(args.apk), "-o", out, "-f", "json", "-q"], args.repeat),
+        (
+            "apkscan scan -f json",
+            [py, "-m", "apkscan", "scan", str(args.apk), "-o", out, "-f", "json", "-q"],
+            args.repeat,
+        ),
     ]
     if not args.no_androguard:
         plans.append(("androguard AnalyzeAPK", [py, "-c", ANDROGUARD, str(args.apk)], 1))
-    print(f"APK: {args.apk} ({args.apk.stat().st_size / 1e6:.1f} MB); median of {args.repeat} runs; cores: {os.cpu_count()}")
+    print(
+        f"APK: {args.apk} ({args.apk.stat().st_size / 1e6:.1f} MB); "
+        f"median of {args.repeat} runs; cores: {os.cpu_count()}"
+    )
     results: dict[str, tuple[float, float]] = {}
     for name, cmd, n in plans:
         runs = [run(cmd) for _ in range(n)]

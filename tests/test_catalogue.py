@@ -12,74 +12,232 @@ import yaml
 CATALOGUE = Path(__file__).resolve().parents[1] / "rules" / "sdks" / "catalogue.yaml"
 
 CATEGORIES = {
-    "push", "analytics", "ads", "maps", "location", "payment", "share-login", "crash-reporting",
-    "hotfix", "risk-control", "oaid", "im", "customer-service", "rtc", "attribution", "app-generator",
-    "hybrid-framework", "game-engine", "packer", "web3", "social", "network", "ui", "utility",
+    "push",
+    "analytics",
+    "ads",
+    "maps",
+    "location",
+    "payment",
+    "share-login",
+    "crash-reporting",
+    "hotfix",
+    "risk-control",
+    "oaid",
+    "im",
+    "customer-service",
+    "rtc",
+    "attribution",
+    "app-generator",
+    "hybrid-framework",
+    "game-engine",
+    "packer",
+    "web3",
+    "social",
+    "network",
+    "ui",
+    "utility",
     "development",
 }
 DATA_KINDS = {
-    "device-id", "advertising-id", "phone-number", "location", "cell-info", "wifi", "bluetooth",
-    "contacts", "call-log", "sms", "calendar", "accounts", "installed-apps", "clipboard", "camera",
-    "microphone", "screen-capture", "accessibility", "notifications", "photos-media", "sensors",
-    "network", "device-info", "usage-stats", "health",
+    "device-id",
+    "advertising-id",
+    "phone-number",
+    "location",
+    "cell-info",
+    "wifi",
+    "bluetooth",
+    "contacts",
+    "call-log",
+    "sms",
+    "calendar",
+    "accounts",
+    "installed-apps",
+    "clipboard",
+    "camera",
+    "microphone",
+    "screen-capture",
+    "accessibility",
+    "notifications",
+    "photos-media",
+    "sensors",
+    "network",
+    "device-info",
+    "usage-stats",
+    "health",
 }
-REQUIRED_KEYS = {"id", "name", "vendor", "category", "country", "tracker", "signatures",
-                 "data_collected", "source"}
+REQUIRED_KEYS = {"id", "name", "vendor", "category", "country", "tracker", "signatures", "data_collected", "source"}
 OPTIONAL_KEYS = {"name_zh"}
 SIGNATURE_KEYS = {"classes", "files", "native", "meta_data"}
 
 # Entries the scanner and its reports rely on (by id).
 MUST_HAVE = {
     # push
-    "jpush", "getui-push", "umeng-push", "xiaomi-push", "huawei-push", "oppo-push", "vivo-push",
-    "meizu-push", "tencent-tpns",
+    "jpush",
+    "getui-push",
+    "umeng-push",
+    "xiaomi-push",
+    "huawei-push",
+    "oppo-push",
+    "vivo-push",
+    "meizu-push",
+    "tencent-tpns",
     # analytics
-    "umeng-analytics", "talkingdata", "growingio", "sensorsdata", "baidu-mobstat",
+    "umeng-analytics",
+    "talkingdata",
+    "growingio",
+    "sensorsdata",
+    "baidu-mobstat",
     # ads
-    "pangle-csj", "tencent-gdt", "kuaishou-ads", "baidu-mobads", "sigmob", "beizi-ads",
+    "pangle-csj",
+    "tencent-gdt",
+    "kuaishou-ads",
+    "baidu-mobads",
+    "sigmob",
+    "beizi-ads",
     # maps and location
-    "amap-maps", "amap-location", "baidu-map", "baidu-location", "tencent-map", "tencent-location",
+    "amap-maps",
+    "amap-location",
+    "baidu-map",
+    "baidu-location",
+    "tencent-map",
+    "tencent-location",
     # payment
-    "alipay", "wechat-pay", "unionpay",
+    "alipay",
+    "wechat-pay",
+    "unionpay",
     # share and login
-    "wechat-opensdk", "qq-connect", "weibo-sdk", "mobtech-sharesdk", "cmcc-auth", "cucc-auth",
+    "wechat-opensdk",
+    "qq-connect",
+    "weibo-sdk",
+    "mobtech-sharesdk",
+    "cmcc-auth",
+    "cucc-auth",
     "ctcc-auth",
     # crash and hotfix
-    "bugly-crash", "bugly-upgrade", "tinker", "sophix",
+    "bugly-crash",
+    "bugly-upgrade",
+    "tinker",
+    "sophix",
     # risk control / fingerprinting, OAID
-    "shumei", "tongdun", "dingxiang", "netease-yidun-risk", "msa-oaid",
+    "shumei",
+    "tongdun",
+    "dingxiang",
+    "netease-yidun-risk",
+    "msa-oaid",
     # IM and customer service
-    "tencent-im", "rongcloud", "netease-yunxin-im", "easemob-im", "meiqia",
+    "tencent-im",
+    "rongcloud",
+    "netease-yunxin-im",
+    "easemob-im",
+    "meiqia",
     # RTC and screen sharing
-    "agora-rtc", "tencent-trtc", "zego-express", "webrtc", "livekit",
+    "agora-rtc",
+    "tencent-trtc",
+    "zego-express",
+    "webrtc",
+    "livekit",
     # install attribution
-    "openinstall", "xinstall", "shareinstall",
+    "openinstall",
+    "xinstall",
+    "shareinstall",
     # app generators, hybrid shells, engines
-    "dcloud-uniapp", "apicloud", "appcan", "gonative", "cordova", "capacitor", "flutter",
-    "react-native", "unity-engine", "xamarin", "cocos",
+    "dcloud-uniapp",
+    "apicloud",
+    "appcan",
+    "gonative",
+    "cordova",
+    "capacitor",
+    "flutter",
+    "react-native",
+    "unity-engine",
+    "xamarin",
+    "cocos",
     # packers
-    "packer-360-jiagu", "packer-tencent-legu", "packer-bangcle", "packer-ijiami", "packer-baidu",
-    "packer-netease", "packer-ali",
+    "packer-360-jiagu",
+    "packer-tencent-legu",
+    "packer-bangcle",
+    "packer-ijiami",
+    "packer-baidu",
+    "packer-netease",
+    "packer-ali",
     # web3
-    "web3j", "bitcoinj", "tron-trident", "trust-wallet-core", "walletconnect",
+    "web3j",
+    "bitcoinj",
+    "tron-trident",
+    "trust-wallet-core",
+    "walletconnect",
     # international
-    "firebase-analytics", "firebase-crashlytics", "firebase-messaging", "admob", "gms-location",
-    "facebook-core", "facebook-audience-network", "appsflyer", "adjust", "branch", "sentry",
-    "applovin", "ironsource", "unity-ads", "vungle", "chartboost", "mintegral", "inmobi",
-    "amplitude", "mixpanel", "segment", "onesignal", "braze",
+    "firebase-analytics",
+    "firebase-crashlytics",
+    "firebase-messaging",
+    "admob",
+    "gms-location",
+    "facebook-core",
+    "facebook-audience-network",
+    "appsflyer",
+    "adjust",
+    "branch",
+    "sentry",
+    "applovin",
+    "ironsource",
+    "unity-ads",
+    "vungle",
+    "chartboost",
+    "mintegral",
+    "inmobi",
+    "amplitude",
+    "mixpanel",
+    "segment",
+    "onesignal",
+    "braze",
     # plain libraries (non-trackers)
-    "okhttp", "retrofit", "glide", "fresco", "gson", "rxjava", "exoplayer", "lottie", "eventbus",
+    "okhttp",
+    "retrofit",
+    "glide",
+    "fresco",
+    "gson",
+    "rxjava",
+    "exoplayer",
+    "lottie",
+    "eventbus",
     "zxing",
 }
-NON_TRACKERS = {"okhttp", "retrofit", "glide", "fresco", "gson", "rxjava", "exoplayer", "lottie",
-                "eventbus", "zxing", "material-components"}
+NON_TRACKERS = {
+    "okhttp",
+    "retrofit",
+    "glide",
+    "fresco",
+    "gson",
+    "rxjava",
+    "exoplayer",
+    "lottie",
+    "eventbus",
+    "zxing",
+    "material-components",
+}
 
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 PREFIX_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$")
-TOO_GENERIC = {"com.google", "com.android", "com.facebook", "com.tencent", "com.alibaba", "com.baidu",
-               "com.huawei", "com.xiaomi", "org.apache", "androidx", "android.support", "java.lang",
-               "kotlin", "com.bytedance", "com.netease", "com.amap", "com.sina"}
+TOO_GENERIC = {
+    "com.google",
+    "com.android",
+    "com.facebook",
+    "com.tencent",
+    "com.alibaba",
+    "com.baidu",
+    "com.huawei",
+    "com.xiaomi",
+    "org.apache",
+    "androidx",
+    "android.support",
+    "java.lang",
+    "kotlin",
+    "com.bytedance",
+    "com.netease",
+    "com.amap",
+    "com.sina",
+}
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +270,7 @@ def test_ids_unique_and_kebab(sdks):
 def test_required_keys_and_types(sdks):
     for s in sdks:
         keys = set(s)
-        assert REQUIRED_KEYS <= keys, f"{s.get('id')}: missing {REQUIRED_KEYS - keys}"
+        assert keys >= REQUIRED_KEYS, f"{s.get('id')}: missing {REQUIRED_KEYS - keys}"
         assert keys <= REQUIRED_KEYS | OPTIONAL_KEYS, f"{s['id']}: unknown keys {keys - REQUIRED_KEYS - OPTIONAL_KEYS}"
         for k in ("name", "vendor"):
             assert isinstance(s[k], str) and s[k].strip(), f"{s['id']}: empty {k}"
@@ -124,7 +282,9 @@ def test_required_keys_and_types(sdks):
         assert isinstance(sig, dict) and set(sig) <= SIGNATURE_KEYS, f"{s['id']}: bad signatures keys"
         assert "classes" in sig, f"{s['id']}: signatures.classes missing"
         for k, v in sig.items():
-            assert isinstance(v, list) and all(isinstance(x, str) and x for x in v), f"{s['id']}: {k} must be a list of strings"
+            assert isinstance(v, list) and all(isinstance(x, str) and x for x in v), (
+                f"{s['id']}: {k} must be a list of strings"
+            )
         assert any(sig.get(k) for k in SIGNATURE_KEYS), f"{s['id']}: no signature at all"
 
 
@@ -153,8 +313,11 @@ def test_counts(sdks):
 
 
 def test_sources_are_https(sdks):
-    bad = [s["id"] for s in sdks
-           if not isinstance(s["source"], str) or not re.match(r"^https://[^\s/]+\.[^\s/]+", s["source"])]
+    bad = [
+        s["id"]
+        for s in sdks
+        if not isinstance(s["source"], str) or not re.match(r"^https://[^\s/]+\.[^\s/]+", s["source"])
+    ]
     assert not bad, f"source must be an https URL: {bad}"
 
 

@@ -161,7 +161,7 @@ def extract(
 
     t4 = time.perf_counter()
     arch_facts = archive.facts()
-    harvest.add("resources.arsc", (v for _, _, v in resource_strings))
+    harvest.add_text("resources.arsc", "\n".join(v for _, _, v in resource_strings))
     assets: list[tuple[str, str]] = []
     for entry in arch_facts.entries:
         if entry.name.startswith(("assets/", "res/raw/")) and is_text_asset(entry.name):
@@ -171,7 +171,7 @@ def extract(
                 problems.append(Problem(entry.name, "asset", f"cannot read: {exc!r}"[:200]))
                 continue
             assets.append((entry.name, text))
-            harvest.add(entry.name, (text,))
+            harvest.add_text(entry.name, text)
     strings = Strings(
         resources=tuple(resource_strings),
         assets=tuple(assets),
@@ -214,7 +214,17 @@ def _with_tampering(arch: Archive, tampering: tuple[Tamper, ...]) -> Archive:
     return replace(arch, tampering=tampering)
 
 
+MEDIA_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".mp3", ".ogg", ".wav", ".m4a", ".mp4",
+    ".ttf", ".otf", ".woff", ".woff2", ".9.png",
+)
+"""Images, sound and fonts are not YARA-scanned: thousands of them in a large app cost
+more than all the rest, and no rule pack targets media."""
+
+
 def _yara_target(name: str, kind: str) -> str:
+    if kind in ("png", "jpeg") or name.lower().endswith(MEDIA_SUFFIXES):
+        return ""
     if name.startswith("lib/") and name.endswith(".so"):
         return "native"
     if kind == "dex" or name.endswith(".dex"):

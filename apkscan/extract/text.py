@@ -14,6 +14,7 @@ URL_RE = re.compile(r"""\b(?:https?|wss?|ftp)://[^\s"'<>\\^`{|}\x00-\x1f]{1,2000
 IP_RE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
 HOST_RE = re.compile(r"^[a-z0-9.-]+$")
+IP_ALONE = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?$")
 
 TEXT_SUFFIXES = (
     ".js",
@@ -97,31 +98,55 @@ class TextHarvest:
         self.emails: set[str] = set()
 
     def add(self, source: str, texts: Iterable[str]) -> None:
-        blob = "\n".join(texts)
-        if "://" in blob:
-            for m in URL_RE.finditer(blob):
-                url = m.group(0).rstrip(".,;:)]'\"")
-                host = host_of(url)
-                if not host or host in NOISE_HOSTS or not HOST_RE.match(host):
-                    continue
-                self.urls.setdefault(url, source)
-                if valid_ip(host):
-                    self.ips.add(host)
-                elif "." in host and not host.replace(".", "").isdigit():
-                    self.domains.add(host)
-        for m in IP_RE.finditer(blob):
-            ip = m.group(0)
-            if valid_ip(ip) and not ip.startswith(("0.", "127.", "255.")) and ip.count(".") == 3:
-                parts = ip.split(".")
-                # "1.0.0.1"-like version numbers are common in strings; keep only
-                # addresses standing in a URL or alone in a string.
-                if all(len(p) <= 3 for p in parts) and _standalone(blob, m.start(), m.end()):
+        """Harvest from many short strings (a dex string table, resource strings): each
+        pattern runs only over the strings that can hold a match."""
+        items = texts if isinstance(texts, (list, tuple)) else list(texts)
+        self._urls(source, "\n".join([t for t in items if "://" in t]))
+        for t in items:
+            # An address alone in a string (with an optional port); addresses inside
+            # longer text come from URLs. "1.0.0.1"-like version strings are common too,
+            # which is why an address must stand alone.
+            if 7 <= len(t) <= 21 and t[0].isdigit() and IP_ALONE.match(t):
+                ip = t.split(":", 1)[0]
+                if _public_ip(ip):
                     self.ips.add(ip)
-        if "@" in blob:
-            for m in EMAIL_RE.finditer(blob):
-                email = m.group(0)
-                if not email.lower().endswith((".png", ".jpg", ".xml", ".so", ".9")):
-                    self.emails.add(email)
+        self._emails("\n".join([t for t in items if "@" in t]))
+
+    def add_text(self, source: str, text: str) -> None:
+        """Harvest from one document (an asset): addresses may stand anywhere in it."""
+        self._urls(source, text)
+        if "." in text:
+            for m in IP_RE.finditer(text):
+                ip = m.group(0)
+                if _public_ip(ip) and _standalone(text, m.start(), m.end()):
+                    self.ips.add(ip)
+        self._emails(text)
+
+    def _urls(self, source: str, blob: str) -> None:
+        if "://" not in blob:
+            return
+        for m in URL_RE.finditer(blob):
+            url = m.group(0).rstrip(".,;:)]'\"")
+            host = host_of(url)
+            if not host or host in NOISE_HOSTS or not HOST_RE.match(host):
+                continue
+            self.urls.setdefault(url, source)
+            if valid_ip(host):
+                self.ips.add(host)
+            elif "." in host and not host.replace(".", "").isdigit():
+                self.domains.add(host)
+
+    def _emails(self, blob: str) -> None:
+        if "@" not in blob:
+            return
+        for m in EMAIL_RE.finditer(blob):
+            email = m.group(0)
+            if not email.lower().endswith((".png", ".jpg", ".xml", ".so", ".9")):
+                self.emails.add(email)
+
+
+def _public_ip(ip: str) -> bool:
+    return valid_ip(ip) and not ip.startswith(("0.", "127.", "255."))
 
 
 def _standalone(blob: str, start: int, end: int) -> bool:

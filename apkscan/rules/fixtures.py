@@ -137,7 +137,7 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
     harvest.add("resources.arsc", (v for _, _, v in res))
     assets = [(str(k), str(v)) for k, v in (case.get("assets") or {}).items()]
     for name, text in assets:
-        harvest.add(name, (text,))
+        harvest.add_text(name, text)
     for url in case.get("urls") or ():
         harvest.add("classes.dex", (str(url),))
     certs = tuple(
