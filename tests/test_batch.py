@@ -188,7 +188,7 @@ def test_hostile_strings_escaped_and_csv_defused(batch_once: tuple[Path, Path, B
     assert html.count("<script") == 1  # only the table's own sorter
     assert 'src="http' not in html and "<link" not in html  # self-contained, no CDN
     assert csv_safe("-1+2") == "'-1+2" and csv_safe("\tx") == "'\tx" and csv_safe(-3) == -3
-    assert csv_text(["a"], [["+1"]]) == "a\n'+1\n"
+    assert csv_text(["a"], [["+1"]]) == "a\r\n'+1\r\n"
 
 
 def test_summary_strips_control_characters() -> None:

@@ -114,11 +114,6 @@ def test_csv_cells_are_defused(hostile) -> None:  # type: ignore[no-untyped-def]
         assert not row[0].startswith(("=", "+", "-", "@", "\t", "\r")), row
 
 
-@pytest.mark.xfail(
-    reason="apkscan/batch/exports.csv_text uses csv.writer(lineterminator='\\n'), which leaves a bare CR "
-    "unquoted: a spreadsheet starts a new row there and the cell after it ('=1') is a live formula",
-    strict=False,
-)
 def test_csv_bare_carriage_return_is_quoted() -> None:
     exports = _csv_module()
     text = exports.csv_text(["value"], [["ok\r=1+1"]])

@@ -38,7 +38,9 @@ def csv_safe(value: Any) -> Any:
 
 def csv_text(header: list[str] | tuple[str, ...], rows: list[list[Any]] | list[tuple[Any, ...]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # CRLF rows (RFC 4180): the writer then quotes any cell holding CR or LF, so a bare CR
+    # cannot start a new spreadsheet row whose next cell would be a live formula.
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([csv_safe(h) for h in header])
     for row in rows:
         w.writerow(["" if v is None else csv_safe(v) for v in row])

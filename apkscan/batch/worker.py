@@ -256,26 +256,12 @@ def _orphan_watch(parent: int) -> None:
             os._exit(0)
 
 
-def _reuse_html_environment() -> None:
-    """``apkscan.report.html`` builds a new jinja2 Environment (and compiles the report
-    template, ~160 ms) on every render; a long-lived worker renders thousands, so keep
-    the first one for this process. Environments are not changed by rendering."""
-    import functools
-
-    from apkscan.report import html
-
-    env_factory = html._env
-    if not hasattr(env_factory, "cache_info"):
-        html._env = functools.lru_cache(maxsize=1)(env_factory)
-
-
 def main(argv: list[str]) -> int:
     from multiprocessing.connection import Connection
 
     from loguru import logger
 
     logger.disable("androguard")
-    _reuse_html_environment()
     conn_in = Connection(int(argv[0]), writable=False)
     conn_out = Connection(int(argv[1]), readable=False)
     threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()

@@ -315,7 +315,9 @@ class ApkArchive:
         if size > limits.max_apk_bytes:
             raise LimitExceeded(path.name, f"{size} bytes exceeds max_apk_bytes")
         with path.open("rb") as fh:
-            data = fh.read(limits.max_apk_bytes + 1)
+            # Read what the size check allowed, not the limit: a 1 GiB read buffer would
+            # need that much address space, which a batch worker's memory cap forbids.
+            data = fh.read(size + 1)
         return cls.from_bytes(data, path.name, limits)
 
     # --- recording --------------------------------------------------------------------
