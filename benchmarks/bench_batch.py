@@ -1,6 +1,6 @@
 """Batch throughput: APKs per minute with -j 1, -j 2 and a 2-worker Dask LocalCluster.
 
-    /tmp/venv/bin/python benchmarks/bench_batch.py [--corpus DIR] [--large] [--format json,html]
+    python benchmarks/bench_batch.py [--corpus DIR] [--large] [--format json,html]
 
 Uses the real-APK corpus at ../shared/corpus (or $APKSCAN_CORPUS): its top-level APKs and
 apksig/ (``--large`` adds large/). Each configuration runs into a fresh temporary output

@@ -87,7 +87,7 @@ ZIP_CASES: dict[str, tuple[Callable[[], bytes], str]] = {
         "TAMPER-ZIP-DUPLICATE-ENTRY",
     ),
     "path-traversal": (
-        lambda: write_zip([*clean_entries(), Entry(b"../../../data/local/tmp/x.sh", b"#!/bin/sh\n")]),
+        lambda: write_zip([*clean_entries(), Entry(b"../../../data/local/evil/x.sh", b"#!/bin/sh\n")]),
         "TAMPER-ZIP-PATH-TRAVERSAL",
     ),
     "backslash-traversal": (
