@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import ahocorasick
+import yara
 
 from apkscan.facts import ApkFacts
 from apkscan.model import Evidence, SdkHit
@@ -66,6 +66,7 @@ class Context:
         self.keyword_forms = frozenset(keyword_forms)
         self.rule_hits: dict[str, bool] = {}
         self._raw: dict[str, tuple[TextBlob, ...]] = {}  # where -> original-text blobs
+        self._keyword_at: dict[tuple[str, str], int] = {}  # (where, form) -> string index
 
     # -- manifest -------------------------------------------------------------
     @cached_property
@@ -176,66 +177,79 @@ class Context:
         return out
 
     @cached_property
-    def text_sources(self) -> dict[str, list[tuple[str, str]]]:
-        """Where -> [(source file, normalised text)] for keyword and regex search.
-
-        ``dex``: one entry per string (non-trivial only); ``resources``; ``assets``; ``label``.
-        """
-        dex_texts: list[tuple[str, str]] = []
-        for dex in self.facts.dex:
-            for s in dex.strings:
-                if len(s) >= 2:
-                    dex_texts.append((dex.path, s))
-        res = [("resources.arsc", v) for _, _, v in self.facts.strings.resources]
-        assets = list(self.facts.strings.assets)
-        label = [("AndroidManifest.xml", v) for _, v in self.facts.manifest.labels]
-        return {"dex": dex_texts, "resources": res, "assets": assets, "label": label}
+    def text_sources(self) -> dict[str, TextList]:
+        """Where (``dex``, ``resources``, ``assets``, ``label``) -> its strings and the file
+        each comes from, for keyword and regex search."""
+        dex = TextList.concat([(d.path, d.strings) for d in self.facts.dex])
+        res = TextList.concat([("resources.arsc", tuple(v for _, _, v in self.facts.strings.resources))])
+        assets = TextList(
+            [t for _, t in self.facts.strings.assets],
+            [(i + 1, p) for i, (p, _) in enumerate(self.facts.strings.assets)],
+        )
+        label = TextList.concat([("AndroidManifest.xml", tuple(v for _, v in self.facts.manifest.labels))])
+        return {"dex": dex, "resources": res, "assets": assets, "label": label}
 
     @cached_property
     def blobs(self) -> dict[str, tuple[TextBlob, ...]]:
         """Where -> the place's strings, normalised and joined (one multi-pattern pass then
         finds every keyword at once)."""
-        return {where: TextBlob.split([t for _, t in items], True) for where, items in self.text_sources.items()}
+        return {where: TextBlob.split(items, True) for where, items in self.text_sources.items()}
 
     def raw_blob(self, where: str) -> tuple[TextBlob, ...]:
         blobs = self._raw.get(where)
         if blobs is None:
-            blobs = TextBlob.split([t for _, t in self.text_sources[where]], False)
+            blobs = TextBlob.split(self.text_sources[where], False)
             self._raw[where] = blobs
         return blobs
 
     @cached_property
     def keyword_hits(self) -> dict[str, set[str]]:
-        """Where -> the keyword forms (normalised) that occur there, found in one
-        Aho-Corasick pass per text blob. ASCII forms must stand as whole words."""
+        """Where -> the keyword forms (normalised) that occur there.
+
+        All forms of all rules are found in one YARA pass per text blob (UTF-8 literals;
+        far faster than a Python-level automaton over a large app's 10 MB of strings).
+        ASCII forms must stand as whole words; the first valid match of each form is
+        remembered for the evidence."""
         out: dict[str, set[str]] = {w: set() for w in self.text_sources}
         if not self.keyword_forms:
             return out
-        automaton = _automaton(self.keyword_forms)
+        scanner, by_id = _keyword_scanner(self.keyword_forms)
         for where, blobs in self.blobs.items():
             found = out[where]
             for blob in blobs:
-                text = blob.text
-                n = len(text)
-                for end, form in automaton.iter(text):
-                    if form in found:
-                        continue
-                    if form.isascii():
-                        start = end - len(form) + 1
-                        if (start > 0 and _word_char(text[start - 1])) or (end + 1 < n and _word_char(text[end + 1])):
+                if not blob.text:
+                    continue
+                data = blob.text.encode("utf-8", errors="replace")
+                for match in scanner.match(data=data, timeout=120):
+                    for string in match.strings:
+                        form = by_id[string.identifier]
+                        if form in found:
                             continue
-                    found.add(form)
+                        for inst in string.instances:
+                            start = inst.offset
+                            end = start + inst.matched_length
+                            before = data[start - 1] if start > 0 else 0
+                            after = data[end] if end < len(data) else 0
+                            if form.isascii() and (_word_byte(before) or _word_byte(after)):
+                                continue
+                            found.add(form)
+                            self._keyword_at[(where, form)] = blob.index[data.count(SEP_BYTE, 0, start)]
+                            break
         return out
 
     def find_text(self, where: str, needle: str) -> tuple[str, str, str] | None:
-        """First (file, original string, "class|method") holding a normalised needle."""
-        for blob in self.blobs[where]:
-            pos = blob.text.find(needle)
-            if pos >= 0:
-                break
-        else:
-            return None
-        source, text = self.text_sources[where][blob.item_at(pos)]
+        """(file, original string, "class|method") holding a normalised needle: the string
+        where the keyword search found it, else the first that contains it."""
+        idx = self._keyword_at.get((where, needle))
+        if idx is None:
+            for blob in self.blobs[where]:
+                pos = blob.text.find(needle)
+                if pos >= 0:
+                    idx = blob.item_at(pos)
+                    break
+            else:
+                return None
+        source, text = self.text_sources[where].item(idx)
         cls_method = ("", "")
         if where == "dex":
             cls_method = self.string_users.get((source, text), ("", ""))
@@ -264,7 +278,42 @@ class Context:
         return list(self.facts.strings.urls)
 
 
+class TextList:
+    """Strings of one place, with the file each came from (as ranges, not one tuple per
+    string: a large app has hundreds of thousands)."""
+
+    def __init__(self, texts: list[str], ends: list[tuple[int, str]]) -> None:
+        self.texts = texts
+        self._ends = [e for e, _ in ends]
+        self._files = [f for _, f in ends]
+
+    @classmethod
+    def concat(cls, parts: list[tuple[str, tuple[str, ...]]]) -> TextList:
+        texts: list[str] = []
+        ends: list[tuple[int, str]] = []
+        for path, strings in parts:
+            texts.extend(strings)
+            ends.append((len(texts), path))
+        return cls(texts, ends)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @cached_property
+    def ascii_split(self) -> tuple[array[int], array[int]]:
+        """Indices of the ASCII strings and of the others."""
+        flags = [t.isascii() for t in self.texts]
+        asc = array("I", [i for i, f in enumerate(flags) if f])
+        uni = array("I", [i for i, f in enumerate(flags) if not f])
+        return asc, uni
+
+    def item(self, idx: int) -> tuple[str, str]:
+        """(file, text) of string ``idx``."""
+        return self._files[bisect.bisect_right(self._ends, idx)], self.texts[idx]
+
+
 SEP = "\x00"
+SEP_BYTE = b"\x00"
 
 
 @dataclass(frozen=True)
@@ -280,10 +329,9 @@ class TextBlob:
     """Blob item number -> index of the string in the place's list."""
 
     @classmethod
-    def split(cls, texts: list[str], normalised: bool) -> tuple[TextBlob, TextBlob]:
-        asc = array("I", (i for i, t in enumerate(texts) if t.isascii()))
-        uni = array("I", (i for i, t in enumerate(texts) if not t.isascii()))
-        return cls.build(texts, asc, normalised), cls.build(texts, uni, normalised)
+    def split(cls, items: TextList, normalised: bool) -> tuple[TextBlob, TextBlob]:
+        asc, uni = items.ascii_split
+        return cls.build(items.texts, asc, normalised), cls.build(items.texts, uni, normalised)
 
     @classmethod
     def build(cls, texts: list[str], index: array[int], normalised: bool) -> TextBlob:
@@ -300,9 +348,9 @@ class TextBlob:
         return self.index[self.text.count(SEP, 0, pos)]
 
 
-def _word_char(c: str) -> bool:
+def _word_byte(b: int) -> bool:
     """ASCII letters and digits: an English keyword beside Chinese text still stands alone."""
-    return c.isascii() and c.isalnum()
+    return 48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122
 
 
 def _prefix_indices(names: tuple[str, ...], prefixes: tuple[str, ...]) -> list[int]:
@@ -335,10 +383,14 @@ def _sorted_index(names: tuple[str, ...]) -> tuple[list[str], list[int]]:
 
 
 @functools.lru_cache(maxsize=8)
-def _automaton(forms: frozenset[str]) -> Any:
-    automaton = ahocorasick.Automaton()
-    for form in forms:
-        if form:
-            automaton.add_word(form, form)
-    automaton.make_automaton()
-    return automaton
+def _keyword_scanner(forms: frozenset[str]) -> tuple[Any, dict[str, str]]:
+    """One YARA rule whose strings are every keyword form, as UTF-8 hex literals (no
+    escaping questions); returns the compiled rules and string id -> form."""
+    by_id: dict[str, str] = {}
+    parts: list[str] = []
+    for i, form in enumerate(sorted(f for f in forms if f)):
+        ident = f"$k{i}"
+        by_id[ident] = form
+        parts.append(f"{ident} = {{ {form.encode('utf-8').hex(' ')} }}")
+    source = "rule keywords {\n strings:\n  " + "\n  ".join(parts) + "\n condition:\n  any of them\n}\n"
+    return yara.compile(source=source), by_id

@@ -134,6 +134,17 @@ def _blob_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+def _snippet(text: str, form: str, width: int = 80) -> str:
+    """The text around the first occurrence of a (normalised) keyword form."""
+    if len(text) <= 2 * width:
+        return text
+    pos = normalise(text).find(form)
+    if pos < 0:
+        return text[: 2 * width]
+    start = max(pos - width, 0)
+    return ("…" if start else "") + text[start : pos + len(form) + width] + "…"
+
+
 def _cap(ev: list[Evidence]) -> list[Evidence]:
     return ev[:MAX_EVIDENCE]
 
@@ -648,7 +659,9 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
                 where = ctx.find_text(place, hit_form)
                 file, text, cm = where if where else ("", "", "|")
                 cls, _, method = cm.partition("|")
-                found.append(Evidence("string", word, file=file, class_name=cls, method=method, detail=text[:200]))
+                found.append(
+                    Evidence("string", word, file=file, class_name=cls, method=method, detail=_snippet(text, hit_form))
+                )
                 break
         return _cap(found) if len(found) >= n else None
 
@@ -681,7 +694,7 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
                     if (place, idx) in seen:
                         continue
                     seen.add((place, idx))
-                    source, text = ctx.text_sources[place][idx]
+                    source, text = ctx.text_sources[place].item(idx)
                     own = rx.search(text)
                     if own is None:
                         continue
