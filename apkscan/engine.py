@@ -94,6 +94,7 @@ def data_access(ctx: Context) -> list[DataAccess]:
     perms = ctx.permissions
     by_cat: dict[str, list[Evidence]] = defaultdict(list)
     gate: dict[str, str] = {}
+    platform = ctx.matcher.platform_ids
     for entry in table.get("apis") or []:
         cat = str(entry["category"])
         prefix = api_prefix(str(entry["api"]))
@@ -102,7 +103,9 @@ def data_access(ctx: Context) -> list[DataAccess]:
             continue
         sites = ctx.calls_to((prefix,))
         for callee, caller, dex in sites:
-            by_cat[cat].append(ctx.site_evidence(callee, caller, dex))
+            site = ctx.site_evidence(callee, caller, dex)
+            if site.sdk not in platform:  # AndroidX wrappers are capabilities, not collection
+                by_cat[cat].append(site)
         if sites and entry.get("permission"):
             gate.setdefault(cat, str(entry["permission"]))
     for entry in table.get("uris") or []:
@@ -111,6 +114,8 @@ def data_access(ctx: Context) -> list[DataAccess]:
         for s, dex_path, caller in ctx.content_uri_users:
             if s == uri or s.startswith(uri + "/"):
                 dotted, method = split_ref(caller)
+                if ctx.matcher.sdk_of(dotted) in platform:
+                    continue
                 by_cat[cat].append(
                     Evidence(
                         "content-uri",

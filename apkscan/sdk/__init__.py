@@ -27,6 +27,9 @@ class Sdk:
     meta_data: tuple[str, ...]
     data_collected: tuple[str, ...]
     source: str
+    platform: bool = False
+    """A library that wraps platform APIs (AndroidX, Play services base): a call site inside
+    it shows a capability the app may use, not collection by a third party."""
 
 
 def parse_catalogue(doc: Any, where: str) -> list[Sdk]:
@@ -54,6 +57,7 @@ def parse_catalogue(doc: Any, where: str) -> list[Sdk]:
                 meta_data=tuple(str(c) for c in sig.get("meta_data") or ()),
                 data_collected=tuple(str(c) for c in raw.get("data_collected") or ()),
                 source=str(raw.get("source", "")),
+                platform=bool(raw.get("platform", False)),
             )
         )
     return out
@@ -71,6 +75,7 @@ class SdkMatcher:
 
     def __init__(self, sdks: list[Sdk]) -> None:
         self.sdks = {s.id: s for s in sdks}
+        self.platform_ids = frozenset(s.id for s in sdks if s.platform)
         self.prefix: dict[str, str] = {}
         for s in sdks:
             for p in s.classes:
