@@ -99,7 +99,7 @@ def data_access(ctx: Context) -> list[DataAccess]:
         cat = str(entry["category"])
         prefix = api_prefix(str(entry["api"]))
         needs = entry.get("requires_string")
-        if needs and needs not in ctx.dex_string_set:
+        if needs and not ctx.has_dex_string(str(needs)):
             continue
         sites = ctx.calls_to((prefix,))
         for callee, caller, dex in sites:

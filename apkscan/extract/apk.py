@@ -135,33 +135,13 @@ def extract(
         problems.append(Problem("signature", "signature", f"cannot read: {exc!r}"[:200]))
     t["signing"] = time.perf_counter() - t2
 
-    t3 = time.perf_counter()
-    harvest = TextHarvest()
-    dexes: list[Dex] = []
-    scanner = _YaraScanner(yara_spec)
-    try:
-        dex_blobs = archive.nested_dex()
-    except Exception as exc:
-        dex_blobs = []
-        problems.append(Problem("dex", "dex-parse", f"cannot list dex files: {exc!r}"[:200]))
-    for dex_path, blob in dex_blobs:
-        scanner.scan(dex_path, "dex", blob)
-        try:
-            dex, dex_tamper = read_dex(blob, dex_path)
-        except DexError as exc:
-            problems.append(Problem(dex_path, "dex-parse", str(exc)))
-            continue
-        except Exception as exc:  # the reader promises DexError only; keep the promise here
-            problems.append(Problem(dex_path, "dex-parse", f"unexpected: {exc!r}"[:200]))
-            continue
-        dexes.append(dex)
-        tampering += dex_tamper
-        harvest.add(dex_path, dex.strings)
-    t["dex"] = time.perf_counter() - t3
-
+    # Everything that needs the archive bytes comes first, so that the 40 MB of a large
+    # APK can be freed before its dex tables are turned into facts (peak memory).
     t4 = time.perf_counter()
+    scanner = _YaraScanner(yara_spec)
     arch_facts = archive.facts()
-    harvest.add_text("resources.arsc", "\n".join(v for _, _, v in resource_strings))
+    text_harvest = TextHarvest()
+    text_harvest.add_text("resources.arsc", "\n".join(v for _, _, v in resource_strings))
     assets: list[tuple[str, str]] = []
     for entry in arch_facts.entries:
         if entry.name.startswith(("assets/", "res/raw/")) and is_text_asset(entry.name):
@@ -171,15 +151,7 @@ def extract(
                 problems.append(Problem(entry.name, "asset", f"cannot read: {exc!r}"[:200]))
                 continue
             assets.append((entry.name, text))
-            harvest.add_text(entry.name, text)
-    strings = Strings(
-        resources=tuple(resource_strings),
-        assets=tuple(assets),
-        urls=tuple(sorted(harvest.urls.items())),
-        domains=tuple(sorted(harvest.domains)),
-        ips=tuple(sorted(harvest.ips)),
-        emails=tuple(sorted(harvest.emails)),
-    )
+            text_harvest.add_text(entry.name, text)
     t["strings"] = time.perf_counter() - t4
 
     t5 = time.perf_counter()
@@ -193,11 +165,49 @@ def extract(
                     problems.append(Problem(entry.name, "yara", f"not scanned: {exc!r}"[:200]))
     t["yara"] = time.perf_counter() - t5
 
+    t3 = time.perf_counter()
+    try:
+        dex_blobs = archive.nested_dex()
+    except Exception as exc:
+        dex_blobs = []
+        problems.append(Problem("dex", "dex-parse", f"cannot list dex files: {exc!r}"[:200]))
+    sha256 = hashlib.sha256(archive.data).hexdigest()
+    problems += archive.problems
+    del archive  # the raw APK is not needed any more
+
+    harvest = TextHarvest()
+    dexes: list[Dex] = []
+    dex_blobs.reverse()
+    while dex_blobs:  # popping lets each inflated dex be freed once it is parsed
+        dex_path, blob = dex_blobs.pop()
+        scanner.scan(dex_path, "dex", blob)
+        try:
+            dex, dex_tamper = read_dex(blob, dex_path)
+        except DexError as exc:
+            problems.append(Problem(dex_path, "dex-parse", str(exc)))
+            continue
+        except Exception as exc:  # the reader promises DexError only; keep the promise here
+            problems.append(Problem(dex_path, "dex-parse", f"unexpected: {exc!r}"[:200]))
+            continue
+        dexes.append(dex)
+        tampering += dex_tamper
+        harvest.add(dex_path, dex.strings)
+    harvest.update(text_harvest)  # dex sources first, as a reviewer looks for the code
+    strings = Strings(
+        resources=tuple(resource_strings),
+        assets=tuple(assets),
+        urls=tuple(sorted(harvest.urls.items())),
+        domains=tuple(sorted(harvest.domains)),
+        ips=tuple(sorted(harvest.ips)),
+        emails=tuple(sorted(harvest.emails)),
+    )
+    t["dex"] = time.perf_counter() - t3
+
     all_tamper = tuple(dict.fromkeys(tampering + list(arch_facts.tampering)))
     return ApkFacts(
         file_name=path.name,
         size=size,
-        sha256=hashlib.sha256(archive.data).hexdigest(),
+        sha256=sha256,
         manifest=manifest,
         signing=signing,
         archive=_with_tampering(arch_facts, all_tamper),
@@ -206,7 +216,7 @@ def extract(
         yara=tuple(scanner.hits),
         yara_digest=yara_spec.digest if yara_spec else "",
         icon_png=icon,
-        problems=tuple(dict.fromkeys(problems + list(archive.problems))),
+        problems=tuple(dict.fromkeys(problems)),
     )
 
 

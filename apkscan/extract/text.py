@@ -112,6 +112,14 @@ class TextHarvest:
                     self.ips.add(ip)
         self._emails("\n".join([t for t in items if "@" in t]))
 
+    def update(self, other: TextHarvest) -> None:
+        """Add what ``other`` found; URLs already seen keep their first source."""
+        for url, source in other.urls.items():
+            self.urls.setdefault(url, source)
+        self.domains |= other.domains
+        self.ips |= other.ips
+        self.emails |= other.emails
+
     def add_text(self, source: str, text: str) -> None:
         """Harvest from one document (an asset): addresses may stand anywhere in it."""
         self._urls(source, text)

@@ -65,8 +65,8 @@ class Context:
         self.watched = tuple(sorted({api_prefix(a) for a in watched_apis}))
         self.keyword_forms = frozenset(keyword_forms)
         self.rule_hits: dict[str, bool] = {}
-        self._raw: dict[str, tuple[TextBlob, ...]] = {}  # where -> original-text blobs
         self._keyword_at: dict[tuple[str, str], int] = {}  # (where, form) -> string index
+        self._sorted_names: dict[tuple[str, str], SortedNames] = {}
 
     # -- manifest -------------------------------------------------------------
     @cached_property
@@ -91,37 +91,14 @@ class Context:
     def sorted_classes(self) -> list[str]:
         return sorted(self.classes)
 
-    @cached_property
-    def method_refs(self) -> dict[str, str]:
-        """Method ref -> first dex path referencing it."""
-        out: dict[str, str] = {}
-        for dex in self.facts.dex:
-            for m in dex.methods:
-                out.setdefault(m, dex.path)
-        return out
-
-    @cached_property
-    def field_refs(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for dex in self.facts.dex:
-            for f in dex.fields:
-                out.setdefault(f, dex.path)
-        return out
-
-    @cached_property
-    def sorted_refs(self) -> list[str]:
-        return sorted(self.method_refs)
-
     def refs_matching(self, prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
-        """Method refs starting with any prefix, found by bisection in the sorted refs."""
-        refs = self.sorted_refs
-        out: list[tuple[str, str]] = []
-        for p in prefixes:
-            i = bisect.bisect_left(refs, p)
-            while i < len(refs) and refs[i].startswith(p):
-                out.append((refs[i], self.method_refs[refs[i]]))
-                i += 1
-        return out
+        """(method ref, first dex referencing it) for refs starting with any prefix, found
+        by bisection in each dex's sorted method table."""
+        out: dict[str, str] = {}
+        for dex in self.facts.dex:
+            for i in self._sorted(dex.path, "methods", dex.methods).matching(prefixes):
+                out.setdefault(dex.methods[i], dex.path)
+        return list(out.items())
 
     @cached_property
     def call_sites(self) -> dict[str, list[tuple[str, str]]]:
@@ -131,7 +108,7 @@ class Context:
             return out
         for dex in self.facts.dex:
             methods = dex.methods
-            wanted = set(_prefix_indices(methods, self.watched))
+            wanted = set(self._sorted(dex.path, "methods", methods).matching(self.watched))
             if not wanted:
                 continue
             for caller, callee in dex.calls:
@@ -139,10 +116,18 @@ class Context:
                     out[methods[callee]].append((methods[caller], dex.path))
         return out
 
+    def _sorted(self, dex: str, table: str, names: tuple[str, ...]) -> SortedNames:
+        key = (dex, table)
+        hit = self._sorted_names.get(key)
+        if hit is None:
+            hit = self._sorted_names[key] = SortedNames(names)
+        return hit
+
     def fields_matching(self, prefix: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for dex in self.facts.dex:
-            out.extend((dex.fields[i], dex.path) for i in _prefix_indices(dex.fields, (prefix,)))
+            names = self._sorted(dex.path, "fields", dex.fields)
+            out.extend((dex.fields[i], dex.path) for i in names.matching((prefix,)))
         return out
 
     def calls_to(self, prefixes: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -166,15 +151,24 @@ class Context:
 
     # -- strings --------------------------------------------------------------
     @cached_property
-    def string_users(self) -> dict[tuple[str, str], tuple[str, str]]:
-        """(dex path, string) -> (class, method) of the first method loading it."""
-        out: dict[tuple[str, str], tuple[str, str]] = {}
+    def _string_loaders(self) -> dict[str, dict[str, int]]:
+        """Dex path -> {string: index of the first method that loads it (const-string)}."""
+        out: dict[str, dict[str, int]] = {}
         for dex in self.facts.dex:
+            first: dict[str, int] = {}
+            strings = dex.strings
             for m_idx, s_idx in dex.const_strings:
-                key = (dex.path, dex.strings[s_idx])
-                if key not in out:
-                    out[key] = split_ref(dex.methods[m_idx])
+                first.setdefault(strings[s_idx], m_idx)
+            out[dex.path] = first
         return out
+
+    def string_user(self, dex_path: str, text: str) -> tuple[str, str]:
+        """(class, method) of the first method loading ``text`` in that dex, or ("", "")."""
+        for dex in self.facts.dex:
+            if dex.path == dex_path:
+                m_idx = self._string_loaders[dex_path].get(text)
+                return split_ref(dex.methods[m_idx]) if m_idx is not None else ("", "")
+        return ("", "")
 
     @cached_property
     def text_sources(self) -> dict[str, TextList]:
@@ -194,13 +188,6 @@ class Context:
         """Where -> the place's strings, normalised and joined (one multi-pattern pass then
         finds every keyword at once)."""
         return {where: TextBlob.split(items, True) for where, items in self.text_sources.items()}
-
-    def raw_blob(self, where: str) -> tuple[TextBlob, ...]:
-        blobs = self._raw.get(where)
-        if blobs is None:
-            blobs = TextBlob.split(self.text_sources[where], False)
-            self._raw[where] = blobs
-        return blobs
 
     @cached_property
     def keyword_hits(self) -> dict[str, set[str]]:
@@ -252,12 +239,11 @@ class Context:
         source, text = self.text_sources[where].item(idx)
         cls_method = ("", "")
         if where == "dex":
-            cls_method = self.string_users.get((source, text), ("", ""))
+            cls_method = self.string_user(source, text)
         return source, text, f"{cls_method[0]}|{cls_method[1]}"
 
-    @cached_property
-    def dex_string_set(self) -> set[str]:
-        return {s for d in self.facts.dex for s in d.strings}
+    def has_dex_string(self, text: str) -> bool:
+        return any(text in dex.strings for dex in self.facts.dex)
 
     @cached_property
     def content_uri_users(self) -> list[tuple[str, str, str]]:
@@ -353,33 +339,25 @@ def _word_byte(b: int) -> bool:
     return 48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122
 
 
-def _prefix_indices(names: tuple[str, ...], prefixes: tuple[str, ...]) -> list[int]:
-    """Indices of names starting with any prefix, by bisection in a sorted copy."""
-    order = _sorted_index(names)
-    keys = order[0]
-    out: list[int] = []
-    for p in prefixes:
-        i = bisect.bisect_left(keys, p)
-        while i < len(keys) and keys[i].startswith(p):
-            out.append(order[1][i])
-            i += 1
-    return out
+class SortedNames:
+    """Names (method or field refs of one dex) in sorted order, for prefix lookups by
+    bisection; the index back into the dex table is a compact array."""
 
+    def __init__(self, names: tuple[str, ...]) -> None:
+        order = sorted(range(len(names)), key=names.__getitem__)
+        self.keys = [names[i] for i in order]
+        self.index = array("I", order)
 
-_SORTED: dict[int, tuple[tuple[str, ...], list[str], list[int]]] = {}
-
-
-def _sorted_index(names: tuple[str, ...]) -> tuple[list[str], list[int]]:
-    """Sorted names with their original indices, cached for the tuple's lifetime."""
-    hit = _SORTED.get(id(names))
-    if hit is not None and hit[0] is names:
-        return hit[1], hit[2]
-    idx = sorted(range(len(names)), key=names.__getitem__)
-    keys = [names[i] for i in idx]
-    if len(_SORTED) > 64:
-        _SORTED.clear()
-    _SORTED[id(names)] = (names, keys, idx)
-    return keys, idx
+    def matching(self, prefixes: tuple[str, ...]) -> list[int]:
+        """Indices (in the dex table) of names starting with any prefix."""
+        keys = self.keys
+        out: list[int] = []
+        for p in prefixes:
+            i = bisect.bisect_left(keys, p)
+            while i < len(keys) and keys[i].startswith(p):
+                out.append(self.index[i])
+                i += 1
+        return out
 
 
 @functools.lru_cache(maxsize=8)

@@ -678,7 +678,9 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
         if p not in TEXT_PLACES:
             raise PredicateError(f"'in' takes {', '.join(TEXT_PLACES)}, not {p!r}")
 
-    blob_rx = re2.compile(_blob_pattern(v["pattern"]))
+    # Candidates come from the normalised (case-folded) text, so the pass is
+    # case-insensitive; every candidate is confirmed with the pattern as written.
+    blob_rx = re2.compile("(?i)" + _blob_pattern(v["pattern"]))
 
     def run(ctx: Context) -> list[Evidence] | None:
         # One linear-time pass over the joined strings of each place finds candidates (with
@@ -687,7 +689,7 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
         ev: list[Evidence] = []
         seen: set[tuple[str, int]] = set()
         for place in places:
-            for blob in ctx.raw_blob(place):
+            for blob in ctx.blobs[place]:
                 for m in blob_rx.finditer(blob.text):
                     start = m.start() + (1 if blob.text.startswith(SEP, m.start()) else 0)
                     idx = blob.item_at(start)
@@ -700,7 +702,7 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
                         continue
                     cls, method = ("", "")
                     if place == "dex":
-                        cls, method = ctx.string_users.get((source, text), ("", ""))
+                        cls, method = ctx.string_user(source, text)
                     ev.append(Evidence("string", own.group(0)[:200], file=source, class_name=cls, method=method))
                     if len(ev) >= max(n, MAX_EVIDENCE):
                         return ev
