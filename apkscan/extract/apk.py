@@ -65,7 +65,7 @@ def extract(
     if not path.exists():
         raise InputNotFound(f"{path}: no such file")
     if path.is_dir():
-        raise InputNotFound(f"{path}: is a directory, not an APK")
+        raise InputNotFound(f"{path}: is a directory, not an APK (use apkscan batch for folders)")
     try:
         size = path.stat().st_size
     except OSError as exc:
