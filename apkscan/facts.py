@@ -8,7 +8,66 @@ between threads. ``to_dict``/``from_dict`` in :mod:`apkscan.serial` turn them in
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from typing import overload
+
+
+class Pairs(Sequence[tuple[int, int]]):
+    """An immutable sequence of (int, int) pairs kept flat in one unsigned 32-bit array.
+
+    A large app has hundreds of thousands of call edges; as tuples of ints they cost
+    over 100 bytes each, here 8."""
+
+    __slots__ = ("_flat",)
+
+    def __init__(self, flat: array[int] | None = None) -> None:
+        self._flat: array[int] = flat if flat is not None else array("I")
+
+    @classmethod
+    def of(cls, pairs: Iterable[Iterable[int]]) -> Pairs:
+        return cls(array("I", chain.from_iterable(pairs)))
+
+    @property
+    def flat(self) -> array[int]:
+        """first0, second0, first1, second1, ... (do not modify)."""
+        return self._flat
+
+    def __len__(self) -> int:
+        return len(self._flat) // 2
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[int, int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Pairs: ...
+    def __getitem__(self, i: int | slice) -> tuple[int, int] | Pairs:
+        if isinstance(i, slice):
+            return Pairs.of(list(self)[i])
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("Pairs index out of range")
+        return self._flat[2 * i], self._flat[2 * i + 1]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        it = iter(self._flat)
+        return zip(it, it, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Pairs):
+            return self._flat == other._flat
+        if isinstance(other, (tuple, list)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._flat.tobytes())
+
+    def __repr__(self) -> str:
+        return f"Pairs({len(self)} pairs)"
 
 
 @dataclass(frozen=True)
@@ -214,9 +273,9 @@ class Dex:
     """Every field id: ``Lpkg/Cls;->name:Type``."""
     strings: tuple[str, ...] = ()
     """Every string of the string table."""
-    calls: tuple[tuple[int, int], ...] = ()
+    calls: Pairs = field(default_factory=Pairs)
     """Call edges as (caller index, callee index) into :attr:`methods`, deduplicated."""
-    const_strings: tuple[tuple[int, int], ...] = ()
+    const_strings: Pairs = field(default_factory=Pairs)
     """(method index, string index) for ``const-string`` uses: which method loads which
     string, so evidence can name the method holding a URL or a keyword."""
 

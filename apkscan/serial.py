@@ -19,6 +19,8 @@ def to_jsonable(obj: Any) -> Any:
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, enum.Enum):
         return obj.name.lower()
+    if isinstance(obj, facts_mod.Pairs):
+        return [list(p) for p in obj]
     if isinstance(obj, bytes):
         return base64.b64encode(obj).decode("ascii")
     if isinstance(obj, (list, tuple)):
@@ -48,6 +50,8 @@ def _convert(tp: Any, value: Any) -> Any:
         return tuple(_convert(a, v) for a, v in zip(args, value, strict=False))
     if origin is dict:
         return {k: _convert(args[1], v) for k, v in value.items()}
+    if tp is facts_mod.Pairs or tp == "Pairs":
+        return facts_mod.Pairs.of(value)
     if tp is bytes:
         return base64.b64decode(value)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):

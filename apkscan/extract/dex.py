@@ -43,7 +43,7 @@ from array import array
 from collections.abc import Callable
 from itertools import repeat
 
-from apkscan.facts import Dex, Tamper
+from apkscan.facts import Dex, Pairs, Tamper
 
 __all__ = ["DexError", "read_dex"]
 
@@ -575,7 +575,7 @@ def _walk_code(
     n_methods: int,
     n_strings: int,
     notes: _Notes,
-) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+) -> tuple[Pairs, Pairs]:
     """Walk the instructions of every code item once.
 
     Invokes and const-strings are recorded as byte positions during the walk (one list
@@ -724,4 +724,4 @@ def _walk_code(
         const_strings = kept
     if bad_refs:
         notes.structure(f"{bad_refs} instructions refer to methods or strings out of range")
-    return tuple(calls), tuple(const_strings)
+    return Pairs.of(calls), Pairs.of(const_strings)

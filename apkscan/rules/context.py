@@ -111,7 +111,8 @@ class Context:
             wanted = set(self._sorted(dex.path, "methods", methods).matching(self.watched))
             if not wanted:
                 continue
-            for caller, callee in dex.calls:
+            flat = dex.calls.flat
+            for caller, callee in zip(flat[0::2], flat[1::2], strict=True):
                 if callee in wanted:
                     out[methods[callee]].append((methods[caller], dex.path))
         return out

@@ -18,6 +18,7 @@ from apkscan.facts import (
     Manifest,
     NativeLib,
     NestedPayload,
+    Pairs,
     Signing,
     Strings,
     Tamper,
@@ -127,7 +128,7 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
         methods=tuple(methods),
         fields=tuple(case.get("fields") or ()),
         strings=dex_strings,
-        calls=tuple(calls),
+        calls=Pairs.of(calls),
     )
     from apkscan.extract.text import TextHarvest
 
