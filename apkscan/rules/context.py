@@ -88,6 +88,11 @@ class Context:
         return out
 
     @cached_property
+    def entry_names(self) -> list[str]:
+        """Archive entry names, sorted (for glob lookups)."""
+        return sorted(e.name for e in self.facts.archive.entries)
+
+    @cached_property
     def sorted_classes(self) -> list[str]:
         return sorted(self.classes)
 

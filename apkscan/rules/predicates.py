@@ -18,6 +18,7 @@ from typing import Any
 
 import re2
 
+from apkscan.globs import glob_filter
 from apkscan.model import Evidence
 from apkscan.rules.context import SEP, Context, api_prefix, full_permission, normalise, split_ref
 
@@ -797,7 +798,7 @@ def _entry(value: Any, env: CompileEnv) -> Pred:
     def run(ctx: Context) -> list[Evidence] | None:
         ev: list[Evidence] = []
         for g in globs:
-            hits = fnmatch.filter((e.name for e in ctx.facts.archive.entries), g)
+            hits = glob_filter(ctx.entry_names, g)
             ev.extend(Evidence("entry", h, file=h) for h in hits[:5])
         return _cap(ev) or None
 

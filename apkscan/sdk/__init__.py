@@ -3,12 +3,12 @@ given class belongs to (so that a call site is attributed to the SDK or to the a
 
 from __future__ import annotations
 
-import fnmatch
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from apkscan.facts import ApkFacts
+from apkscan.globs import glob_filter
 from apkscan.model import SdkHit
 
 
@@ -115,16 +115,16 @@ class SdkMatcher:
         matched: dict[str, set[str]] = {}
         for (sid, prefix), n in by_prefix.items():
             matched.setdefault(sid, set()).add(f"classes {prefix}.* ({n})")
-        entry_names = [e.name for e in facts.archive.entries]
-        native_names = [lib.name for lib in facts.archive.native_libs]
+        entry_names = sorted(e.name for e in facts.archive.entries)
+        native_names = sorted(lib.name for lib in facts.archive.native_libs)
         meta_keys = [k for k, _ in facts.manifest.meta_data]
         for sdk in self.sdks.values():
             for pattern in sdk.files:
-                hits = fnmatch.filter(entry_names, pattern)
+                hits = glob_filter(entry_names, pattern)
                 if hits:
                     matched.setdefault(sdk.id, set()).add(f"file {hits[0]}")
             for pattern in sdk.native:
-                hits = fnmatch.filter(native_names, pattern)
+                hits = glob_filter(native_names, pattern)
                 if hits:
                     matched.setdefault(sdk.id, set()).add(f"native {hits[0]}")
             for key in sdk.meta_data:
