@@ -122,3 +122,9 @@ def test_cli_over_whole_corpus(corpus: Path, tmp_path: Path) -> None:
         has_report = hashlib.sha256(f.read_bytes()).hexdigest() in reported
         assert in_error != has_report, f"{f}: error={in_error} report={has_report}"
     assert len(reported) > 300
+
+
+def test_defined_permission_levels(corpus: Path) -> None:
+    facts = extract(corpus / "realapp_com.termux.api-44.apk")
+    levels = {p.name: p.protection_level for p in facts.manifest.defined_permissions}
+    assert levels.get("com.termux.sharedfiles.READ") == "signature", levels

@@ -246,3 +246,12 @@ def test_diff_between_versions(tmp_path: Path) -> None:
     assert any(s.startswith("umeng-analytics") for s in d["sdks"]["added"])
     assert d["findings"]["new"] and not d["findings"]["fixed"]
     assert (tmp_path / "diff.html").read_text().count("<script") == 0
+
+
+def test_permission_protection_levels_are_named() -> None:
+    from apkscan.extract.manifest import protection_name
+
+    assert protection_name("0x00000002") == "signature"
+    assert protection_name("0x12") == "signature|privileged"
+    assert protection_name("1") == "dangerous"
+    assert protection_name(None) == "normal"

@@ -60,6 +60,36 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+PROTECTION_BASE = ("normal", "dangerous", "signature", "signatureOrSystem")
+PROTECTION_FLAGS = (
+    (0x10, "privileged"),
+    (0x20, "development"),
+    (0x40, "appop"),
+    (0x80, "pre23"),
+    (0x100, "installer"),
+    (0x200, "verifier"),
+    (0x400, "preinstalled"),
+    (0x800, "setup"),
+    (0x1000, "instant"),
+    (0x2000, "runtime"),
+    (0x4000, "oem"),
+    (0x8000, "vendorPrivileged"),
+)
+
+
+def protection_name(value: str | None) -> str:
+    """``0x00000012`` (as binary XML stores it) -> ``signature|privileged``."""
+    if not value:
+        return "normal"
+    try:
+        level = int(value, 0)
+    except ValueError:
+        return value  # already a name (or garbage, kept as written)
+    names = [PROTECTION_BASE[level & 0xF] if (level & 0xF) < len(PROTECTION_BASE) else hex(level & 0xF)]
+    names += [name for bit, name in PROTECTION_FLAGS if level & bit]
+    return "|".join(names)
+
+
 def _local(tag: Any) -> str:
     """Element name without namespace: Android's parser ignores element namespaces, so
     ``<android:uses-permission>`` counts as ``<uses-permission>``."""
@@ -418,9 +448,7 @@ def _read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
             root2, packed2, _ = _parse_axml(repaired)
             if root2 is not None and _local(root2) == "manifest":
                 root, packed, error = root2, packed2, None
-                problems.append(
-                    Problem("AndroidManifest.xml", "axml", "read after normalising a tampered string pool")
-                )
+                problems.append(Problem("AndroidManifest.xml", "axml", "read after normalising a tampered string pool"))
     if packed:
         tampering.append(Tamper("axml-packed", "AndroidManifest.xml", "XML looks packed"))
     if error is not None:
@@ -464,7 +492,7 @@ def _read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
             if name:
                 perms.append(UsesPermission(name, _int(_attr(tag, "maxSdkVersion")), tag_name != "uses-permission"))
     defined = [
-        DefinedPermission(_attr(t, "name") or "", _attr(t, "protectionLevel") or "normal")
+        DefinedPermission(_attr(t, "name") or "", protection_name(_attr(t, "protectionLevel")))
         for t in _iter(root, "permission")
         if _attr(t, "name")
     ]
