@@ -7,7 +7,7 @@ import re
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from loguru import logger as loguru_logger
@@ -16,6 +16,10 @@ from rich.console import Console
 from apkscan import __version__
 from apkscan.errors import ApkscanError, ExitCode, UsageError
 from apkscan.model import Severity
+
+if TYPE_CHECKING:
+    from apkscan.model import ScanResult
+    from apkscan.rules.loader import RuleSet
 
 loguru_logger.disable("androguard")
 
@@ -86,10 +90,8 @@ def _safe_name(text: str) -> str:
     return name[:100] or "app"
 
 
-def report_stem(result: object) -> str:
-    from apkscan.model import ScanResult
-
-    assert isinstance(result, ScanResult)
+def report_stem(result: ScanResult) -> str:
+    """Report file name (without extension) from package and version, safe on any OS."""
     m = result.facts.manifest
     if m.package:
         version = m.version_name or m.version_code or "0"
@@ -107,7 +109,7 @@ def _formats(value: str) -> list[str]:
     return list(dict.fromkeys(fmts))
 
 
-def _load_ruleset(rules: list[Path] | None, rules_only: list[Path] | None) -> object:
+def _load_ruleset(rules: list[Path] | None, rules_only: list[Path] | None) -> RuleSet:
     from apkscan.rules.loader import load_rules
 
     if rules_only:
@@ -237,6 +239,13 @@ def _scan(
         raise UsageError(f"--category: unknown app type {category!r} (known: {known})")
     base = Baseline.load(baseline) if baseline else None
     ruleset = _load_ruleset(rules, rules_only)
+    log.info(
+        "rules: %d YAML, %d YARA, %d SDKs in the catalogue (%s)",
+        len(ruleset.rules),
+        len(ruleset.yara_meta),
+        len(ruleset.sdks),
+        ruleset.digest,
+    )
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -270,7 +279,7 @@ def _scan(
             if progress is not None:
                 progress.update(task, description=f"scanning {_plain(path.name)[:40]}")
             try:
-                result = api.scan(path, ruleset, options, timeout=timeout or None)  # type: ignore[arg-type]
+                result = api.scan(path, ruleset, options, timeout=timeout or None)
             except ApkscanError as exc:
                 error_codes.append(int(exc.exit_code))
                 err.print(f"[red]error:[/] {_plain(str(exc))}", soft_wrap=True)
@@ -287,6 +296,19 @@ def _scan(
             finally:
                 if progress is not None:
                     progress.advance(task)
+            log.info(
+                "%s: %d findings, %d SDKs, %d dex, %.2fs (%s)",
+                path.name,
+                len(result.findings),
+                len(result.sdks),
+                len(result.facts.dex),
+                result.duration_s,
+                ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()),
+            )
+            for problem in result.facts.problems:
+                log.info("%s: could not read %s: %s", path.name, problem.where, problem.message)
+            for rule_error in result.rule_errors:
+                log.warning("%s: rule %s failed: %s", path.name, rule_error.rule_id, rule_error.message)
             stem = report_stem(result)
             if stem in used_stems:  # same package and version twice in one run: keep both
                 stem = f"{stem}-{result.facts.sha256[:8]}"
@@ -365,13 +387,13 @@ def rules_list(
         rs = _load_ruleset(rules, rules_only)
     except ApkscanError as exc:
         raise _fail(exc) from None
-    text = render_catalogue(rs, format.value)  # type: ignore[arg-type]
+    text = render_catalogue(rs, format.value)
     if text is not None:
         sys.stdout.write(text)
     else:
         from apkscan.rules.catalogue import print_table
 
-        print_table(out, rs)  # type: ignore[arg-type]
+        print_table(out, rs)
 
 
 @rules_app.command("test")
@@ -387,7 +409,7 @@ def rules_test(
         rs = _load_ruleset(rules, rules_only)
     except ApkscanError as exc:
         raise _fail(exc) from None
-    failures, passed = run_rule_tests(rs)  # type: ignore[arg-type]
+    failures, passed = run_rule_tests(rs)
     for line in failures:
         err.print(f"[red]FAIL[/] {_plain(line)}", soft_wrap=True)
     out.print(f"{passed} passed, {len(failures)} failed")
@@ -450,7 +472,7 @@ def diff(
     from apkscan.diff import diff_paths, print_diff, render_diff_html, render_diff_json
 
     try:
-        d = diff_paths(old, new, _load_ruleset(rules, rules_only))  # type: ignore[arg-type]
+        d = diff_paths(old, new, _load_ruleset(rules, rules_only))
         sev = _severity(fail_on_new, "--fail-on-new")
     except ApkscanError as exc:
         raise _fail(exc) from None
