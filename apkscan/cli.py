@@ -18,6 +18,7 @@ from apkscan.errors import ApkscanError, ExitCode, UsageError
 from apkscan.model import Severity
 
 if TYPE_CHECKING:
+    from apkscan.limits import Limits
     from apkscan.model import ScanResult
     from apkscan.rules.loader import RuleSet
 
@@ -83,6 +84,35 @@ def main_options(
     ] = None,
 ) -> None:
     """apkscan: scan APKs for fraud, gambling and personal-data compliance."""
+
+
+_SIZE_SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def parse_limits(items: list[str]) -> Limits:
+    """``["max_apk_bytes=2G", "max_depth=5"]`` -> Limits with those fields changed."""
+    import dataclasses
+
+    from apkscan.limits import Limits
+
+    fields = {f.name: f for f in dataclasses.fields(Limits)}
+    changes: dict[str, int | float] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in fields:
+            raise UsageError(f"--limit {item!r}: expected NAME=VALUE with NAME one of {', '.join(fields)}")
+        text = raw.strip().lower()
+        scale = _SIZE_SUFFIX.get(text[-1:], 1) if text else 1
+        number = text[:-1] if scale != 1 else text
+        try:
+            value = float(number) if fields[key].type in (float, "float") else int(float(number) * scale)
+        except ValueError:
+            raise UsageError(f"--limit {item!r}: {raw!r} is not a number") from None
+        if value <= 0:
+            raise UsageError(f"--limit {item!r}: must be positive")
+        changes[key] = value
+    return dataclasses.replace(Limits(), **changes)  # type: ignore[arg-type]
 
 
 def _safe_name(text: str) -> str:
@@ -179,6 +209,14 @@ def scan(
         float,
         typer.Option("--timeout", help="Stop scanning one APK after this many seconds (exit code 6); 0 for no limit."),
     ] = 300.0,
+    limit: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--limit",
+            help="Change a safety limit, e.g. --limit max_apk_bytes=2G --limit max_depth=5 (repeatable; "
+            "names and defaults in docs/security.md).",
+        ),
+    ] = None,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -199,6 +237,7 @@ def scan(
             full_facts,
             quiet,
             timeout,
+            limit,
         )
     except ApkscanError as exc:
         raise _fail(exc) from None
@@ -219,6 +258,7 @@ def _scan(
     full_facts: bool,
     quiet: bool,
     timeout: float = 300.0,
+    limit: list[str] | None = None,
 ) -> int:
     from apkscan import api
     from apkscan.baseline import Baseline
@@ -228,6 +268,7 @@ def _scan(
     from apkscan.rules.data import app_types
 
     fmts = _formats(format)
+    limits = parse_limits(limit or [])
     fail_sev = _severity(fail_on, "--fail-on")
     options = Options(
         app_category=category or "",
@@ -279,7 +320,7 @@ def _scan(
             if progress is not None:
                 progress.update(task, description=f"scanning {_plain(path.name)[:40]}")
             try:
-                result = api.scan(path, ruleset, options, timeout=timeout or None)
+                result = api.scan(path, ruleset, options, limits, timeout=timeout or None)
             except ApkscanError as exc:
                 error_codes.append(int(exc.exit_code))
                 err.print(f"[red]error:[/] {_plain(str(exc))}", soft_wrap=True)

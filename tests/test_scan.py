@@ -255,3 +255,14 @@ def test_permission_protection_levels_are_named() -> None:
     assert protection_name("0x12") == "signature|privileged"
     assert protection_name("1") == "dangerous"
     assert protection_name(None) == "normal"
+
+
+def test_cli_limits_are_configurable(tmp_path: Path) -> None:
+    from apkscan.cli import parse_limits
+
+    limits = parse_limits(["max_apk_bytes=2G", "max_depth=5", "phase_seconds=1.5"])
+    assert (limits.max_apk_bytes, limits.max_depth, limits.phase_seconds) == (2 << 30, 5, 1.5)
+    p = _run("scan", str(SAMPLES / "clean.apk"), "-o", str(tmp_path), "--limit", "max_apk_bytes=1k")
+    assert p.returncode == ExitCode.BROKEN_APK and "exceeds the APK size limit" in p.stderr
+    p = _run("scan", str(SAMPLES / "clean.apk"), "-o", str(tmp_path), "--limit", "max_bogus=1")
+    assert p.returncode == ExitCode.USAGE and "--limit" in p.stderr
