@@ -89,6 +89,8 @@ def extract(
     if "AndroidManifest.xml" not in names:
         if "base/manifest/AndroidManifest.xml" in names or "BundleConfig.pb" in names:
             raise NotAnApk(f"{path}: an Android App Bundle (.aab), not an APK; build APKs with bundletool first")
+        if any(n.lower().endswith(".apk") for n in names):
+            raise NotAnApk(f"{path}: split APKs in one archive (.apks/.xapk); apkscan batch scans the base APK")
         raise NotAnApk(f"{path}: not an APK (ZIP archive without AndroidManifest.xml)")
 
     problems: list[Problem] = list(archive.problems)
