@@ -251,15 +251,6 @@ class Signing:
 
 
 @dataclass(frozen=True)
-class CallSite:
-    caller: str
-    """``Lpkg/Cls;->name(args)ret`` of the defined method that invokes."""
-    callee: str
-    """``Lpkg/Cls;->name(args)ret`` of the invoked method."""
-    dex: str
-
-
-@dataclass(frozen=True)
 class Dex:
     """One dex file; all names in smali form."""
 

@@ -162,6 +162,3 @@ class ScanResult:
         for f in self.findings:
             out[f.severity.label] += 1
         return out
-
-    def max_severity(self) -> Severity | None:
-        return max((f.severity for f in self.findings), default=None)

@@ -16,7 +16,6 @@ from apkscan.batch.store import Store
 from apkscan.errors import UsageError
 
 SHARED = {"cert": "shared_certificates", "domain": "shared_domains", "generator": "shared_generator_ids"}
-QUERY_FORMATS = ("table", "csv", "json")
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]
 

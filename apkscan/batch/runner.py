@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
@@ -392,7 +392,3 @@ def print_summary(console: Console, s: BatchSummary) -> None:
                   f"(rules {s.rules_digest[7:19]})")
     if s.outputs:
         console.print("outputs: " + ", ".join(clean(o, 200) for o in s.outputs))
-
-
-def count_kinds(failures: Iterable[Failure]) -> Counter[str]:
-    return Counter(f.kind for f in failures)
