@@ -18,6 +18,10 @@ import zipfile
 
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
+# Entry names that no file system should hold (they break a checkout on Windows): the
+# source tree keeps a safe name and the archive gets the hostile one.
+RENAMES = {"assets/hostile-entry-name.txt": 'assets/"><svg onload=alert(5)>.txt'}
+
 
 def _order(name: str) -> tuple[int, int, str]:
     if name == "AndroidManifest.xml":
@@ -41,8 +45,9 @@ def _write(out: zipfile.ZipFile, name: str, data: bytes, method: int) -> None:
 def normalize(src: str, dst: str) -> None:
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         infos = [i for i in zin.infolist() if not i.is_dir()]
-        for info in sorted(infos, key=lambda i: _order(i.filename)):
-            _write(zout, info.filename, zin.read(info), info.compress_type)
+        named = [(RENAMES.get(i.filename, i.filename), i) for i in infos]
+        for name, info in sorted(named, key=lambda p: _order(p[0])):
+            _write(zout, name, zin.read(info), info.compress_type)
 
 
 def make_jar(dst: str, members: list[str]) -> None:
