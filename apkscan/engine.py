@@ -23,7 +23,7 @@ from apkscan.model import (
 )
 from apkscan.rules.context import Context, api_prefix, split_ref
 from apkscan.rules.data import app_types, app_types_source, permission_table, pi_table
-from apkscan.rules.loader import RuleSet
+from apkscan.rules.loader import Rule, RuleSet, YaraMeta
 from apkscan.sdk import SdkMatcher
 
 PIPL_MIN = Reference(
@@ -79,6 +79,23 @@ def fingerprint(rule_id: str, evidence: tuple[Evidence, ...]) -> str:
 def _finding(**kw: Any) -> Finding:
     f = Finding(**kw)
     return replace(f, fingerprint=fingerprint(f.rule_id, f.evidence))
+
+
+def _rule_finding(rule: Rule | YaraMeta, evidence: tuple[Evidence, ...], source: str) -> Finding:
+    """A finding of a YAML or YARA rule: its metadata plus what it matched."""
+    return _finding(
+        rule_id=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        confidence=rule.confidence,
+        category=rule.category,
+        description=rule.description,
+        remediation=rule.remediation,
+        tags=rule.tags,
+        references=rule.references,
+        evidence=evidence,
+        source=source,
+    )
 
 
 def all_watched(ruleset: RuleSet) -> set[str]:
@@ -222,21 +239,7 @@ def _yara_findings(facts: ApkFacts, ruleset: RuleSet) -> list[Finding]:
         meta = ruleset.yara_meta.get(ident)
         if meta is None:
             continue
-        out.append(
-            _finding(
-                rule_id=meta.id,
-                title=meta.title,
-                severity=meta.severity,
-                confidence=meta.confidence,
-                category=meta.category,
-                description=meta.description,
-                remediation=meta.remediation,
-                tags=meta.tags,
-                references=meta.references,
-                evidence=tuple(ev[:50]),
-                source="yara",
-            )
-        )
+        out.append(_rule_finding(meta, tuple(ev[:50]), "yara"))
     return out
 
 
@@ -333,21 +336,7 @@ def evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None) 
         ctx.rule_hits[rule.id] = ev is not None
         if ev is None:
             continue
-        findings.append(
-            _finding(
-                rule_id=rule.id,
-                title=rule.title,
-                severity=rule.severity,
-                confidence=rule.confidence,
-                category=rule.category,
-                description=rule.description,
-                remediation=rule.remediation,
-                tags=rule.tags,
-                references=rule.references,
-                evidence=tuple(dict.fromkeys(ev)),
-                source="yaml",
-            )
-        )
+        findings.append(_rule_finding(rule, tuple(dict.fromkeys(ev)), "yaml"))
     findings += _yara_findings(facts, ruleset)
     findings += _tamper_findings(facts)
     if options.app_category:

@@ -29,7 +29,6 @@ from apkscan.facts import (
     Manifest,
     Problem,
     Signing,
-    Strings,
     Tamper,
     YaraHit,
 )
@@ -195,14 +194,7 @@ def extract(
         tampering += dex_tamper
         harvest.add(dex_path, dex.strings)
     harvest.update(text_harvest)  # dex sources first, as a reviewer looks for the code
-    strings = Strings(
-        resources=tuple(resource_strings),
-        assets=tuple(assets),
-        urls=tuple(sorted(harvest.urls.items())),
-        domains=tuple(sorted(harvest.domains)),
-        ips=tuple(sorted(harvest.ips)),
-        emails=tuple(sorted(harvest.emails)),
-    )
+    strings = harvest.strings(resource_strings, assets)
     t["dex"] = time.perf_counter() - t3
 
     all_tamper = tuple(dict.fromkeys(tampering + list(arch_facts.tampering)))

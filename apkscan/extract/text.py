@@ -10,6 +10,8 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
+from apkscan.facts import Strings
+
 URL_RE = re.compile(r"""\b(?:https?|wss?|ftp)://[^\s"'<>\\^`{|}\x00-\x1f]{1,2000}""", re.I)
 IP_RE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
@@ -111,6 +113,17 @@ class TextHarvest:
                 if _public_ip(ip):
                     self.ips.add(ip)
         self._emails("\n".join([t for t in items if "@" in t]))
+
+    def strings(self, resources: Iterable[tuple[str, str, str]], assets: Iterable[tuple[str, str]]) -> Strings:
+        """The harvest as facts, beside the resource strings and text assets it came from."""
+        return Strings(
+            resources=tuple(resources),
+            assets=tuple(assets),
+            urls=tuple(sorted(self.urls.items())),
+            domains=tuple(sorted(self.domains)),
+            ips=tuple(sorted(self.ips)),
+            emails=tuple(sorted(self.emails)),
+        )
 
     def update(self, other: TextHarvest) -> None:
         """Add what ``other`` found; URLs already seen keep their first source."""

@@ -20,7 +20,6 @@ from apkscan.facts import (
     NestedPayload,
     Pairs,
     Signing,
-    Strings,
     Tamper,
     UsesPermission,
     ZipEntry,
@@ -178,12 +177,5 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
         signing=Signing(schemes=tuple(case.get("signing_schemes", ["v2"])), certificates=certs),
         archive=archive,
         dex=(dex,),
-        strings=Strings(
-            resources=tuple(res),
-            assets=tuple(assets),
-            urls=tuple(sorted(harvest.urls.items())),
-            domains=tuple(sorted(harvest.domains)),
-            ips=tuple(sorted(harvest.ips)),
-            emails=tuple(sorted(harvest.emails)),
-        ),
+        strings=harvest.strings(res, assets),
     )
