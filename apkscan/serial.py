@@ -13,10 +13,31 @@ from typing import Any, cast
 from apkscan import facts as facts_mod
 from apkscan import model as model_mod
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """Field names of a dataclass type, or None for any other type (cached per type)."""
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+        _FIELD_NAMES[cls] = names
+        return names
+
 
 def to_jsonable(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    tp = type(obj)
+    if tp in _SCALARS:
+        return obj
+    if tp is tuple or tp is list:
+        return [to_jsonable(v) for v in obj]
+    names = _field_names(tp)
+    if names is not None:
+        return {name: to_jsonable(getattr(obj, name)) for name in names}
     if isinstance(obj, enum.Enum):
         return obj.name.lower()
     if isinstance(obj, facts_mod.Pairs):

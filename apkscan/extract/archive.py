@@ -1100,5 +1100,13 @@ def _looks_text(head: bytes) -> bool:
     text = head.decode("utf-8", "ignore")
     if len(text.encode("utf-8")) < len(head) - 3:  # more than a cut multi-byte tail is invalid
         return False
-    printable = sum(1 for c in text if c.isprintable() or c in "\t\r\n\f")
-    return bool(text) and printable >= 0.95 * len(text)
+    if not text:
+        return False
+    rest = text.translate(_TEXT_CONTROLS)  # tabs, line and page breaks count as printable
+    if rest.isprintable():
+        return True
+    printable = len(text) - len(rest) + sum(map(str.isprintable, rest))
+    return printable >= 0.95 * len(text)
+
+
+_TEXT_CONTROLS = dict.fromkeys(map(ord, "\t\r\n\f"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from apkscan.facts import Strings
 
@@ -17,6 +17,11 @@ IP_RE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
 HOST_RE = re.compile(r"^[a-z0-9.-]+$")
 IP_ALONE = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?$")
+# Cheap tests that a text can hold a match at all: each pattern above scans every
+# position of the text, and a large app has megabytes of assets without one address.
+IP_HINT = re.compile(r"\d\.\d")
+EMAIL_HINT = re.compile(r"@[A-Za-z0-9-]")
+_SCHEME_MAX = 5  # "https"
 
 TEXT_SUFFIXES = (
     ".js",
@@ -90,6 +95,29 @@ def valid_ip(text: str) -> bool:
     return True
 
 
+def find_urls(text: str) -> Iterator[str]:
+    """What ``URL_RE.finditer(text)`` finds, found from each "://" instead of trying the
+    pattern at every position of the text (several times faster on large assets).
+
+    A match holds its own "://" within the scheme's length of its start, so the leftmost
+    match at or after ``pos`` starts in the few positions before the next "://"."""
+    pos = 0
+    find = text.find
+    match = URL_RE.match
+    while True:
+        k = find("://", pos)
+        if k < 0:
+            return
+        for start in range(max(k - _SCHEME_MAX, pos), k):
+            m = match(text, start)
+            if m is not None:
+                yield m.group(0)
+                pos = m.end()
+                break
+        else:
+            pos = k + 1
+
+
 class TextHarvest:
     """Accumulates URLs, domains, IPs and e-mails over several sources."""
 
@@ -136,7 +164,7 @@ class TextHarvest:
     def add_text(self, source: str, text: str) -> None:
         """Harvest from one document (an asset): addresses may stand anywhere in it."""
         self._urls(source, text)
-        if "." in text:
+        if IP_HINT.search(text):
             for m in IP_RE.finditer(text):
                 ip = m.group(0)
                 if _public_ip(ip) and _standalone(text, m.start(), m.end()):
@@ -144,10 +172,8 @@ class TextHarvest:
         self._emails(text)
 
     def _urls(self, source: str, blob: str) -> None:
-        if "://" not in blob:
-            return
-        for m in URL_RE.finditer(blob):
-            url = m.group(0).rstrip(".,;:)]'\"")
+        for url in find_urls(blob):
+            url = url.rstrip(".,;:)]'\"")
             host = host_of(url)
             if not host or host in NOISE_HOSTS or not HOST_RE.match(host):
                 continue
@@ -158,7 +184,7 @@ class TextHarvest:
                 self.domains.add(host)
 
     def _emails(self, blob: str) -> None:
-        if "@" not in blob:
+        if not EMAIL_HINT.search(blob):
             return
         for m in EMAIL_RE.finditer(blob):
             email = m.group(0)

@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import compress, repeat
+from operator import not_
 from typing import Any
 
 import yara
@@ -101,25 +103,26 @@ class Context:
         by bisection in each dex's sorted method table."""
         out: dict[str, str] = {}
         for dex in self.facts.dex:
-            for i in self._sorted(dex.path, "methods", dex.methods).matching(prefixes):
-                out.setdefault(dex.methods[i], dex.path)
+            for name in self._sorted(dex.path, "methods", dex.methods).matching(prefixes):
+                out.setdefault(name, dex.path)
         return list(out.items())
 
     @cached_property
     def call_sites(self) -> dict[str, list[tuple[str, str]]]:
-        """Callee (matching a watched API) -> [(caller, dex path)], in one pass over edges."""
+        """Callee (matching a watched API) -> [(caller, dex path)], in one C-level pass
+        over each dex's edges."""
         out: dict[str, list[tuple[str, str]]] = defaultdict(list)
         if not self.watched:
             return out
         for dex in self.facts.dex:
             methods = dex.methods
-            wanted = set(self._sorted(dex.path, "methods", methods).matching(self.watched))
+            wanted = set(self._sorted(dex.path, "methods", methods).indices(self.watched))
             if not wanted:
                 continue
             flat = dex.calls.flat
-            for caller, callee in zip(flat[0::2], flat[1::2], strict=True):
-                if callee in wanted:
-                    out[methods[callee]].append((methods[caller], dex.path))
+            callees = flat[1::2]
+            for caller, callee in compress(zip(flat[0::2], callees, strict=True), map(wanted.__contains__, callees)):
+                out[methods[callee]].append((methods[caller], dex.path))
         return out
 
     def _sorted(self, dex: str, table: str, names: tuple[str, ...]) -> SortedNames:
@@ -133,7 +136,7 @@ class Context:
         out: list[tuple[str, str]] = []
         for dex in self.facts.dex:
             names = self._sorted(dex.path, "fields", dex.fields)
-            out.extend((dex.fields[i], dex.path) for i in names.matching((prefix,)))
+            out.extend((name, dex.path) for name in names.matching((prefix,)))
         return out
 
     def calls_to(self, prefixes: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -161,11 +164,9 @@ class Context:
         """Dex path -> {string: index of the first method that loads it (const-string)}."""
         out: dict[str, dict[str, int]] = {}
         for dex in self.facts.dex:
-            first: dict[str, int] = {}
-            strings = dex.strings
-            for m_idx, s_idx in dex.const_strings:
-                first.setdefault(strings[s_idx], m_idx)
-            out[dex.path] = first
+            # Built back to front, so that the first loader of each string is what remains.
+            flat = dex.const_strings.flat
+            out[dex.path] = dict(zip(map(dex.strings.__getitem__, flat[-1::-2]), flat[-2::-2], strict=True))
         return out
 
     def string_user(self, dex_path: str, text: str) -> tuple[str, str]:
@@ -210,9 +211,9 @@ class Context:
         for where, blobs in self.blobs.items():
             found = out[where]
             for blob in blobs:
-                if not blob.text:
+                data = blob.data
+                if not data:
                     continue
-                data = blob.text.encode("utf-8", errors="replace")
                 for match in scanner.match(data=data, timeout=120):
                     for string in match.strings:
                         form = by_id[string.identifier]
@@ -235,8 +236,9 @@ class Context:
         where the keyword search found it, else the first that contains it."""
         idx = self._keyword_at.get((where, needle))
         if idx is None:
+            raw = needle.encode("utf-8", errors="replace")
             for blob in self.blobs[where]:
-                pos = blob.text.find(needle)
+                pos = blob.data.find(raw)
                 if pos >= 0:
                     idx = blob.item_at(pos)
                     break
@@ -256,7 +258,7 @@ class Context:
         """(uri string, dex path, caller method) for every const-string starting content:."""
         out: list[tuple[str, str, str]] = []
         for dex in self.facts.dex:
-            wanted = {i for i, s in enumerate(dex.strings) if s.startswith("content:")}
+            wanted = set(self._sorted(dex.path, "strings", dex.strings).indices(("content:",)))
             if not wanted:
                 continue
             for m_idx, s_idx in dex.const_strings:
@@ -293,11 +295,11 @@ class TextList:
 
     @cached_property
     def ascii_split(self) -> tuple[array[int], array[int]]:
-        """Indices of the ASCII strings and of the others."""
-        flags = [t.isascii() for t in self.texts]
-        asc = array("I", [i for i, f in enumerate(flags) if f])
-        uni = array("I", [i for i, f in enumerate(flags) if not f])
-        return asc, uni
+        """Indices of the ASCII strings and of the others (C-level passes: a large app has
+        hundreds of thousands of strings)."""
+        flags = list(map(str.isascii, self.texts))
+        every = range(len(flags))
+        return array("I", compress(every, flags)), array("I", compress(every, map(not_, flags)))
 
     def item(self, idx: int) -> tuple[str, str]:
         """(file, text) of string ``idx``."""
@@ -310,13 +312,14 @@ SEP_BYTE = b"\x00"
 
 @dataclass(frozen=True)
 class TextBlob:
-    """Strings joined by NUL; a match offset maps back to its string by counting
-    separators (NUL inside a string is replaced first, so the count stays exact).
+    """Strings joined by NUL, as UTF-8 bytes; a match offset maps back to its string by
+    counting separators (NUL inside a string is replaced first, so the count stays exact).
 
-    ASCII and non-ASCII strings go to separate blobs: one CJK character would otherwise
-    widen a 40 MB ASCII blob to two or four bytes per character."""
+    Bytes, not ``str``: YARA and RE2 both search UTF-8, and RE2 would otherwise encode
+    the whole blob again on every search. ASCII and non-ASCII strings go to separate
+    blobs, so only the (usually small) non-ASCII part needs Unicode normalisation."""
 
-    text: str
+    data: bytes
     index: array[int]
     """Blob item number -> index of the string in the place's list."""
 
@@ -327,17 +330,22 @@ class TextBlob:
 
     @classmethod
     def build(cls, texts: list[str], index: array[int], normalised: bool) -> TextBlob:
-        joined = SEP.join([texts[i] for i in index])
+        joined = SEP.join(map(texts.__getitem__, index))
         if joined.count(SEP) != max(len(index) - 1, 0):
-            joined = SEP.join([texts[i].replace(SEP, " ") for i in index])
+            joined = SEP.join(map(str.replace, map(texts.__getitem__, index), repeat(SEP), repeat(" ")))
         if normalised:
             # NFKC folds full-width forms; casefold lowers. Neither creates or removes NUL.
-            joined = joined.lower() if joined.isascii() else unicodedata.normalize("NFKC", joined).casefold()
-        return cls(joined, index)
+            if joined.isascii():
+                joined = joined.lower()
+            else:
+                if not unicodedata.is_normalized("NFKC", joined):
+                    joined = unicodedata.normalize("NFKC", joined)
+                joined = joined.casefold()
+        return cls(joined.encode("utf-8", errors="replace"), index)
 
     def item_at(self, pos: int) -> int:
-        """Index (in the place's list) of the string holding offset ``pos``."""
-        return self.index[self.text.count(SEP, 0, pos)]
+        """Index (in the place's list) of the string holding byte offset ``pos``."""
+        return self.index[self.data.count(SEP_BYTE, 0, pos)]
 
 
 def _word_byte(b: int) -> bool:
@@ -346,24 +354,30 @@ def _word_byte(b: int) -> bool:
 
 
 class SortedNames:
-    """Names (method or field refs of one dex) in sorted order, for prefix lookups by
-    bisection; the index back into the dex table is a compact array."""
+    """Names (method or field refs, or strings, of one dex) in sorted order, for prefix
+    lookups by bisection. Dex tables are nearly sorted already, so the sort is cheap."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
-        order = sorted(range(len(names)), key=names.__getitem__)
-        self.keys = [names[i] for i in order]
-        self.index = array("I", order)
+        self.names = names
+        self.keys = sorted(names)
 
-    def matching(self, prefixes: tuple[str, ...]) -> list[int]:
-        """Indices (in the dex table) of names starting with any prefix."""
+    def matching(self, prefixes: tuple[str, ...]) -> list[str]:
+        """Names starting with any prefix (sorted within each prefix)."""
         keys = self.keys
-        out: list[int] = []
+        out: list[str] = []
         for p in prefixes:
             i = bisect.bisect_left(keys, p)
             while i < len(keys) and keys[i].startswith(p):
-                out.append(self.index[i])
+                out.append(keys[i])
                 i += 1
         return out
+
+    def indices(self, prefixes: tuple[str, ...]) -> list[int]:
+        """Positions (in the dex table) of the names starting with any prefix."""
+        wanted = set(self.matching(prefixes))
+        if not wanted:
+            return []
+        return list(compress(range(len(self.names)), map(wanted.__contains__, self.names)))
 
 
 @functools.lru_cache(maxsize=8)

@@ -6,6 +6,7 @@ id and the exact problem, and raises :class:`RuleLoadError` (exit code 3).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import yara
 
 from apkscan.errors import RuleLoadError
 from apkscan.model import CATEGORIES, CONFIDENCES, Reference, Severity
-from apkscan.rules.data import SafeLoader, builtin_dir
+from apkscan.rules.data import SafeLoader, builtin_dir, cache_dir, cached_parse, yaml_error
 from apkscan.rules.predicates import TRADITIONAL, CompileEnv, Pred, PredicateError, compile_pred
 from apkscan.sdk import Sdk, parse_catalogue
 
@@ -136,20 +137,21 @@ def _strip(node: Any) -> Any:
     return node
 
 
-def _load_lines(path: Path) -> Any:
+def _load_lines(path: Path, raw: bytes | None = None) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes() if raw is None else raw
+        return cached_parse(data, "lines", functools.partial(_parse_lines, str(path)))
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(f"{path}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise yaml_error(path, exc) from None
+
+
+def _parse_lines(name: str, text: str) -> Any:
     loader = _LineLoader(text)
-    loader.name = str(path)
+    loader.name = name
     try:
         return loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RuleLoadError(f"{path}{line}: invalid YAML: {problem}") from None
     finally:
         loader.dispose()
 
@@ -305,7 +307,7 @@ def load_rules(dirs: list[Path] | None = None, include_builtin: bool = True) -> 
         if f.suffix in (".yar", ".yara"):
             yara_files.append(f)
         else:
-            docs.append((f, _load_lines(f)))
+            docs.append((f, _load_lines(f, data)))
 
     keyword_sets: dict[str, list[str]] = {}
     sdks: list[Sdk] = []
@@ -384,11 +386,6 @@ def _order(rules: list[Rule]) -> list[Rule]:
     for r in rules:
         visit(r, ())
     return out
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "apkscan"
 
 
 def _load_yara(files: list[Path], digest: str, seen: dict[str, str]) -> tuple[Any, dict[str, YaraMeta]]:

@@ -20,7 +20,7 @@ import re2
 
 from apkscan.globs import glob_filter
 from apkscan.model import Evidence
-from apkscan.rules.context import SEP, Context, api_prefix, full_permission, normalise, split_ref
+from apkscan.rules.context import SEP_BYTE, Context, api_prefix, full_permission, normalise, split_ref
 
 Pred = Callable[[Context], "list[Evidence] | None"]
 MAX_EVIDENCE = 50
@@ -577,7 +577,7 @@ class _Traditional:
         self.dirty = False
 
     def _path(self) -> Path:
-        from apkscan.rules.loader import cache_dir
+        from apkscan.rules.data import cache_dir
 
         return cache_dir() / "opencc-variants.json"
 
@@ -681,7 +681,9 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
 
     # Candidates come from the normalised (case-folded) text, so the pass is
     # case-insensitive; every candidate is confirmed with the pattern as written.
-    blob_rx = re2.compile("(?i)" + _blob_pattern(v["pattern"]))
+    # Compiled as bytes (RE2 still reads it as UTF-8): the blobs are UTF-8 bytes, and a str
+    # pattern would make RE2 encode a whole blob again on every search.
+    blob_rx = re2.compile(("(?i)" + _blob_pattern(v["pattern"])).encode("utf-8"))
 
     def run(ctx: Context) -> list[Evidence] | None:
         # One linear-time pass over the joined strings of each place finds candidates (with
@@ -691,8 +693,8 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
         seen: set[tuple[str, int]] = set()
         for place in places:
             for blob in ctx.blobs[place]:
-                for m in blob_rx.finditer(blob.text):
-                    start = m.start() + (1 if blob.text.startswith(SEP, m.start()) else 0)
+                for m in blob_rx.finditer(blob.data):
+                    start = m.start() + (1 if blob.data.startswith(SEP_BYTE, m.start()) else 0)
                     idx = blob.item_at(start)
                     if (place, idx) in seen:
                         continue

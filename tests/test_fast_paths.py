@@ -1,0 +1,119 @@
+"""The fast paths taken for speed give exactly what the plain way gives.
+
+Each shortcut (URLs found from "://", the text sniff, the one-line JSON layout, the
+parsed-YAML cache, bytes blobs for RE2) is checked against the straightforward code it
+replaces, on generated inputs and on the samples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apkscan.errors import RuleLoadError
+from apkscan.extract.archive import _looks_text
+from apkscan.extract.text import URL_RE, find_urls
+from apkscan.report.json_report import dumps
+from apkscan.rules import data as data_mod
+from apkscan.rules.loader import load_rules
+
+URLISH = st.text(alphabet=list("hHtTpPsSfwW:/.a1 \n\"'<@-_?=#x"), max_size=80)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(URLISH)
+def test_find_urls_equals_the_regex_scan(text: str) -> None:
+    assert list(find_urls(text)) == [m.group(0) for m in URL_RE.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "://",
+        "http://",
+        "see http://a.example/x?u=https://b.example/y and ftp://c.example",
+        "xhttp://no-boundary.example",
+        "HTTPS://UPPER.EXAMPLE/p",
+        "ws://a wss://b.example:443/s",
+        "h" * 5000 + "://x",
+        "https://" + "a" * 2100,
+    ],
+)
+def test_find_urls_edge_cases(text: str) -> None:
+    assert list(find_urls(text)) == [m.group(0) for m in URL_RE.finditer(text)]
+
+
+def _looks_text_plain(head: bytes) -> bool:
+    """The sniff as first written: one Python-level test per character."""
+    if b"\x00" in head:
+        return False
+    text = head.decode("utf-8", "ignore")
+    if len(text.encode("utf-8")) < len(head) - 3:
+        return False
+    printable = sum(1 for c in text if c.isprintable() or c in "\t\r\n\f")
+    return bool(text) and printable >= 0.95 * len(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.binary(max_size=80), st.text(max_size=80).map(lambda t: t.encode("utf-8", "surrogatepass"))))
+def test_text_sniff_equals_the_plain_count(head: bytes) -> None:
+    assert _looks_text(head) == _looks_text_plain(head)
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(JSONISH)
+def test_report_layout_is_the_same_json(doc: object) -> None:
+    assert json.loads(dumps(doc)) == doc
+
+
+def test_report_layout_keeps_deep_values_on_one_line() -> None:
+    doc = {"facts": {"archive": {"entries": [{"name": "a", "size": 1}, {"name": "b", "size": 2}]}}, "tags": ["x", "y"]}
+    text = dumps(doc)
+    assert '{"name": "a", "size": 1}' in text.splitlines()[4]
+    assert '"tags": ["x", "y"]' in text
+
+
+def test_parsed_yaml_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = load_rules()
+    cached = list((tmp_path / "cache" / "apkscan" / "yaml").glob("*.json"))
+    assert cached, "the built-in packs were not cached"
+    second = load_rules()
+    assert second.digest == first.digest
+    assert [r.id for r in second.rules] == [r.id for r in first.rules]
+    # A corrupt cache file is parsed again, not trusted.
+    for f in cached:
+        f.write_text("{not json", encoding="utf-8")
+    third = load_rules()
+    assert [r.id for r in third.rules] == [r.id for r in first.rules]
+
+
+def test_cache_never_hides_a_yaml_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    bad = rules / "bad.yaml"
+    bad.write_text("rules:\n  - id: X\n    title: [unclosed\n", encoding="utf-8")
+    for _ in range(2):  # the second time would hit a cache if errors were cached
+        with pytest.raises(RuleLoadError, match=r"bad\.yaml:\d+: invalid YAML"):
+            load_rules([rules], include_builtin=False)
+
+
+def test_only_plain_json_documents_are_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    raw = b"when: 2021-09-01\n1: one\n"
+    parsed = data_mod.cached_parse(raw, "safe", lambda t: yaml.safe_load(t))
+    assert parsed == data_mod.cached_parse(raw, "safe", lambda t: yaml.safe_load(t))
+    assert not list((tmp_path / "apkscan" / "yaml").glob("*.json"))  # dates and int keys do not round-trip
