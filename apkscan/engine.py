@@ -317,7 +317,7 @@ def evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None) 
     options = options or Options()
     matcher = SdkMatcher(ruleset.sdks)
     sdk_hits = matcher.detect(facts)
-    ctx = Context(facts, matcher, sdk_hits, all_watched(ruleset), ruleset.keyword_forms)
+    ctx = Context(facts, matcher, sdk_hits, all_watched(ruleset), ruleset.keyword_forms, ruleset.blob_patterns)
     errors: list[RuleError] = []
     findings: list[Finding] = []
     try:

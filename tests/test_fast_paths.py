@@ -6,6 +6,7 @@ replaces, on generated inputs and on the samples."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from apkscan.engine import evaluate
 from apkscan.errors import RuleLoadError
 from apkscan.extract.archive import _looks_text
 from apkscan.extract.text import URL_RE, find_urls
@@ -117,3 +119,16 @@ def test_only_plain_json_documents_are_cached(tmp_path: Path, monkeypatch: pytes
     parsed = data_mod.cached_parse(raw, "safe", lambda t: yaml.safe_load(t))
     assert parsed == data_mod.cached_parse(raw, "safe", lambda t: yaml.safe_load(t))
     assert not list((tmp_path / "apkscan" / "yaml").glob("*.json"))  # dates and int keys do not round-trip
+
+
+def test_regex_set_prefilter_changes_no_finding(ruleset, sample_results) -> None:  # type: ignore[no-untyped-def]
+    """The RE2 set pass only skips regexes that cannot match: the findings are the same
+    as when every regex scans every blob."""
+    assert ruleset.blob_patterns, "the built-in packs have regex rules"
+    plain = dataclasses.replace(ruleset, blob_patterns=())
+    for name, result in sample_results.items():
+        fast = evaluate(result.facts, ruleset)
+        slow = evaluate(result.facts, plain)
+        assert [(f.rule_id, f.evidence) for f in fast.findings] == [
+            (f.rule_id, f.evidence) for f in slow.findings
+        ], name

@@ -14,6 +14,7 @@ from itertools import compress, repeat
 from operator import not_
 from typing import Any
 
+import re2
 import yara
 
 from apkscan.facts import ApkFacts
@@ -60,12 +61,14 @@ class Context:
         sdks: Iterable[SdkHit],
         watched_apis: Iterable[str] = (),
         keyword_forms: Iterable[str] = (),
+        blob_patterns: Iterable[bytes] = (),
     ) -> None:
         self.facts = facts
         self.matcher = matcher
         self.sdks = {s.id: s for s in sdks}
         self.watched = tuple(sorted({api_prefix(a) for a in watched_apis}))
         self.keyword_forms = frozenset(keyword_forms)
+        self.blob_patterns = tuple(blob_patterns)
         self.rule_hits: dict[str, bool] = {}
         self._keyword_at: dict[tuple[str, str], int] = {}  # (where, form) -> string index
         self._sorted_names: dict[tuple[str, str], SortedNames] = {}
@@ -231,6 +234,26 @@ class Context:
                             break
         return out
 
+    @cached_property
+    def regex_candidates(self) -> dict[str, list[set[int] | None]]:
+        """Where -> per blob, the slots (indices in ``blob_patterns``) of the regexes that
+        match somewhere in it, found in one RE2 set pass per blob instead of one pass per
+        regex; None means unknown (every regex must look)."""
+        out: dict[str, list[set[int] | None]] = {}
+        matcher = _pattern_set(self.blob_patterns) if self.blob_patterns else None
+        for where, blobs in self.blobs.items():
+            row: list[set[int] | None] = []
+            for blob in blobs:
+                if matcher is None:
+                    row.append(None)
+                    continue
+                try:
+                    row.append(set(matcher.Match(blob.data) or ()))
+                except re2.error:
+                    row.append(None)
+            out[where] = row
+        return out
+
     def find_text(self, where: str, needle: str) -> tuple[str, str, str] | None:
         """(file, original string, "class|method") holding a normalised needle: the string
         where the keyword search found it, else the first that contains it."""
@@ -378,6 +401,20 @@ class SortedNames:
         if not wanted:
             return []
         return list(compress(range(len(self.names)), map(wanted.__contains__, self.names)))
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern_set(patterns: tuple[bytes, ...]) -> Any:
+    """An RE2 set of the blob patterns (slot i = ``patterns[i]``), or None if RE2 cannot
+    build one (each regex then runs on its own)."""
+    try:
+        pattern_set = re2.Set.SearchSet()
+        for p in patterns:
+            pattern_set.Add(p)
+        pattern_set.Compile()
+    except re2.error:
+        return None
+    return pattern_set
 
 
 @functools.lru_cache(maxsize=8)

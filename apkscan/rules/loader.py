@@ -99,6 +99,7 @@ class RuleSet:
     keyword_forms: frozenset[str]
     digest: str
     files: list[str]
+    blob_patterns: tuple[bytes, ...] = ()
 
     def rule(self, rule_id: str) -> Rule | YaraMeta | None:
         for r in self.rules:
@@ -361,6 +362,7 @@ def load_rules(dirs: list[Path] | None = None, include_builtin: bool = True) -> 
         keyword_forms=frozenset(env.keyword_forms),
         digest="sha256:" + digest.hexdigest(),
         files=[str(f) for f in files],
+        blob_patterns=tuple(env.blob_patterns),
     )
 
 

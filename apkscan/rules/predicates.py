@@ -37,6 +37,13 @@ class CompileEnv:
     referenced_rules: set[str] = field(default_factory=set)
     watched_apis: set[str] = field(default_factory=set)
     keyword_forms: set[str] = field(default_factory=set)
+    blob_patterns: list[bytes] = field(default_factory=list)
+    """Every regex predicate's blob pattern; one RE2 set pass tells which can match."""
+
+    def blob_slot(self, pattern: bytes) -> int:
+        if pattern not in self.blob_patterns:
+            self.blob_patterns.append(pattern)
+        return self.blob_patterns.index(pattern)
 
 
 Compiler = Callable[[Any, CompileEnv], Pred]
@@ -683,7 +690,9 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
     # case-insensitive; every candidate is confirmed with the pattern as written.
     # Compiled as bytes (RE2 still reads it as UTF-8): the blobs are UTF-8 bytes, and a str
     # pattern would make RE2 encode a whole blob again on every search.
-    blob_rx = re2.compile(("(?i)" + _blob_pattern(v["pattern"])).encode("utf-8"))
+    blob_source = ("(?i)" + _blob_pattern(v["pattern"])).encode("utf-8")
+    blob_rx = re2.compile(blob_source)
+    slot = env.blob_slot(blob_source)
 
     def run(ctx: Context) -> list[Evidence] | None:
         # One linear-time pass over the joined strings of each place finds candidates (with
@@ -692,7 +701,9 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
         ev: list[Evidence] = []
         seen: set[tuple[str, int]] = set()
         for place in places:
-            for blob in ctx.blobs[place]:
+            for blob, may_match in zip(ctx.blobs[place], ctx.regex_candidates[place], strict=True):
+                if may_match is not None and slot not in may_match:
+                    continue
                 for m in blob_rx.finditer(blob.data):
                     start = m.start() + (1 if blob.data.startswith(SEP_BYTE, m.start()) else 0)
                     idx = blob.item_at(start)

@@ -30,7 +30,8 @@ def check_rule(rule: Rule, ruleset: RuleSet, matcher: SdkMatcher | None = None) 
             except (CaseError, TypeError, ValueError, KeyError) as exc:
                 failures.append(f"{where}: tests.{kind}[{i}]: {exc}")
                 continue
-            ctx = Context(facts, matcher, matcher.detect(facts), ruleset.watched_apis, ruleset.keyword_forms)
+            sdks = matcher.detect(facts)
+            ctx = Context(facts, matcher, sdks, ruleset.watched_apis, ruleset.keyword_forms, ruleset.blob_patterns)
             for dep in case.get("rules") or []:
                 ctx.rule_hits[str(dep)] = True
             try:
