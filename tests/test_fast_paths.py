@@ -132,3 +132,26 @@ def test_regex_set_prefilter_changes_no_finding(ruleset, sample_results) -> None
         assert [(f.rule_id, f.evidence) for f in fast.findings] == [
             (f.rule_id, f.evidence) for f in slow.findings
         ], name
+
+
+def test_androguard_public_resources_table_is_androguard_s_own() -> None:
+    """The table apkscan preloads equals what androguard's module builds on import (run in
+    a fresh interpreter, where nothing has been preloaded)."""
+    import subprocess
+    import sys
+
+    import apkscan.extract.manifest  # noqa: F401  (registers the preloaded table)
+    from apkscan.extract import _androguard_public
+
+    code = (
+        "import json; from androguard.core.resources import public as p; "
+        "print(json.dumps([p._public_res, {k: {d: {str(a): b for a, b in m.items()} for d, m in v.items()} "
+        "for k, v in p.SYSTEM_RESOURCES.items()}]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    theirs_table, theirs_system = json.loads(out)
+    mod = sys.modules[_androguard_public.MODULE]
+    assert mod._public_res == theirs_table
+    assert _androguard_public.preload() is False  # already registered: never built twice
+    ours = mod.SYSTEM_RESOURCES
+    assert {k: {d: {str(a): b for a, b in m.items()} for d, m in v.items()} for k, v in ours.items()} == theirs_system

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from androguard.core.axml import ARSCParser, AXMLPrinter
-
+from apkscan.extract import _androguard_public
 from apkscan.facts import (
     Component,
     DefinedPermission,
@@ -22,6 +21,10 @@ from apkscan.facts import (
     Tamper,
     UsesPermission,
 )
+
+_androguard_public.preload()  # before androguard's AXML module imports its slow one
+
+from androguard.core.axml import ARSCParser, AXMLPrinter  # noqa: E402
 
 NS = "{http://schemas.android.com/apk/res/android}"
 COMPONENT_TAGS = ("activity", "activity-alias", "service", "receiver", "provider")
