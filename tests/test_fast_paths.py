@@ -155,3 +155,41 @@ def test_androguard_public_resources_table_is_androguard_s_own() -> None:
     assert _androguard_public.preload() is False  # already registered: never built twice
     ours = mod.SYSTEM_RESOURCES
     assert {k: {d: {str(a): b for a, b in m.items()} for d, m in v.items()} for k, v in ours.items()} == theirs_system
+
+
+def _facts_or_error(path: Path, background: bool, spec: object) -> object:
+    from apkscan.errors import ApkscanError
+    from apkscan.extract.apk import extract
+    from apkscan.serial import to_jsonable
+
+    try:
+        return to_jsonable(extract(path, None, None, spec, background=background))  # type: ignore[arg-type]
+    except ApkscanError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def test_background_thread_changes_no_fact_on_mutants(tmp_path: Path, ruleset) -> None:  # type: ignore[no-untyped-def]
+    """Dex entries inflated ahead on the helper thread, YARA and SHA-256 there too: the facts
+    (tampering notes and problems in their order included) equal a run on one thread, on
+    hostile mutants of the samples (ZIP fields, dex entries, splices, truncation)."""
+    from apkscan.api import yara_spec
+    from tests.fuzz.mutate import Mutator, load_seeds
+
+    spec = yara_spec(ruleset)
+    mutator = Mutator(load_seeds(corpus=False))
+    path = tmp_path / "m.apk"
+    for i in range(150):
+        path.write_bytes(mutator.generate(7, i).data)
+        assert _facts_or_error(path, True, spec) == _facts_or_error(path, False, spec), f"mutant 7/{i}"
+
+
+@pytest.mark.corpus
+def test_background_thread_changes_no_fact_on_the_corpus(corpus: Path, ruleset) -> None:  # type: ignore[no-untyped-def]
+    from apkscan.api import yara_spec
+
+    spec = yara_spec(ruleset)
+    files = sorted(p for p in [*corpus.glob("*"), *corpus.glob("apksig/*")] if p.is_file() and p.suffix != ".md")
+    files = [p for p in files if p.stat().st_size <= 8 << 20]
+    assert len(files) > 50
+    for p in files:
+        assert _facts_or_error(p, True, spec) == _facts_or_error(p, False, spec), p.name

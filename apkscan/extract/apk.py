@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from loguru import logger
 
@@ -35,6 +38,7 @@ from apkscan.facts import (
 from apkscan.limits import Limits
 
 logger.disable("androguard")
+T = TypeVar("T")
 
 YARA_MAX_ENTRY_BYTES = 32 << 20
 """Entries larger than this are not YARA-scanned (a problem is not recorded: it is a policy)."""
@@ -55,9 +59,12 @@ def extract(
     limits: Limits | None = None,
     timings: dict[str, float] | None = None,
     yara_spec: YaraSpec | None = None,
+    background: bool = True,
 ) -> ApkFacts:
     """Read one APK. Raises InputNotFound, NotAnApk or BrokenApk; anything else that goes
-    wrong inside a readable APK is recorded in ``facts.problems``."""
+    wrong inside a readable APK is recorded in ``facts.problems``.
+
+    ``background=False`` does all the work on the calling thread (same facts, slower)."""
     limits = limits or Limits()
     t = timings if timings is not None else {}
     t0 = time.perf_counter()
@@ -83,7 +90,27 @@ def extract(
     except OSError as exc:
         raise InputNotFound(f"{path}: cannot open ({exc.strerror})") from None
     t["archive"] = time.perf_counter() - t0
+    # One helper thread for work done in C without the GIL (inflating the dex files,
+    # YARA, SHA-256) while this thread parses the manifest and text in Python. Results
+    # are taken in a fixed order, so facts are the same as when everything runs here.
+    pool: Executor = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="apkscan-extract") if background else _Inline()
+    )
+    try:
+        return _extract(path, size, archive, limits, t, yara_spec, pool)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
+
+def _extract(
+    path: Path,
+    size: int,
+    archive: ApkArchive,
+    limits: Limits,
+    t: dict[str, float],
+    yara_spec: YaraSpec | None,
+    pool: Executor,
+) -> ApkFacts:
     names = set(archive.names())
     if "AndroidManifest.xml" not in names:
         if "base/manifest/AndroidManifest.xml" in names or "BundleConfig.pb" in names:
@@ -94,6 +121,8 @@ def extract(
 
     problems: list[Problem] = list(archive.problems)
     tampering: list[Tamper] = list(archive.tampering)
+    archive.prefetch_top_dex(pool)
+    sha256 = pool.submit(_sha256, archive.data)
 
     t1 = time.perf_counter()
     manifest = Manifest()
@@ -139,7 +168,7 @@ def extract(
     # Everything that needs the archive bytes comes first, so that the 40 MB of a large
     # APK can be freed before its dex tables are turned into facts (peak memory).
     t4 = time.perf_counter()
-    scanner = _YaraScanner(yara_spec)
+    scanner = _YaraScanner(yara_spec, pool)
     arch_facts = archive.facts()
     text_harvest = TextHarvest()
     text_harvest.add_text("resources.arsc", "\n".join(v for _, _, v in resource_strings))
@@ -172,7 +201,6 @@ def extract(
     except Exception as exc:
         dex_blobs = []
         problems.append(Problem("dex", "dex-parse", f"cannot list dex files: {exc!r}"[:200]))
-    sha256 = hashlib.sha256(archive.data).hexdigest()
     problems += archive.problems
     del archive  # the raw APK is not needed any more
 
@@ -196,18 +224,21 @@ def extract(
     harvest.update(text_harvest)  # dex sources first, as a reviewer looks for the code
     strings = harvest.strings(resource_strings, assets)
     t["dex"] = time.perf_counter() - t3
+    t5 = time.perf_counter()
+    yara_hits = scanner.results()
+    t["yara"] += time.perf_counter() - t5
 
     all_tamper = tuple(dict.fromkeys(tampering + list(arch_facts.tampering)))
     return ApkFacts(
         file_name=path.name,
         size=size,
-        sha256=sha256,
+        sha256=sha256.result(),
         manifest=manifest,
         signing=signing,
         archive=_with_tampering(arch_facts, all_tamper),
         dex=tuple(dexes),
         strings=strings,
-        yara=tuple(scanner.hits),
+        yara=yara_hits,
         yara_digest=yara_spec.digest if yara_spec else "",
         icon_png=icon,
         problems=tuple(dict.fromkeys(problems)),
@@ -243,11 +274,18 @@ def _yara_target(name: str, kind: str) -> str:
 
 
 class _YaraScanner:
-    """Runs compiled YARA rules over entries, keeping hits of rules that target them."""
+    """Runs compiled YARA rules over entries on the helper thread (yara-python releases
+    the GIL while it scans), keeping hits of rules that target them, in submission order."""
 
-    def __init__(self, spec: YaraSpec | None) -> None:
+    MAX_PENDING_BYTES = 64 << 20
+    """Entries queued for scanning hold their bytes; past this the reader waits."""
+
+    def __init__(self, spec: YaraSpec | None, pool: Executor) -> None:
         self.spec = spec
-        self.hits: list[YaraHit] = []
+        self.pool = pool
+        self._pending: deque[tuple[Future[list[YaraHit]], int]] = deque()
+        self._pending_bytes = 0
+        self._done: list[YaraHit] = []
         wanted: set[str] = set()
         if spec is not None:
             for targets in spec.targets.values():
@@ -261,12 +299,30 @@ class _YaraScanner:
     def scan(self, entry: str, target: str, data: bytes) -> None:
         if self.spec is None or not self.wants(target):
             return
+        while self._pending and self._pending_bytes + len(data) > self.MAX_PENDING_BYTES:
+            self._collect_one()
+        self._pending.append((self.pool.submit(self._match, self.spec, entry, target, data), len(data)))
+        self._pending_bytes += len(data)
+
+    def results(self) -> tuple[YaraHit, ...]:
+        while self._pending:
+            self._collect_one()
+        return tuple(self._done)
+
+    def _collect_one(self) -> None:
+        future, size = self._pending.popleft()
+        self._pending_bytes -= size
+        self._done += future.result()
+
+    @staticmethod
+    def _match(spec: YaraSpec, entry: str, target: str, data: bytes) -> list[YaraHit]:
         try:
-            matches = self.spec.rules.match(data=data, timeout=30)
+            matches = spec.rules.match(data=data, timeout=30)
         except Exception:
-            return
+            return []
+        hits: list[YaraHit] = []
         for m in matches:
-            targets = self.spec.targets.get(m.rule, frozenset({"all"}))
+            targets = spec.targets.get(m.rule, frozenset({"all"}))
             if "all" not in targets and target not in targets:
                 continue
             strings: list[tuple[str, int, str]] = []
@@ -276,7 +332,24 @@ class _YaraScanner:
                     strings.append((s.identifier, int(inst.offset), text))
                 if len(strings) >= 10:
                     break
-            self.hits.append(YaraHit(m.rule, entry, target, tuple(strings)))
+            hits.append(YaraHit(m.rule, entry, target, tuple(strings)))
+        return hits
+
+
+class _Inline(Executor):
+    """An executor that runs each job at once on the calling thread."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # what a pool would hand back; interrupts go through
+            future.set_exception(exc)
+        return future
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _head(path: Path) -> bytes:

@@ -48,6 +48,7 @@ import re
 import struct
 import time
 import zlib
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,6 +218,19 @@ class _Rec:
     """Inflate (method 8, or an unknown method whose bytes inflate) rather than copy."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Inflated:
+    """One entry inflated off the record: what to record and raise comes with it."""
+
+    start: int
+    cap: int
+    out: bytes
+    crc: int
+    notes: tuple[tuple[str, str, str, str], ...]
+    """("tamper" or "problem", kind, entry name, detail), in the order they arose."""
+    error: EntryError | LimitExceeded | None
+
+
 @dataclass
 class _Budget:
     """Shared by an archive and every archive nested in it."""
@@ -263,6 +277,7 @@ class ApkArchive:
         self._kind_counts: dict[str, int] = {}
         self._children: dict[int, ApkArchive | None] = {}
         self._entries: tuple[ZipEntry, ...] | None = None
+        self._prefetched: dict[int, Future[_Inflated]] = {}
         self._parse()
 
     @property
@@ -820,27 +835,69 @@ class ApkArchive:
             raise LimitExceeded(where, f"total budget of {lim.max_total_bytes} bytes used up")
         start = rec.data_start
         if deflate:
-            out = self._inflate(rec, start, min(cap, budget_left))
+            out, crc = self._inflate(rec, start, min(cap, budget_left))
         else:
             end = start + rec.usize
             if end > len(self.data):
                 raise EntryError(f"{where}: stored data runs past the end of the file")
             out = self.data[start:end]
+            crc = zlib.crc32(out)
         self._budget.total += len(out)
-        if zlib.crc32(out) != rec.crc:
+        if crc != rec.crc:
             self._tamper(
                 "zip-crc-mismatch",
                 rec.name,
-                f"CRC-32 of the data {zlib.crc32(out):08x} differs from the declared {rec.crc:08x}",
+                f"CRC-32 of the data {crc:08x} differs from the declared {rec.crc:08x}",
             )
         return out
 
-    def _inflate(self, rec: _Rec, start: int, cap: int) -> bytes:
+    def _inflate(self, rec: _Rec, start: int, cap: int) -> tuple[bytes, int]:
+        """The entry's data inflated (at most ``cap`` bytes) and its CRC-32: taken from a
+        prefetch when one was made with the same cap, else inflated here. Either way the
+        notes are recorded and errors raised here, in the caller's order."""
+        pending = self._prefetched.pop(rec.index, None)
+        done = pending.result() if pending is not None else None
+        if done is None or done.start != start or done.cap != cap:
+            done = self._inflate_quietly(rec, start, cap)
+        for note_kind, kind, entry, detail in done.notes:
+            if note_kind == "tamper":
+                self._tamper(kind, entry, detail)
+            else:
+                self._problem(entry, kind, detail)
+        if done.error is not None:
+            raise done.error
+        return done.out, done.crc
+
+    def prefetch_top_dex(self, pool: Executor) -> None:
+        """Inflate the top-level ``classes*.dex`` entries on ``pool`` (zlib works without
+        the GIL) while the caller reads the manifest, resources and assets. Nothing is
+        recorded until :meth:`read` asks for an entry; results are identical to inflating
+        then, and are dropped (the entry inflated again) if the limits differ by then."""
+        lim = self.limits
+        for name, rec in self._by_name.items():
+            if not _DEX_TOP.fullmatch(name) or not rec.deflate or rec.data_start < 0:
+                continue
+            if rec.usize > lim.max_entry_bytes or rec.index in self._prefetched:
+                continue
+            cap = min(lim.max_entry_bytes, lim.max_total_bytes - self._budget.total)
+            self._prefetched[rec.index] = pool.submit(self._inflate_quietly, rec, rec.data_start, cap)
+
+    def _inflate_quietly(self, rec: _Rec, start: int, cap: int) -> _Inflated:
+        """Inflate without touching any shared state: notes and the error are returned.
+        Safe to run on another thread (it reads only the immutable data and limits)."""
+        notes: list[tuple[str, str, str, str]] = []
+        try:
+            out = self._inflate_into(rec, start, cap, notes)
+        except (EntryError, LimitExceeded) as exc:
+            return _Inflated(start, cap, b"", 0, tuple(notes), exc)
+        return _Inflated(start, cap, out, zlib.crc32(out), tuple(notes), None)
+
+    def _inflate_into(self, rec: _Rec, start: int, cap: int, notes: list[tuple[str, str, str, str]]) -> bytes:
         where = self.prefix + rec.name
         lim = self.limits
         src_end = start + rec.csize
         if src_end > len(self.data):
-            self._problem(rec.name, "zip", "compressed data runs past the end of the file")
+            notes.append(("problem", "zip", rec.name, "compressed data runs past the end of the file"))
             src_end = len(self.data)
         src = self._view[start:src_end]
         want = min(rec.usize, cap) + 1  # one more byte than allowed reveals a lie or a limit
@@ -869,11 +926,8 @@ class ApkArchive:
                     got += len(piece)
                     used = pos - len(tail) - len(d.unused_data)
                     if got >= _RATIO_FLOOR and got > lim.max_ratio * max(used, 1):
-                        self._tamper(
-                            "zip-bomb",
-                            rec.name,
-                            f"inflates {got} bytes from {used} ({got // max(used, 1)}:1)",
-                        )
+                        detail = f"inflates {got} bytes from {used} ({got // max(used, 1)}:1)"
+                        notes.append(("tamper", "zip-bomb", rec.name, detail))
                         raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}")
                     if got >= _FIRST_CHUNK:
                         chunk = _CHUNK
@@ -883,23 +937,16 @@ class ApkArchive:
         if len(out) > rec.usize:
             if len(out) > cap:
                 if rec.usize > cap or len(out) > lim.max_entry_bytes:
-                    self._tamper("zip-bomb", rec.name, f"inflates past {cap} bytes")
+                    notes.append(("tamper", "zip-bomb", rec.name, f"inflates past {cap} bytes"))
                 raise LimitExceeded(where, f"inflates past {cap} bytes")
-            self._tamper(
-                "zip-header-mismatch",
-                rec.name,
-                f"inflates to more than the declared {rec.usize} bytes "
-                "(Android stops with an error)",
-            )
+            detail = f"inflates to more than the declared {rec.usize} bytes (Android stops with an error)"
+            notes.append(("tamper", "zip-header-mismatch", rec.name, detail))
             return out[: rec.usize]
         if not d.eof:
             raise EntryError(f"{where}: truncated deflate stream ({len(out)} of {rec.usize} bytes)")
         if len(out) != rec.usize:
-            self._tamper(
-                "zip-header-mismatch",
-                rec.name,
-                f"inflates to {len(out)} bytes, central directory declares {rec.usize}",
-            )
+            detail = f"inflates to {len(out)} bytes, central directory declares {rec.usize}"
+            notes.append(("tamper", "zip-header-mismatch", rec.name, detail))
         return out
 
     # --- nested archives --------------------------------------------------------------------
