@@ -275,14 +275,21 @@ def _yara_target(name: str, kind: str) -> str:
 
 class _YaraScanner:
     """Runs compiled YARA rules over entries on the helper thread (yara-python releases
-    the GIL while it scans), keeping hits of rules that target them, in submission order."""
+    the GIL while it scans), keeping hits of rules that target them, in submission order.
+
+    Small entries are sent in batches (a large app has thousands of them, and a job per
+    entry costs more than scanning it)."""
 
     MAX_PENDING_BYTES = 64 << 20
     """Entries queued for scanning hold their bytes; past this the reader waits."""
+    BATCH_BYTES = 4 << 20
+    BATCH_ENTRIES = 256
 
     def __init__(self, spec: YaraSpec | None, pool: Executor) -> None:
         self.spec = spec
         self.pool = pool
+        self._batch: list[tuple[str, str, bytes]] = []
+        self._batch_bytes = 0
         self._pending: deque[tuple[Future[list[YaraHit]], int]] = deque()
         self._pending_bytes = 0
         self._done: list[YaraHit] = []
@@ -299,20 +306,39 @@ class _YaraScanner:
     def scan(self, entry: str, target: str, data: bytes) -> None:
         if self.spec is None or not self.wants(target):
             return
-        while self._pending and self._pending_bytes + len(data) > self.MAX_PENDING_BYTES:
-            self._collect_one()
-        self._pending.append((self.pool.submit(self._match, self.spec, entry, target, data), len(data)))
-        self._pending_bytes += len(data)
+        self._batch.append((entry, target, data))
+        self._batch_bytes += len(data)
+        if self._batch_bytes >= self.BATCH_BYTES or len(self._batch) >= self.BATCH_ENTRIES:
+            self._submit()
 
     def results(self) -> tuple[YaraHit, ...]:
+        self._submit()
         while self._pending:
             self._collect_one()
         return tuple(self._done)
+
+    def _submit(self) -> None:
+        if not self._batch or self.spec is None:
+            return
+        size = self._batch_bytes
+        while self._pending and self._pending_bytes + size > self.MAX_PENDING_BYTES:
+            self._collect_one()
+        self._pending.append((self.pool.submit(self._match_all, self.spec, self._batch), size))
+        self._pending_bytes += size
+        self._batch = []
+        self._batch_bytes = 0
 
     def _collect_one(self) -> None:
         future, size = self._pending.popleft()
         self._pending_bytes -= size
         self._done += future.result()
+
+    @staticmethod
+    def _match_all(spec: YaraSpec, batch: list[tuple[str, str, bytes]]) -> list[YaraHit]:
+        hits: list[YaraHit] = []
+        for entry, target, data in batch:
+            hits += _YaraScanner._match(spec, entry, target, data)
+        return hits
 
     @staticmethod
     def _match(spec: YaraSpec, entry: str, target: str, data: bytes) -> list[YaraHit]:
