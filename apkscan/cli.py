@@ -72,7 +72,10 @@ def _plain(text: str) -> str:
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"apkscan {__version__}")
+        from apkscan.extract import dex
+
+        reader = "native" if dex.NATIVE else "pure Python" + (" (forced)" if dex.NATIVE_AVAILABLE else "")
+        out.print(f"apkscan {__version__} (dex reader: {reader})")
         raise typer.Exit()
 
 

@@ -143,6 +143,7 @@ def test_cli_scan_writes_reports(tmp_path: Path) -> None:
 def test_cli_version() -> None:
     res = runner.invoke(app, ["--version"])
     assert res.exit_code == 0 and res.output.startswith("apkscan ")
+    assert "dex reader: " in res.output  # native, or pure Python without a compiler
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
