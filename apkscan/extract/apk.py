@@ -67,7 +67,20 @@ def extract(
     ``background=False`` does all the work on the calling thread (same facts, slower)."""
     limits = limits or Limits()
     t = timings if timings is not None else {}
-    t0 = time.perf_counter()
+    # One helper thread for work done in C without the GIL (inflating the dex files,
+    # YARA, SHA-256) while this thread parses the manifest and text in Python. Results
+    # are taken in a fixed order, so facts are the same as when everything runs here.
+    pool: Executor = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="apkscan-extract") if background else _Inline()
+    )
+    try:
+        return _extract(path, limits, t, yara_spec, pool)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _open(path: Path, limits: Limits) -> tuple[ApkArchive, int]:
+    """The archive and the file size, or the error that says why there is none."""
     if not path.exists():
         raise InputNotFound(f"{path}: no such file")
     if path.is_dir():
@@ -79,7 +92,7 @@ def extract(
     if size > limits.max_apk_bytes:
         raise BrokenApk(f"{path}: {size} bytes exceeds the APK size limit of {limits.max_apk_bytes}")
     try:
-        archive = ApkArchive.open(path, limits)
+        return ApkArchive.open(path, limits), size
     except ArchiveError as exc:
         head = _head(path)
         if not head.startswith(b"PK"):
@@ -89,28 +102,18 @@ def extract(
         raise BrokenApk(f"{path}: {exc}") from None
     except OSError as exc:
         raise InputNotFound(f"{path}: cannot open ({exc.strerror})") from None
-    t["archive"] = time.perf_counter() - t0
-    # One helper thread for work done in C without the GIL (inflating the dex files,
-    # YARA, SHA-256) while this thread parses the manifest and text in Python. Results
-    # are taken in a fixed order, so facts are the same as when everything runs here.
-    pool: Executor = (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="apkscan-extract") if background else _Inline()
-    )
-    try:
-        return _extract(path, size, archive, limits, t, yara_spec, pool)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _extract(
     path: Path,
-    size: int,
-    archive: ApkArchive,
     limits: Limits,
     t: dict[str, float],
     yara_spec: YaraSpec | None,
     pool: Executor,
 ) -> ApkFacts:
+    t0 = time.perf_counter()
+    archive, size = _open(path, limits)  # the only reference: freed before the dex facts are built
+    t["archive"] = time.perf_counter() - t0
     names = set(archive.names())
     if "AndroidManifest.xml" not in names:
         if "base/manifest/AndroidManifest.xml" in names or "BundleConfig.pb" in names:
