@@ -193,3 +193,19 @@ def test_background_thread_changes_no_fact_on_the_corpus(corpus: Path, ruleset) 
     assert len(files) > 50
     for p in files:
         assert _facts_or_error(p, True, spec) == _facts_or_error(p, False, spec), p.name
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.binary(max_size=6).map(lambda b: b.replace(b"\0", b"x")), min_size=1, max_size=40))
+def test_blob_offsets_map_to_the_same_string_by_index_or_by_count(parts: list[bytes]) -> None:
+    """Large blobs find the string of a hit by bisecting string starts; small ones count
+    separators. Both give the same string for every offset."""
+    import bisect
+    from array import array
+
+    from apkscan.rules.context import SEP_BYTE, TextBlob
+
+    data = SEP_BYTE.join(parts)
+    blob = TextBlob(data, array("I", range(len(parts))))
+    for pos in range(len(data) + 1):
+        assert bisect.bisect_right(blob._starts, pos) == data.count(SEP_BYTE, 0, pos)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import compress, repeat
+from itertools import accumulate, compress, repeat
 from operator import not_
 from typing import Any
 
@@ -230,7 +230,7 @@ class Context:
                             if form.isascii() and (_word_byte(before) or _word_byte(after)):
                                 continue
                             found.add(form)
-                            self._keyword_at[(where, form)] = blob.index[data.count(SEP_BYTE, 0, start)]
+                            self._keyword_at[(where, form)] = blob.item_at(start)
                             break
         return out
 
@@ -331,6 +331,8 @@ class TextList:
 
 SEP = "\x00"
 SEP_BYTE = b"\x00"
+COUNT_LIMIT = 1 << 20
+"""Blobs shorter than this map an offset to its string by counting separators."""
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,17 @@ class TextBlob:
 
     def item_at(self, pos: int) -> int:
         """Index (in the place's list) of the string holding byte offset ``pos``."""
-        return self.index[self.data.count(SEP_BYTE, 0, pos)]
+        if len(self.data) < COUNT_LIMIT:
+            return self.index[self.data.count(SEP_BYTE, 0, pos)]
+        return self.index[bisect.bisect_right(self._starts, pos)]
+
+    @cached_property
+    def _starts(self) -> array[int]:
+        """Byte offset where each string after the first starts (one past its separator),
+        for large blobs, where counting separators from the start for every hit would
+        cost a scan of the blob each."""
+        return array("q", accumulate(map((1).__add__, map(len, self.data.split(SEP_BYTE)[:-1]))))
+
 
 
 def _word_byte(b: int) -> bool:

@@ -88,18 +88,18 @@ class SdkMatcher:
 
     def match(self, dotted_class: str) -> tuple[str, str]:
         """(SDK id, matching prefix) for a class; ("", "") when no SDK holds it."""
-        pkg = dotted_class.split("$", 1)[0]
-        hit = self._cache.get(pkg)
+        name = dotted_class.split("$", 1)[0]
+        hit = self._cache.get(name)
         if hit is not None:
             return hit
-        best = ("", "")
-        acc = ""
-        for part in pkg.split("."):
-            acc = f"{acc}.{part}" if acc else part
-            found = self.prefix.get(acc)
-            if found:
-                best = (found, acc)
-        self._cache[pkg] = best
+        # The longest prefix of the package (cached: classes share packages), unless the
+        # class name itself is a listed prefix.
+        package = name.rpartition(".")[0]
+        best = self.match(package) if package else ("", "")
+        found = self.prefix.get(name)
+        if found:
+            best = (found, name)
+        self._cache[name] = best
         return best
 
     def detect(self, facts: ApkFacts) -> list[SdkHit]:
