@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import time
@@ -119,6 +120,23 @@ def scan(
         limits = replace(limits, phase_seconds=timeout / 3)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    with time_limit(timeout, str(path)):
+    with time_limit(timeout, str(path)), gc_paused():
         facts = extract(Path(path), limits, timings, yara_spec(ruleset))
         return evaluate_facts(facts, ruleset, options, time.perf_counter() - t0, timings)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the body (restored after, if it was on).
+
+    A scan creates a million or so objects (the facts of a large app) and almost no
+    reference cycles; the collector's generation scans over them, a full one included,
+    cost a tenth of a second on the 13-dex workload and free nothing. Cycles made
+    meanwhile are collected when it runs again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

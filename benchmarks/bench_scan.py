@@ -84,18 +84,30 @@ def main() -> None:
         plans.append(("androguard AnalyzeAPK", [py, "-c", ANDROGUARD, str(args.apk)], 1))
     print(
         f"APK: {args.apk} ({args.apk.stat().st_size / 1e6:.1f} MB); "
-        f"median of {args.repeat} runs; cores: {os.cpu_count()}"
+        f"median of {args.repeat} interleaved rounds; cores: {os.cpu_count()}"
     )
+    # Rounds interleave the measurements (floor, extract, scan, floor, ...), so that a
+    # machine that gets busier or quieter during the run moves all of them alike.
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in plans}
+    for i in range(max(n for _, _, n in plans)):
+        for name, cmd, n in plans:
+            if i < n:
+                runs[name].append(run(cmd))
     results: dict[str, tuple[float, float]] = {}
-    for name, cmd, n in plans:
-        runs = [run(cmd) for _ in range(n)]
-        wall = statistics.median(r[0] for r in runs)
-        rss = max(r[1] for r in runs)
+    for name, _, _ in plans:
+        wall = statistics.median(r[0] for r in runs[name])
+        rss = max(r[1] for r in runs[name])
         results[name] = (wall, rss)
-        print(f"  {name:<28} {wall:8.2f} s   peak RSS {rss:7.0f} MB   (runs: {', '.join(f'{r[0]:.2f}' for r in runs)})")
+        walls = ", ".join(f"{r[0]:.2f}" for r in runs[name])
+        print(f"  {name:<28} {wall:8.2f} s   peak RSS {rss:7.0f} MB   (runs: {walls})")
     floor = results["floor (zipfile read all)"][0]
     scan_wall, scan_rss = results["apkscan scan -f json"]
-    print(f"apkscan scan / floor: {scan_wall / floor:.2f}x (target <= 3x)")
+    pairs = zip(runs["apkscan scan -f json"], runs["floor (zipfile read all)"], strict=True)
+    ratios = sorted(s[0] / f[0] for s, f in pairs)
+    print(
+        f"apkscan scan / floor: {scan_wall / floor:.2f}x (target <= 3x); "
+        f"per round {ratios[0]:.2f}x to {ratios[-1]:.2f}x"
+    )
     print(f"apkscan peak RSS: {scan_rss:.0f} MB (target <= 250 MB)")
     if "androguard AnalyzeAPK" in results:
         ag = results["androguard AnalyzeAPK"][0]
