@@ -229,7 +229,7 @@ def _extract(
     t["dex"] = time.perf_counter() - t3
     t5 = time.perf_counter()
     yara_hits = scanner.results()
-    t["yara"] += time.perf_counter() - t5
+    t["yara_wait"] = time.perf_counter() - t5
 
     all_tamper = tuple(dict.fromkeys(tampering + list(arch_facts.tampering)))
     return ApkFacts(
