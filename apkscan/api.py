@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import signal
 import threading
 import time
@@ -17,6 +16,7 @@ from apkscan.engine import Options, evaluate
 from apkscan.errors import BrokenApk
 from apkscan.extract.apk import YaraSpec, extract
 from apkscan.facts import ApkFacts
+from apkscan.gcpause import gc_paused
 from apkscan.limits import Limits
 from apkscan.model import ScanResult
 from apkscan.rules.loader import RuleSet, load_rules
@@ -123,20 +123,3 @@ def scan(
     with time_limit(timeout, str(path)), gc_paused():
         facts = extract(Path(path), limits, timings, yara_spec(ruleset))
         return evaluate_facts(facts, ruleset, options, time.perf_counter() - t0, timings)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the body (restored after, if it was on).
-
-    A scan creates a million or so objects (the facts of a large app) and almost no
-    reference cycles; the collector's generation scans over them, a full one included,
-    cost a tenth of a second on the 13-dex workload and free nothing. Cycles made
-    meanwhile are collected when it runs again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

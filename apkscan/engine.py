@@ -316,8 +316,8 @@ def verdict(findings: list[Finding] | tuple[Finding, ...], options: Options) -> 
 def evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None) -> ScanResult:
     options = options or Options()
     matcher = SdkMatcher(ruleset.sdks)
-    sdk_hits = matcher.detect(facts)
-    ctx = Context(facts, matcher, sdk_hits, all_watched(ruleset), ruleset.keyword_forms, ruleset.blob_patterns)
+    ctx = Context(facts, matcher, all_watched(ruleset), ruleset.keyword_forms, ruleset.blob_patterns)
+    sdk_hits = ctx.sdk_hits
     errors: list[RuleError] = []
     findings: list[Finding] = []
     try:

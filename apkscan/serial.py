@@ -33,7 +33,7 @@ def to_jsonable(obj: Any) -> Any:
     tp = type(obj)
     if tp in _SCALARS:
         return obj
-    if tp is tuple or tp is list:
+    if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
     names = _field_names(tp)
     if names is not None:
@@ -44,8 +44,6 @@ def to_jsonable(obj: Any) -> Any:
         return [list(p) for p in obj]
     if isinstance(obj, bytes):
         return base64.b64encode(obj).decode("ascii")
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     return obj

@@ -198,8 +198,8 @@ def test_background_thread_changes_no_fact_on_the_corpus(corpus: Path, ruleset) 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.binary(max_size=6).map(lambda b: b.replace(b"\0", b"x")), min_size=1, max_size=40))
 def test_blob_offsets_map_to_the_same_string_by_index_or_by_count(parts: list[bytes]) -> None:
-    """Large blobs find the string of a hit by bisecting string starts; small ones count
-    separators. Both give the same string for every offset."""
+    """A hit is mapped to its string by bisecting the string starts; that gives the same
+    string as counting the separators before the offset, for every offset."""
     import bisect
     from array import array
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import gc
 import os
 import re
 import struct
@@ -52,6 +51,7 @@ from collections.abc import Callable
 from itertools import repeat
 
 from apkscan.facts import Dex, Pairs, Tamper
+from apkscan.gcpause import gc_paused
 
 try:
     from apkscan.extract import _dexfast
@@ -69,8 +69,6 @@ NATIVE: bool = NATIVE_AVAILABLE and os.environ.get(PURE_PYTHON_ENV, "").strip() 
 
 HEADER_SIZE = 0x70
 ENDIAN_CONSTANT = 0x12345678
-REVERSE_ENDIAN_CONSTANT = 0x78563412
-NO_INDEX = 0xFFFFFFFF
 KNOWN_VERSIONS = frozenset({b"035", b"036", b"037", b"038", b"039", b"040", b"041"})
 MAX_NOTES = 40
 """Tamper notes kept per dex; more are summarised in one last note."""
@@ -410,14 +408,8 @@ def read_dex(data: bytes, path: str, *, native: bool | None = None) -> tuple[Dex
         native = NATIVE
     elif native and not NATIVE_AVAILABLE:
         raise RuntimeError("the C extension apkscan.extract._dexfast is not built")
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
+    with gc_paused():
         return _read_dex(data, path, native)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _read_dex(data: bytes, path: str, native: bool) -> tuple[Dex, list[Tamper]]:

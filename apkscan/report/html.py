@@ -456,6 +456,7 @@ def context(result: ScanResult) -> dict[str, Any]:
         "archive": _archive(result),
         "timings": sorted(result.timings.items()),
         "short_permission": short_permission,
+        "open_evidence": OPEN_EVIDENCE,
     }
 
 

@@ -18,8 +18,8 @@ import re2
 import yara
 
 from apkscan.facts import ApkFacts
-from apkscan.model import Evidence, SdkHit
-from apkscan.sdk import SdkMatcher, smali_to_dotted
+from apkscan.model import Evidence
+from apkscan.sdk import SdkMatcher, dotted_classes, smali_to_dotted
 
 ANDROID_PERMISSION = "android.permission."
 
@@ -58,14 +58,15 @@ class Context:
         self,
         facts: ApkFacts,
         matcher: SdkMatcher,
-        sdks: Iterable[SdkHit],
         watched_apis: Iterable[str] = (),
         keyword_forms: Iterable[str] = (),
         blob_patterns: Iterable[bytes] = (),
     ) -> None:
         self.facts = facts
         self.matcher = matcher
-        self.sdks = {s.id: s for s in sdks}
+        self.class_refs = dotted_classes(facts)
+        self.sdk_hits = matcher.detect(facts, self.class_refs)
+        self.sdks = {s.id: s for s in self.sdk_hits}
         self.watched = tuple(sorted({api_prefix(a) for a in watched_apis}))
         self.keyword_forms = frozenset(keyword_forms)
         self.blob_patterns = tuple(blob_patterns)
@@ -87,9 +88,8 @@ class Context:
     def classes(self) -> dict[str, str]:
         """Dotted defined class -> dex path."""
         out: dict[str, str] = {}
-        for dex in self.facts.dex:
-            for c in dex.classes:
-                out.setdefault(smali_to_dotted(c), dex.path)
+        for dotted, path in self.class_refs:
+            out.setdefault(dotted, path)
         return out
 
     @cached_property
@@ -331,14 +331,12 @@ class TextList:
 
 SEP = "\x00"
 SEP_BYTE = b"\x00"
-COUNT_LIMIT = 1 << 20
-"""Blobs shorter than this map an offset to its string by counting separators."""
 
 
 @dataclass(frozen=True)
 class TextBlob:
     """Strings joined by NUL, as UTF-8 bytes; a match offset maps back to its string by
-    counting separators (NUL inside a string is replaced first, so the count stays exact).
+    the separators before it (NUL inside a string is replaced first, so they stay exact).
 
     Bytes, not ``str``: YARA and RE2 both search UTF-8, and RE2 would otherwise encode
     the whole blob again on every search. ASCII and non-ASCII strings go to separate
@@ -370,15 +368,13 @@ class TextBlob:
 
     def item_at(self, pos: int) -> int:
         """Index (in the place's list) of the string holding byte offset ``pos``."""
-        if len(self.data) < COUNT_LIMIT:
-            return self.index[self.data.count(SEP_BYTE, 0, pos)]
         return self.index[bisect.bisect_right(self._starts, pos)]
 
     @cached_property
     def _starts(self) -> array[int]:
-        """Byte offset where each string after the first starts (one past its separator),
-        for large blobs, where counting separators from the start for every hit would
-        cost a scan of the blob each."""
+        """Byte offset where each string after the first starts (one past its separator).
+        Bisecting it costs less than counting separators from the start of the blob for
+        every hit, a scan of up to megabytes each."""
         return array("q", accumulate(map((1).__add__, map(len, self.data.split(SEP_BYTE)[:-1]))))
 
 

@@ -30,6 +30,20 @@ def cache_dir() -> Path:
     return Path(base) / "apkscan"
 
 
+def write_cache(path: Path, write: Callable[[Path], object]) -> bool:
+    """Write a cache file atomically: ``write`` fills a temporary file beside ``path``,
+    which is then renamed over it. False when the disk refuses (a read-only home): a cache
+    is only a speed-up, so the caller simply goes without."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError:
+        return False
+    return True
+
+
 PARSE_VERSION = "1"
 """Bump when what a YAML file parses to changes (the parsed-YAML cache is keyed by it)."""
 
@@ -50,13 +64,10 @@ def cached_parse(raw: bytes, kind: str, parse: Callable[[str], Any]) -> Any:
     data = parse(raw.decode("utf-8"))
     try:
         text = json.dumps(data, ensure_ascii=False)
-        if json.loads(text) == data:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
-    except (TypeError, ValueError, OSError):
-        pass  # not plain JSON data, or a read-only home: parse every time
+    except (TypeError, ValueError):
+        return data  # not plain JSON data: parsed every time
+    if json.loads(text) == data:
+        write_cache(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return data
 
 

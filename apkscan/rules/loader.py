@@ -18,7 +18,7 @@ import yara
 
 from apkscan.errors import RuleLoadError
 from apkscan.model import CATEGORIES, CONFIDENCES, Reference, Severity
-from apkscan.rules.data import SafeLoader, builtin_dir, cache_dir, cached_parse, yaml_error
+from apkscan.rules.data import SafeLoader, builtin_dir, cache_dir, cached_parse, write_cache, yaml_error
 from apkscan.rules.predicates import TRADITIONAL, CompileEnv, Pred, PredicateError, compile_pred
 from apkscan.sdk import Sdk, parse_catalogue
 
@@ -414,13 +414,7 @@ def _load_yara(files: list[Path], digest: str, seen: dict[str, str]) -> tuple[An
             raise RuleLoadError(f"YARA syntax error: {text}") from None
         except yara.Error as exc:
             raise RuleLoadError(f"YARA error: {exc}") from None
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".tmp{os.getpid()}")
-            compiled.save(str(tmp))
-            os.replace(tmp, cache)
-        except OSError:
-            pass  # a read-only home is fine: we just compile every time
+        write_cache(cache, lambda tmp: compiled.save(str(tmp)))  # without it: compiled every time
     metas: dict[str, YaraMeta] = {}
     for r in compiled:
         meta = dict(r.meta)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -610,15 +609,11 @@ class _Traditional:
     def save(self) -> None:
         if not self.dirty or self.cache is None:
             return
-        try:
-            path = self._path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(self.cache, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, path)
-            self.dirty = False
-        except OSError:
-            pass  # a read-only home only costs the OpenCC load next time
+        from apkscan.rules.data import write_cache
+
+        text = json.dumps(self.cache, ensure_ascii=False)
+        if write_cache(self._path(), lambda tmp: tmp.write_text(text, encoding="utf-8")):
+            self.dirty = False  # else a read-only home only costs the OpenCC load next time
 
 
 TRADITIONAL = _Traditional()

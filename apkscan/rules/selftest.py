@@ -30,8 +30,7 @@ def check_rule(rule: Rule, ruleset: RuleSet, matcher: SdkMatcher | None = None) 
             except (CaseError, TypeError, ValueError, KeyError) as exc:
                 failures.append(f"{where}: tests.{kind}[{i}]: {exc}")
                 continue
-            sdks = matcher.detect(facts)
-            ctx = Context(facts, matcher, sdks, ruleset.watched_apis, ruleset.keyword_forms, ruleset.blob_patterns)
+            ctx = Context(facts, matcher, ruleset.watched_apis, ruleset.keyword_forms, ruleset.blob_patterns)
             for dep in case.get("rules") or []:
                 ctx.rule_hits[str(dep)] = True
             try:

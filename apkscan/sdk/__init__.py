@@ -70,6 +70,11 @@ def smali_to_dotted(name: str) -> str:
     return name.replace("/", ".")
 
 
+def dotted_classes(facts: ApkFacts) -> list[tuple[str, str]]:
+    """(dotted class name, dex path) for every class each dex defines, in dex order."""
+    return [(smali_to_dotted(c), dex.path) for dex in facts.dex for c in dex.classes]
+
+
 class SdkMatcher:
     """Class-prefix lookup on dotted package boundaries (longest prefix wins)."""
 
@@ -102,16 +107,16 @@ class SdkMatcher:
         self._cache[name] = best
         return best
 
-    def detect(self, facts: ApkFacts) -> list[SdkHit]:
-        """SDKs present in the app, with what matched."""
+    def detect(self, facts: ApkFacts, classes: list[tuple[str, str]] | None = None) -> list[SdkHit]:
+        """SDKs present in the app, with what matched. ``classes``: the app's
+        :func:`dotted_classes`, when the caller has them already."""
         counts: Counter[str] = Counter()
         by_prefix: Counter[tuple[str, str]] = Counter()
-        for dex in facts.dex:
-            for cls in dex.classes:
-                sid, prefix = self.match(smali_to_dotted(cls))
-                if sid:
-                    counts[sid] += 1
-                    by_prefix[(sid, prefix)] += 1
+        for dotted, _ in dotted_classes(facts) if classes is None else classes:
+            sid, prefix = self.match(dotted)
+            if sid:
+                counts[sid] += 1
+                by_prefix[(sid, prefix)] += 1
         matched: dict[str, set[str]] = {}
         for (sid, prefix), n in by_prefix.items():
             matched.setdefault(sid, set()).add(f"classes {prefix}.* ({n})")
