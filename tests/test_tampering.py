@@ -117,6 +117,20 @@ def test_disguised_dex_is_also_parsed(tmp_path: Path, ruleset) -> None:  # type:
     assert "assets/font.ttf" in [d.path for d in r.facts.dex]
 
 
+def test_second_dex_of_the_same_name_is_analysed_too(tmp_path: Path, ruleset) -> None:  # type: ignore[no-untyped-def]
+    """A second ``classes.dex`` entry holding the collecting code: its calls are found like
+    those of any dex (indexes were once keyed by path, so the first dex's tables hid it)."""
+    pii = entries_of((SAMPLES / "pii_collector.apk").read_bytes())
+    assert pii is not None
+    second = next(e for e in pii if e.name == b"classes.dex")
+    r = scan_bytes(tmp_path, write_zip([*clean_entries(), Entry(b"classes.dex", second.data)]), ruleset)
+    assert [d.path for d in r.facts.dex] == ["classes.dex", "classes.dex"]
+    assert "TAMPER-ZIP-DUPLICATE-ENTRY" in tamper_ids(r)
+    alone = api.scan(SAMPLES / "pii_collector.apk", ruleset)
+    assert {a.category for a in r.data_access} == {a.category for a in alone.data_access}
+    assert {a.category for a in r.data_access} >= {"device-id", "sms", "contacts", "location"}
+
+
 def test_eocd_at_odd_offset_after_prefix(tmp_path: Path, ruleset) -> None:  # type: ignore[no-untyped-def]
     r = scan_bytes(tmp_path, write_zip(clean_entries(), prefix=b"\x00" * 1026), ruleset)
     assert_tamper(r, "TAMPER-ZIP-EOCD-OFFSET")

@@ -17,7 +17,7 @@ from typing import Any
 import re2
 import yara
 
-from apkscan.facts import ApkFacts
+from apkscan.facts import ApkFacts, Dex
 from apkscan.model import Evidence
 from apkscan.sdk import SdkMatcher, dotted_classes, smali_to_dotted
 
@@ -72,7 +72,7 @@ class Context:
         self.blob_patterns = tuple(blob_patterns)
         self.rule_hits: dict[str, bool] = {}
         self._keyword_at: dict[tuple[str, str], int] = {}  # (where, form) -> string index
-        self._sorted_names: dict[tuple[str, str], SortedNames] = {}
+        self._sorted_names: dict[tuple[int, str], SortedNames] = {}
 
     # -- manifest -------------------------------------------------------------
     @cached_property
@@ -106,7 +106,7 @@ class Context:
         by bisection in each dex's sorted method table."""
         out: dict[str, str] = {}
         for dex in self.facts.dex:
-            for name in self._sorted(dex.path, "methods", dex.methods).matching(prefixes):
+            for name in self._sorted(dex, "methods").matching(prefixes):
                 out.setdefault(name, dex.path)
         return list(out.items())
 
@@ -119,7 +119,7 @@ class Context:
             return out
         for dex in self.facts.dex:
             methods = dex.methods
-            wanted = set(self._sorted(dex.path, "methods", methods).indices(self.watched))
+            wanted = set(self._sorted(dex, "methods").indices(self.watched))
             if not wanted:
                 continue
             flat = dex.calls.flat
@@ -128,17 +128,19 @@ class Context:
                 out[methods[callee]].append((methods[caller], dex.path))
         return out
 
-    def _sorted(self, dex: str, table: str, names: tuple[str, ...]) -> SortedNames:
-        key = (dex, table)
+    def _sorted(self, dex: Dex, table: str) -> SortedNames:
+        """The sorted ``table`` ("methods", "fields" or "strings") of one dex. Keyed by the
+        dex itself, not its path: a hostile archive can hold two entries of one name."""
+        key = (id(dex), table)
         hit = self._sorted_names.get(key)
         if hit is None:
-            hit = self._sorted_names[key] = SortedNames(names)
+            hit = self._sorted_names[key] = SortedNames(getattr(dex, table))
         return hit
 
     def fields_matching(self, prefix: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         for dex in self.facts.dex:
-            names = self._sorted(dex.path, "fields", dex.fields)
+            names = self._sorted(dex, "fields")
             out.extend((name, dex.path) for name in names.matching((prefix,)))
         return out
 
@@ -163,21 +165,24 @@ class Context:
 
     # -- strings --------------------------------------------------------------
     @cached_property
-    def _string_loaders(self) -> dict[str, dict[str, int]]:
-        """Dex path -> {string: index of the first method that loads it (const-string)}."""
-        out: dict[str, dict[str, int]] = {}
+    def _string_loaders(self) -> list[dict[str, int]]:
+        """Per dex (in facts order): {string: index of the first method that loads it}."""
+        out: list[dict[str, int]] = []
         for dex in self.facts.dex:
             # Built back to front, so that the first loader of each string is what remains.
             flat = dex.const_strings.flat
-            out[dex.path] = dict(zip(map(dex.strings.__getitem__, flat[-1::-2]), flat[-2::-2], strict=True))
+            out.append(dict(zip(map(dex.strings.__getitem__, flat[-1::-2]), flat[-2::-2], strict=True)))
         return out
 
     def string_user(self, dex_path: str, text: str) -> tuple[str, str]:
-        """(class, method) of the first method loading ``text`` in that dex, or ("", "")."""
-        for dex in self.facts.dex:
+        """(class, method) of the first method loading ``text`` in the dex of that path
+        (the first such dex that loads it, when a hostile archive repeats a name), or
+        ("", "")."""
+        for dex, loaders in zip(self.facts.dex, self._string_loaders, strict=True):
             if dex.path == dex_path:
-                m_idx = self._string_loaders[dex_path].get(text)
-                return split_ref(dex.methods[m_idx]) if m_idx is not None else ("", "")
+                m_idx = loaders.get(text)
+                if m_idx is not None:
+                    return split_ref(dex.methods[m_idx])
         return ("", "")
 
     @cached_property
@@ -281,7 +286,7 @@ class Context:
         """(uri string, dex path, caller method) for every const-string starting content:."""
         out: list[tuple[str, str, str]] = []
         for dex in self.facts.dex:
-            wanted = set(self._sorted(dex.path, "strings", dex.strings).indices(("content:",)))
+            wanted = set(self._sorted(dex, "strings").indices(("content:",)))
             if not wanted:
                 continue
             for m_idx, s_idx in dex.const_strings:
