@@ -73,9 +73,11 @@ def _plain(text: str) -> str:
 def _version(value: bool) -> None:
     if value:
         from apkscan.extract import dex
+        from apkscan.rules import context
 
         reader = "native" if dex.NATIVE else "pure Python" + (" (forced)" if dex.NATIVE_AVAILABLE else "")
-        out.print(f"apkscan {__version__} (dex reader: {reader})")
+        blobs = "native" if context.NATIVE_BLOBS else "pure Python"
+        out.print(f"apkscan {__version__} (dex reader: {reader}; text blobs: {blobs})")
         raise typer.Exit()
 
 

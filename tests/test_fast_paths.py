@@ -21,8 +21,10 @@ from apkscan.extract.archive import _looks_text
 from apkscan.extract.text import URL_RE, find_urls
 from apkscan.report.json_report import dumps
 from apkscan.rules import data as data_mod
+from apkscan.rules.context import _textfast
 from apkscan.rules.loader import load_rules
 
+NATIVE_BLOB_BUILT = _textfast is not None
 URLISH = st.text(alphabet=list("hHtTpPsSfwW:/.a1 \n\"'<@-_?=#x"), max_size=80)
 
 
@@ -209,3 +211,45 @@ def test_blob_offsets_map_to_the_same_string_by_index_or_by_count(parts: list[by
     blob = TextBlob(data, array("I", range(len(parts))))
     for pos in range(len(data) + 1):
         assert bisect.bisect_right(blob._starts, pos) == data.count(SEP_BYTE, 0, pos)
+
+
+def _blob_pair(texts: list[str], normalised: bool) -> None:
+    """The C-built blobs equal the Python-built ones: bytes, string indices and starts."""
+    from apkscan.rules.context import TextBlob, TextList
+
+    items = TextList(texts, [(len(texts), "f")])
+    fast = TextBlob.split(items, normalised, native=True)
+    plain = TextBlob.split(items, normalised, native=False)
+    assert fast[0].starts is not None  # the C builder hands its starts over
+    for a, b in zip(fast, plain, strict=True):
+        assert (a.data, a.index) == (b.data, b.index)
+        assert a._starts == TextBlob(b.data, b.index)._starts
+
+
+TEXTS = st.lists(st.text(alphabet=list("aZ\x00 Ω，（ＡｂéÉß1ﬁ\u0301"), max_size=8), max_size=30)
+
+
+@pytest.mark.skipif(not NATIVE_BLOB_BUILT, reason="the C extension apkscan.rules._textfast is not built")
+@settings(max_examples=1500, deadline=None)
+@given(TEXTS, st.booleans())
+def test_native_blob_equals_the_python_blob(texts: list[str], normalised: bool) -> None:
+    _blob_pair(texts, normalised)
+
+
+@pytest.mark.skipif(not NATIVE_BLOB_BUILT, reason="the C extension apkscan.rules._textfast is not built")
+def test_native_blob_equals_the_python_blob_on_the_samples(sample_results) -> None:  # type: ignore[no-untyped-def]
+    for result in sample_results.values():
+        facts = result.facts
+        _blob_pair([s for d in facts.dex for s in d.strings], True)
+        _blob_pair([t for _, t in facts.strings.assets], True)
+
+
+def test_nfkc_string_by_string_equals_the_whole() -> None:
+    """Normalising each NUL-separated string on its own gives the whole text's NFKC."""
+    import unicodedata
+
+    from apkscan.rules.context import SEP, _nfkc
+
+    parts = ["，ａ", "e\u0301", "\u0301x", "ﬁ", "한", "\u1100\u1161", "plain", ""]
+    whole = SEP.join(parts)
+    assert SEP.join(map(_nfkc, parts)) == unicodedata.normalize("NFKC", whole)

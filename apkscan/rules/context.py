@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import bisect
 import functools
+import os
 import unicodedata
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate, compress, repeat
 from operator import not_
@@ -17,9 +18,23 @@ from typing import Any
 import re2
 import yara
 
+from apkscan.extract.dex import PURE_PYTHON_ENV
 from apkscan.facts import ApkFacts, Dex
 from apkscan.model import Evidence
 from apkscan.sdk import SdkMatcher, dotted_classes, smali_to_dotted
+
+try:
+    from apkscan.rules import _textfast
+except ImportError:  # built without a compiler: TextBlob builds its blobs in Python
+    _textfast = None  # type: ignore[assignment]
+
+NATIVE_BLOBS: bool = (
+    _textfast is not None
+    and array("I").itemsize == 4
+    and os.environ.get(PURE_PYTHON_ENV, "").strip() in ("", "0")
+)
+"""Whether :meth:`TextBlob.split` builds the ASCII blob with the C extension
+``apkscan.rules._textfast`` (built, and ``APKSCAN_PURE_PYTHON`` not set)."""
 
 ANDROID_PERMISSION = "android.permission."
 
@@ -351,8 +366,21 @@ class TextBlob:
     index: array[int]
     """Blob item number -> index of the string in the place's list."""
 
+    starts: array[int] | None = field(default=None, compare=False, repr=False)
+    """Byte offset of each string after the first, when the builder knew them (else
+    computed on first use)."""
+
     @classmethod
-    def split(cls, items: TextList, normalised: bool) -> tuple[TextBlob, TextBlob]:
+    def split(cls, items: TextList, normalised: bool, native: bool | None = None) -> tuple[TextBlob, TextBlob]:
+        """The place's ASCII strings and its other strings, as two blobs. ``native``
+        (default :data:`NATIVE_BLOBS`) builds the ASCII blob in one C pass."""
+        if native if native is not None else NATIVE_BLOBS:
+            data, asc_raw, starts_raw, uni_raw = _textfast.ascii_blob(items.texts, normalised)
+            asc, uni, starts = array("I"), array("I"), array("q")
+            asc.frombytes(asc_raw)
+            uni.frombytes(uni_raw)
+            starts.frombytes(starts_raw)
+            return cls(data, asc, starts), cls.build(items.texts, uni, normalised)
         asc, uni = items.ascii_split
         return cls.build(items.texts, asc, normalised), cls.build(items.texts, uni, normalised)
 
@@ -367,7 +395,10 @@ class TextBlob:
                 joined = joined.lower()
             else:
                 if not unicodedata.is_normalized("NFKC", joined):
-                    joined = unicodedata.normalize("NFKC", joined)
+                    # String by string, and only those that need it: NUL never combines,
+                    # so this equals normalising the whole, and most strings (often all
+                    # but a few full-width commas) are in NFKC already.
+                    joined = SEP.join(map(_nfkc, joined.split(SEP)))
                 joined = joined.casefold()
         return cls(joined.encode("utf-8", errors="replace"), index)
 
@@ -380,7 +411,13 @@ class TextBlob:
         """Byte offset where each string after the first starts (one past its separator).
         Bisecting it costs less than counting separators from the start of the blob for
         every hit, a scan of up to megabytes each."""
+        if self.starts is not None:
+            return self.starts
         return array("q", accumulate(map((1).__add__, map(len, self.data.split(SEP_BYTE)[:-1]))))
+
+
+def _nfkc(text: str) -> str:
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
 

@@ -1,0 +1,119 @@
+/*
+ * apkscan.rules._textfast: the ASCII text blob of a list of strings, in one C pass.
+ *
+ * Optional: without it, apkscan.rules.context builds the same blob in Python
+ * (TextList.ascii_split, TextBlob.build and TextBlob._starts); tests hold the two equal.
+ *
+ * ascii_blob(texts, lower) walks a list of str once. The ASCII strings (a flag CPython
+ * keeps in every str, so no character is looked at to decide) are copied into one
+ * bytes object, NUL-separated, NUL inside a string turned into a space and, when
+ * `lower` is true, A-Z lowered: what
+ *     "\0".join(s.replace("\0", " ") for s in ascii).lower().encode()
+ * gives. It also records, for each copied string, its index in `texts` and (from the
+ * second on) the byte offset where it starts; the indices of the other strings are
+ * returned for the Python code to normalise.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+static PyObject *
+ascii_blob(PyObject *self, PyObject *args)
+{
+    PyObject *texts;
+    int lower;
+    if (!PyArg_ParseTuple(args, "O!p:ascii_blob", &PyList_Type, &texts, &lower))
+        return NULL;
+
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    Py_ssize_t total = 0, n_ascii = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *s = PyList_GET_ITEM(texts, i);
+        if (!PyUnicode_Check(s)) {
+            PyErr_Format(PyExc_TypeError, "ascii_blob: item %zd is not a str", i);
+            return NULL;
+        }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(s) < 0)
+            return NULL;
+#endif
+        if (PyUnicode_IS_ASCII(s)) {
+            Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+            if (len > PY_SSIZE_T_MAX - total - 1) {
+                PyErr_SetString(PyExc_OverflowError, "ascii_blob: text too large");
+                return NULL;
+            }
+            total += len + 1;
+            n_ascii++;
+        }
+    }
+    if (n_ascii)
+        total -= 1; /* no separator after the last string */
+    if (n > (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "ascii_blob: too many texts");
+        return NULL;
+    }
+
+    PyObject *data = PyBytes_FromStringAndSize(NULL, total);
+    PyObject *index = PyBytes_FromStringAndSize(NULL, n_ascii * 4);
+    PyObject *starts = PyBytes_FromStringAndSize(NULL, (n_ascii ? n_ascii - 1 : 0) * 8);
+    PyObject *others = PyBytes_FromStringAndSize(NULL, (n - n_ascii) * 4);
+    if (!data || !index || !starts || !others)
+        goto fail;
+
+    char *out = PyBytes_AS_STRING(data);
+    uint32_t *idx = (uint32_t *)PyBytes_AS_STRING(index);
+    int64_t *st = (int64_t *)PyBytes_AS_STRING(starts);
+    uint32_t *oth = (uint32_t *)PyBytes_AS_STRING(others);
+    Py_ssize_t pos = 0, k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *s = PyList_GET_ITEM(texts, i);
+        if (!PyUnicode_IS_ASCII(s)) {
+            *oth++ = (uint32_t)i;
+            continue;
+        }
+        if (k) {
+            out[pos++] = '\0';
+            *st++ = (int64_t)pos;
+        }
+        *idx++ = (uint32_t)i;
+        k++;
+        const unsigned char *src = (const unsigned char *)PyUnicode_DATA(s);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+        for (Py_ssize_t j = 0; j < len; j++) {
+            unsigned char c = src[j];
+            if (c == 0)
+                c = ' ';
+            else if (lower && c >= 'A' && c <= 'Z')
+                c = (unsigned char)(c + 32);
+            out[pos + j] = (char)c;
+        }
+        pos += len;
+    }
+    return Py_BuildValue("(NNNN)", data, index, starts, others);
+
+fail:
+    Py_XDECREF(data);
+    Py_XDECREF(index);
+    Py_XDECREF(starts);
+    Py_XDECREF(others);
+    return NULL;
+}
+
+static PyMethodDef textfast_methods[] = {
+    {"ascii_blob", ascii_blob, METH_VARARGS,
+     "ascii_blob(texts, lower, /) -> (data, index, starts, others): see the module source."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef textfast_module = {
+    PyModuleDef_HEAD_INIT, "apkscan.rules._textfast",
+    "The ASCII text blob of a list of strings in one C pass (see _textfast.c).", -1, textfast_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__textfast(void)
+{
+    return PyModule_Create(&textfast_module);
+}
