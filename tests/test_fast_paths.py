@@ -253,3 +253,32 @@ def test_nfkc_string_by_string_equals_the_whole() -> None:
     parts = ["，ａ", "e\u0301", "\u0301x", "ﬁ", "한", "\u1100\u1161", "plain", ""]
     whole = SEP.join(parts)
     assert SEP.join(map(_nfkc, parts)) == unicodedata.normalize("NFKC", whole)
+
+
+def test_gil_switch_interval_is_short_during_extraction_and_restored_after(tmp_path: Path) -> None:
+    import sys
+
+    from apkscan.errors import BrokenApk
+    from apkscan.extract import apk as apk_mod
+
+    seen: list[float] = []
+    real = apk_mod._extract
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(sys.getswitchinterval())
+        return real(*args, **kwargs)
+
+    before = sys.getswitchinterval()
+    apk_mod._extract = spy
+    try:
+        apk_mod.extract(Path(__file__).parent.parent / "samples" / "clean.apk")
+        bad = tmp_path / "bad.apk"
+        bad.write_bytes(b"PK\x03\x04" + b"\0" * 40)
+        with pytest.raises(BrokenApk):
+            apk_mod.extract(bad)
+        apk_mod.extract(Path(__file__).parent.parent / "samples" / "clean.apk", background=False)
+    finally:
+        apk_mod._extract = real
+    assert seen[:2] == pytest.approx([apk_mod.HANDOFF_INTERVAL] * 2)
+    assert seen[2] == before  # no helper thread, nothing to hand off to
+    assert sys.getswitchinterval() == before
