@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import sys
@@ -15,6 +16,7 @@ from rich.console import Console
 
 from apkscan import __version__
 from apkscan.errors import ApkscanError, ExitCode, UsageError
+from apkscan.gcpause import gc_paused
 from apkscan.model import Severity
 
 if TYPE_CHECKING:
@@ -320,62 +322,68 @@ def _scan(
         )
         progress.start()
         task = progress.add_task("scanning", total=len(paths))
+    gc.freeze()  # what loading made (modules, rules) lives to the end: never walk it again
     try:
         for path in paths:
-            if progress is not None:
-                progress.update(task, description=f"scanning {_plain(path.name)[:40]}")
-            try:
-                result = api.scan(path, ruleset, options, limits, timeout=timeout or None)
-            except ApkscanError as exc:
-                error_codes.append(int(exc.exit_code))
-                err.print(f"[red]error:[/] {_plain(str(exc))}", soft_wrap=True)
-                continue
-            except Exception as exc:  # never a traceback for one bad APK
-                if State.debug:
-                    raise
-                error_codes.append(int(ExitCode.SCAN_ERROR))
-                err.print(
-                    f"[red]error:[/] {_plain(str(path))}: internal error {type(exc).__name__}: "
-                    f"{_plain(str(exc))} (run with --debug)"
-                )
-                continue
-            finally:
+            # The facts of a large app are a million objects with almost no cycles: the
+            # collector stays off while one APK is scanned and reported, and its result
+            # is dropped before the collector runs again.
+            with gc_paused():
                 if progress is not None:
-                    progress.advance(task)
-            log.info(
-                "%s: %d findings, %d SDKs, %d dex, %.2fs (%s)",
-                path.name,
-                len(result.findings),
-                len(result.sdks),
-                len(result.facts.dex),
-                result.duration_s,
-                ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()),
-            )
-            for problem in result.facts.problems:
-                log.info("%s: could not read %s: %s", path.name, problem.where, problem.message)
-            for rule_error in result.rule_errors:
-                log.warning("%s: rule %s failed: %s", path.name, rule_error.rule_id, rule_error.message)
-            stem = report_stem(result)
-            if stem in used_stems:  # same package and version twice in one run: keep both
-                stem = f"{stem}-{result.facts.sha256[:8]}"
-            used_stems.add(stem)
-            written = []
-            for fmt in fmts:
-                text = render(result, fmt, full_facts=full_facts)
-                target = output / f"{stem}.{'sarif' if fmt == 'sarif' else fmt}"
-                target.write_text(text, encoding="utf-8")
-                written.append(str(target))
-            considered = base.new_findings(result) if base else list(result.findings)
-            if fail_sev is not None and any(f.severity >= fail_sev for f in considered):
-                failing += 1
-            if not quiet:
-                if progress is not None:
-                    progress.console.print(
-                        f"[{console_report.VERDICT_STYLE.get(result.verdict, 'bold')}]{result.verdict}[/] "
-                        f"{_plain(path.name)} -> {', '.join(written)}"
+                    progress.update(task, description=f"scanning {_plain(path.name)[:40]}")
+                try:
+                    result = api.scan(path, ruleset, options, limits, timeout=timeout or None)
+                except ApkscanError as exc:
+                    error_codes.append(int(exc.exit_code))
+                    err.print(f"[red]error:[/] {_plain(str(exc))}", soft_wrap=True)
+                    continue
+                except Exception as exc:  # never a traceback for one bad APK
+                    if State.debug:
+                        raise
+                    error_codes.append(int(ExitCode.SCAN_ERROR))
+                    err.print(
+                        f"[red]error:[/] {_plain(str(path))}: internal error {type(exc).__name__}: "
+                        f"{_plain(str(exc))} (run with --debug)"
                     )
-                else:
-                    console_report.summary(out, result, written)
+                    continue
+                finally:
+                    if progress is not None:
+                        progress.advance(task)
+                log.info(
+                    "%s: %d findings, %d SDKs, %d dex, %.2fs (%s)",
+                    path.name,
+                    len(result.findings),
+                    len(result.sdks),
+                    len(result.facts.dex),
+                    result.duration_s,
+                    ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()),
+                )
+                for problem in result.facts.problems:
+                    log.info("%s: could not read %s: %s", path.name, problem.where, problem.message)
+                for rule_error in result.rule_errors:
+                    log.warning("%s: rule %s failed: %s", path.name, rule_error.rule_id, rule_error.message)
+                stem = report_stem(result)
+                if stem in used_stems:  # same package and version twice in one run: keep both
+                    stem = f"{stem}-{result.facts.sha256[:8]}"
+                used_stems.add(stem)
+                written = []
+                for fmt in fmts:
+                    text = render(result, fmt, full_facts=full_facts)
+                    target = output / f"{stem}.{'sarif' if fmt == 'sarif' else fmt}"
+                    target.write_text(text, encoding="utf-8")
+                    written.append(str(target))
+                considered = base.new_findings(result) if base else list(result.findings)
+                if fail_sev is not None and any(f.severity >= fail_sev for f in considered):
+                    failing += 1
+                if not quiet:
+                    if progress is not None:
+                        progress.console.print(
+                            f"[{console_report.VERDICT_STYLE.get(result.verdict, 'bold')}]{result.verdict}[/] "
+                            f"{_plain(path.name)} -> {', '.join(written)}"
+                        )
+                    else:
+                        console_report.summary(out, result, written)
+                del result
     finally:
         if progress is not None:
             progress.stop()

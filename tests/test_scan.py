@@ -267,3 +267,16 @@ def test_cli_limits_are_configurable(tmp_path: Path) -> None:
     assert p.returncode == ExitCode.BROKEN_APK and "exceeds the APK size limit" in p.stderr
     p = _run("scan", str(SAMPLES / "clean.apk"), "-o", str(tmp_path), "--limit", "max_bogus=1")
     assert p.returncode == ExitCode.USAGE and "--limit" in p.stderr
+
+
+def test_cli_scan_leaves_the_garbage_collector_on(tmp_path: Path) -> None:
+    """The collector is paused per APK (scan and reports) and on again after each, also
+    after a bad one."""
+    import gc
+
+    bad = tmp_path / "bad.apk"
+    bad.write_bytes(b"PK\x03\x04" + b"\0" * 40)
+    res = runner.invoke(app, ["scan", str(SAMPLES / "clean.apk"), str(bad), "-o", str(tmp_path), "-q"])
+    assert res.exit_code == 6  # the bad file's code; the good one still got its report
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    assert gc.isenabled()
