@@ -1,7 +1,7 @@
 """Build hook for the optional C extension; the project metadata is in pyproject.toml.
 
 ``apkscan.extract._dexfast`` speeds up the dex reader about eightfold, and
-``apkscan.rules._textfast`` builds the text blob the keyword rules search. Both are
+``apkscan.extract._textfast`` builds the text blob the keyword rules search. Both are
 optional: without a C compiler (or Python headers) their build fails with a warning, the
 install goes on, and :mod:`apkscan.extract.dex` and :mod:`apkscan.rules.context` use
 their pure-Python code.
@@ -17,8 +17,8 @@ setup(
             optional=True,
         ),
         Extension(
-            "apkscan.rules._textfast",
-            ["apkscan/rules/_textfast.c"],
+            "apkscan.extract._textfast",
+            ["apkscan/extract/_textfast.c"],
             optional=True,
         ),
     ]

@@ -74,12 +74,11 @@ def _plain(text: str) -> str:
 
 def _version(value: bool) -> None:
     if value:
-        from apkscan.extract import dex
-        from apkscan.rules import context
+        from apkscan.extract import dex, text
 
         reader = "native" if dex.NATIVE else "pure Python" + (" (forced)" if dex.NATIVE_AVAILABLE else "")
-        blobs = "native" if context.NATIVE_BLOBS else "pure Python"
-        out.print(f"apkscan {__version__} (dex reader: {reader}; text blobs: {blobs})")
+        texts = "native" if text.NATIVE_TEXT else "pure Python"
+        out.print(f"apkscan {__version__} (dex reader: {reader}; string passes: {texts})")
         raise typer.Exit()
 
 

@@ -18,13 +18,12 @@ from hypothesis import strategies as st
 from apkscan.engine import evaluate
 from apkscan.errors import RuleLoadError
 from apkscan.extract.archive import _looks_text
-from apkscan.extract.text import URL_RE, find_urls
+from apkscan.extract.text import URL_RE, _textfast, find_urls
 from apkscan.report.json_report import dumps
 from apkscan.rules import data as data_mod
-from apkscan.rules.context import _textfast
 from apkscan.rules.loader import load_rules
 
-NATIVE_BLOB_BUILT = _textfast is not None
+NATIVE_TEXT_BUILT = _textfast is not None
 URLISH = st.text(alphabet=list("hHtTpPsSfwW:/.a1 \n\"'<@-_?=#x"), max_size=80)
 
 
@@ -229,14 +228,14 @@ def _blob_pair(texts: list[str], normalised: bool) -> None:
 TEXTS = st.lists(st.text(alphabet=list("aZ\x00 Ω，（ＡｂéÉß1ﬁ\u0301"), max_size=8), max_size=30)
 
 
-@pytest.mark.skipif(not NATIVE_BLOB_BUILT, reason="the C extension apkscan.rules._textfast is not built")
+@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
 @settings(max_examples=1500, deadline=None)
 @given(TEXTS, st.booleans())
 def test_native_blob_equals_the_python_blob(texts: list[str], normalised: bool) -> None:
     _blob_pair(texts, normalised)
 
 
-@pytest.mark.skipif(not NATIVE_BLOB_BUILT, reason="the C extension apkscan.rules._textfast is not built")
+@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
 def test_native_blob_equals_the_python_blob_on_the_samples(sample_results) -> None:  # type: ignore[no-untyped-def]
     for result in sample_results.values():
         facts = result.facts
@@ -282,3 +281,42 @@ def test_gil_switch_interval_is_short_during_extraction_and_restored_after(tmp_p
     assert seen[:2] == pytest.approx([apk_mod.HANDOFF_INTERVAL] * 2)
     assert seen[2] == before  # no helper thread, nothing to hand off to
     assert sys.getswitchinterval() == before
+
+
+PICK_TEXTS = st.lists(st.text(alphabet=list("h:/@.19a٣Ω\x00 "), max_size=24), max_size=30)
+
+
+def _harvest_pair(texts: list[str] | tuple[str, ...]) -> None:
+    """The harvest with the C filters finds what it finds with the Python ones."""
+    from apkscan.extract import text
+
+    fast, plain = text.TextHarvest(), text.TextHarvest()
+    with_scheme, maybe_ips, with_at = text.pick(texts, native=True)
+    assert list(with_scheme) == [t for t in texts if "://" in t]
+    assert list(with_at) == [t for t in texts if "@" in t]
+    assert set(maybe_ips) >= {t for t in texts if 7 <= len(t) <= 21 and t[0].isdigit()}
+    real = text.NATIVE_TEXT
+    try:
+        text.NATIVE_TEXT = True
+        fast.add("x", texts)
+        text.NATIVE_TEXT = False
+        plain.add("x", texts)
+    finally:
+        text.NATIVE_TEXT = real
+    assert (fast.urls, fast.ips, fast.emails, fast.domains) == (plain.urls, plain.ips, plain.emails, plain.domains)
+
+
+@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+@settings(max_examples=1500, deadline=None)
+@given(PICK_TEXTS)
+def test_native_picks_equal_the_python_filters(texts: list[str]) -> None:
+    _harvest_pair(texts)
+    _harvest_pair(tuple(texts))
+
+
+@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+def test_native_picks_equal_the_python_filters_on_the_samples(sample_results) -> None:  # type: ignore[no-untyped-def]
+    for result in sample_results.values():
+        for dex in result.facts.dex:
+            _harvest_pair(dex.strings)
+    _harvest_pair(["1.2.3.4", "8.8.8.8", "x@y.cn", "https://a.example.cn/x", "٣.٣.٣.٣", "8.8.8.8:53"])

@@ -7,10 +7,27 @@ resource strings, one asset), which is far faster than one regex call per string
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 
+from apkscan.extract.dex import PURE_PYTHON_ENV
 from apkscan.facts import Strings
+
+try:
+    from apkscan.extract import _textfast
+except ImportError:  # built without a compiler: the same passes run in Python
+    _textfast = None  # type: ignore[assignment]
+
+NATIVE_TEXT: bool = (
+    _textfast is not None
+    and array("I").itemsize == 4
+    and os.environ.get(PURE_PYTHON_ENV, "").strip() in ("", "0")
+)
+"""Whether passes over large string lists (the harvest's filters here, the text blobs of
+:mod:`apkscan.rules.context`) run in the C extension ``apkscan.extract._textfast``:
+it is built, and ``APKSCAN_PURE_PYTHON`` was not set."""
 
 URL_RE = re.compile(r"""\b(?:https?|wss?|ftp)://[^\s"'<>\\^`{|}\x00-\x1f]{1,2000}""", re.I)
 IP_RE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
@@ -131,8 +148,9 @@ class TextHarvest:
         """Harvest from many short strings (a dex string table, resource strings): each
         pattern runs only over the strings that can hold a match."""
         items = texts if isinstance(texts, (list, tuple)) else list(texts)
-        self._urls(source, "\n".join([t for t in items if "://" in t]))
-        for t in items:
+        with_scheme, maybe_ips, with_at = pick(items)
+        self._urls(source, "\n".join(with_scheme))
+        for t in maybe_ips:
             # An address alone in a string (with an optional port); addresses inside
             # longer text come from URLs. "1.0.0.1"-like version strings are common too,
             # which is why an address must stand alone.
@@ -140,7 +158,7 @@ class TextHarvest:
                 ip = t.split(":", 1)[0]
                 if _public_ip(ip):
                     self.ips.add(ip)
-        self._emails("\n".join([t for t in items if "@" in t]))
+        self._emails("\n".join(with_at))
 
     def strings(self, resources: Iterable[tuple[str, str, str]], assets: Iterable[tuple[str, str]]) -> Strings:
         """The harvest as facts, beside the resource strings and text assets it came from."""
@@ -190,6 +208,24 @@ class TextHarvest:
             email = m.group(0)
             if not email.lower().endswith((".png", ".jpg", ".xml", ".so", ".9")):
                 self.emails.add(email)
+
+
+Picks = tuple[Sequence[str], Sequence[str], Sequence[str]]
+
+
+def pick(texts: list[str] | tuple[str, ...], native: bool | None = None) -> Picks:
+    """The strings that hold "://", those that may be an address alone (a superset: the
+    caller checks each), and those that hold "@". ``native`` (default
+    :data:`NATIVE_TEXT`) makes the pass in C; a dex has hundreds of thousands of strings."""
+    if native if native is not None else NATIVE_TEXT:
+        return _textfast.pick(texts)
+    return [t for t in texts if "://" in t], texts, [t for t in texts if "@" in t]
+
+
+def ascii_blob(texts: list[str], lower: bool) -> tuple[bytes, bytes, bytes, bytes]:
+    """The C pass behind :meth:`apkscan.rules.context.TextBlob.split` (only when
+    :data:`NATIVE_TEXT`): see ``_textfast.pyi``."""
+    return _textfast.ascii_blob(texts, lower)
 
 
 def _public_ip(ip: str) -> bool:

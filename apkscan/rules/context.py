@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import os
 import unicodedata
 from array import array
 from collections import defaultdict
@@ -18,23 +17,10 @@ from typing import Any
 import re2
 import yara
 
-from apkscan.extract.dex import PURE_PYTHON_ENV
+from apkscan.extract import text as text_passes
 from apkscan.facts import ApkFacts, Dex
 from apkscan.model import Evidence
 from apkscan.sdk import SdkMatcher, dotted_classes, smali_to_dotted
-
-try:
-    from apkscan.rules import _textfast
-except ImportError:  # built without a compiler: TextBlob builds its blobs in Python
-    _textfast = None  # type: ignore[assignment]
-
-NATIVE_BLOBS: bool = (
-    _textfast is not None
-    and array("I").itemsize == 4
-    and os.environ.get(PURE_PYTHON_ENV, "").strip() in ("", "0")
-)
-"""Whether :meth:`TextBlob.split` builds the ASCII blob with the C extension
-``apkscan.rules._textfast`` (built, and ``APKSCAN_PURE_PYTHON`` not set)."""
 
 ANDROID_PERMISSION = "android.permission."
 
@@ -373,9 +359,10 @@ class TextBlob:
     @classmethod
     def split(cls, items: TextList, normalised: bool, native: bool | None = None) -> tuple[TextBlob, TextBlob]:
         """The place's ASCII strings and its other strings, as two blobs. ``native``
-        (default :data:`NATIVE_BLOBS`) builds the ASCII blob in one C pass."""
-        if native if native is not None else NATIVE_BLOBS:
-            data, asc_raw, starts_raw, uni_raw = _textfast.ascii_blob(items.texts, normalised)
+        (default :data:`apkscan.extract.text.NATIVE_TEXT`) builds the ASCII blob in one
+        C pass."""
+        if native if native is not None else text_passes.NATIVE_TEXT:
+            data, asc_raw, starts_raw, uni_raw = text_passes.ascii_blob(items.texts, normalised)
             asc, uni, starts = array("I"), array("I"), array("q")
             asc.frombytes(asc_raw)
             uni.frombytes(uni_raw)

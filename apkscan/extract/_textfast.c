@@ -1,8 +1,12 @@
 /*
- * apkscan.rules._textfast: the ASCII text blob of a list of strings, in one C pass.
+ * apkscan.extract._textfast: passes over a large list of strings (a dex string table)
+ * that Python would make one string at a time.
  *
- * Optional: without it, apkscan.rules.context builds the same blob in Python
- * (TextList.ascii_split, TextBlob.build and TextBlob._starts); tests hold the two equal.
+ * Optional: without it, the same results come from Python code (named below); tests
+ * hold the two equal. It reads Python strings only, never APK bytes.
+ *
+ * ascii_blob: apkscan.rules.context (TextList.ascii_split, TextBlob.build, _starts).
+ * pick: apkscan.extract.text (TextHarvest.add's filters).
  *
  * ascii_blob(texts, lower) walks a list of str once. The ASCII strings (a flag CPython
  * keeps in every str, so no character is looked at to decide) are copied into one
@@ -101,15 +105,108 @@ fail:
     return NULL;
 }
 
+
+/* Whether str s contains the ASCII text needle (of length n >= 1). */
+static int
+contains(PyObject *s, const char *needle, Py_ssize_t n)
+{
+    Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+    if (len < n)
+        return 0;
+    if (PyUnicode_IS_ASCII(s)) {
+        const char *data = (const char *)PyUnicode_DATA(s);
+        if (n == 1)
+            return memchr(data, needle[0], (size_t)len) != NULL;
+        const char *end = data + len - n + 1;
+        for (const char *p = data; p < end; p++) {
+            p = memchr(p, needle[0], (size_t)(end - p));
+            if (p == NULL)
+                return 0;
+            if (memcmp(p, needle, (size_t)n) == 0)
+                return 1;
+        }
+        return 0;
+    }
+    PyObject *sub = PyUnicode_FromStringAndSize(needle, n);
+    if (sub == NULL)
+        return -1;
+    Py_ssize_t at = PyUnicode_Find(s, sub, 0, len, 1);
+    Py_DECREF(sub);
+    return at == -2 ? -1 : at >= 0;
+}
+
+static int
+append_if(PyObject *list, PyObject *s, int yes)
+{
+    return yes > 0 ? PyList_Append(list, s) : yes;
+}
+
+static PyObject *
+pick(PyObject *self, PyObject *args)
+{
+    PyObject *arg;
+    if (!PyArg_ParseTuple(args, "O:pick", &arg))
+        return NULL;
+    if (!PyList_Check(arg) && !PyTuple_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "pick: a list or tuple of str is needed");
+        return NULL;
+    }
+    PyObject *texts = PySequence_Fast(arg, "pick"); /* the same object, a new reference */
+    if (texts == NULL)
+        return NULL;
+    PyObject *urls = PyList_New(0), *ips = PyList_New(0), *ats = PyList_New(0);
+    if (!urls || !ips || !ats)
+        goto fail;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(texts);
+    PyObject **items = PySequence_Fast_ITEMS(texts);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *s = items[i];
+        if (!PyUnicode_Check(s)) {
+            PyErr_Format(PyExc_TypeError, "pick: item %zd is not a str", i);
+            goto fail;
+        }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(s) < 0)
+            goto fail;
+#endif
+        if (append_if(urls, s, contains(s, "://", 3)) < 0)
+            goto fail;
+        Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+        if (len >= 7 && len <= 21) {
+            /* ASCII: only a digit first can start an address; others are left to Python */
+            int maybe = 1;
+            if (PyUnicode_IS_ASCII(s)) {
+                char c = ((const char *)PyUnicode_DATA(s))[0];
+                maybe = c >= '0' && c <= '9';
+            }
+            if (append_if(ips, s, maybe) < 0)
+                goto fail;
+        }
+        if (append_if(ats, s, contains(s, "@", 1)) < 0)
+            goto fail;
+    }
+    Py_DECREF(texts);
+    return Py_BuildValue("(NNN)", urls, ips, ats);
+
+fail:
+    Py_DECREF(texts);
+    Py_XDECREF(urls);
+    Py_XDECREF(ips);
+    Py_XDECREF(ats);
+    return NULL;
+}
+
 static PyMethodDef textfast_methods[] = {
+    {"pick", pick, METH_VARARGS,
+     "pick(texts, /) -> (with '://', maybe an address alone, with '@'): see the module source."},
     {"ascii_blob", ascii_blob, METH_VARARGS,
      "ascii_blob(texts, lower, /) -> (data, index, starts, others): see the module source."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef textfast_module = {
-    PyModuleDef_HEAD_INIT, "apkscan.rules._textfast",
-    "The ASCII text blob of a list of strings in one C pass (see _textfast.c).", -1, textfast_methods,
+    PyModuleDef_HEAD_INIT, "apkscan.extract._textfast",
+    "Passes over large lists of strings in C (see _textfast.c).", -1, textfast_methods,
 };
 
 PyMODINIT_FUNC
