@@ -320,3 +320,42 @@ def test_native_picks_equal_the_python_filters_on_the_samples(sample_results) ->
         for dex in result.facts.dex:
             _harvest_pair(dex.strings)
     _harvest_pair(["1.2.3.4", "8.8.8.8", "x@y.cn", "https://a.example.cn/x", "٣.٣.٣.٣", "8.8.8.8:53"])
+
+
+IP_TEXT = st.text(alphabet=list("0123456789....٣ ax\n/:\"'"), max_size=60)
+
+
+@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+@settings(max_examples=4000, deadline=None)
+@given(IP_TEXT)
+def test_native_ip_runs_find_every_ascii_match_of_the_regex(text: str) -> None:
+    from apkscan.extract import text as text_mod
+
+    def spans(native: bool) -> list[tuple[int, int]]:
+        return [m.span() for m in text_mod.ip_matches(text, native) if m.group(0).isascii()]
+
+    assert spans(True) == spans(False)
+    fast, plain = text_mod.TextHarvest(), text_mod.TextHarvest()
+    real = text_mod.NATIVE_TEXT
+    try:
+        text_mod.NATIVE_TEXT = True
+        fast.add_text("a", text)
+        text_mod.NATIVE_TEXT = False
+        plain.add_text("a", text)
+    finally:
+        text_mod.NATIVE_TEXT = real
+    assert fast.ips == plain.ips
+
+
+@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+@pytest.mark.parametrize(
+    "text",
+    ["8.8.8.8", "x 8.8.8.8 y", "1.2.3.4.5", "١8.8.8.8", "8.8.8.8١", "8.8.8.88", "8.8.8.8888", "..8.8.8.8", "8.8.8.8."],
+)
+def test_native_ip_runs_edge_cases(text: str) -> None:
+    from apkscan.extract import text as text_mod
+
+    def spans(native: bool) -> list[tuple[int, int]]:
+        return [m.span() for m in text_mod.ip_matches(text, native) if m.group(0).isascii()]
+
+    assert spans(True) == spans(False)

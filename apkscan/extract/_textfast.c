@@ -7,6 +7,7 @@
  *
  * ascii_blob: apkscan.rules.context (TextList.ascii_split, TextBlob.build, _starts).
  * pick: apkscan.extract.text (TextHarvest.add's filters).
+ * ip_runs: apkscan.extract.text (where TextHarvest.add_text's IP_RE can match).
  *
  * ascii_blob(texts, lower) walks a list of str once. The ASCII strings (a flag CPython
  * keeps in every str, so no character is looked at to decide) are copied into one
@@ -196,7 +197,64 @@ fail:
     return NULL;
 }
 
+/* Start offsets of the maximal runs of ASCII digits and dots in str `text` that have the
+ * shape of an IPv4 address (four groups of one to three digits, three dots). Every match
+ * of text.IP_RE made only of ASCII characters is one of them; the caller confirms each
+ * with IP_RE.match (whose look-arounds also see non-ASCII digits). */
+static PyObject *
+ip_runs(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U:ip_runs", &text))
+        return NULL;
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0)
+        return NULL;
+#endif
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (!((c >= '0' && c <= '9') || c == '.')) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        int dots = 0, digits = 0, ok = 1;
+        for (; i < n; i++) {
+            c = PyUnicode_READ(kind, data, i);
+            if (c >= '0' && c <= '9') {
+                if (++digits > 3)
+                    ok = 0;
+            } else if (c == '.') {
+                if (digits == 0 || ++dots > 3)
+                    ok = 0;
+                digits = 0;
+            } else {
+                break;
+            }
+        }
+        if (ok && dots == 3 && digits > 0) {
+            PyObject *pos = PyLong_FromSsize_t(start);
+            if (pos == NULL || PyList_Append(out, pos) < 0) {
+                Py_XDECREF(pos);
+                Py_DECREF(out);
+                return NULL;
+            }
+            Py_DECREF(pos);
+        }
+    }
+    return out;
+}
+
 static PyMethodDef textfast_methods[] = {
+    {"ip_runs", ip_runs, METH_VARARGS,
+     "ip_runs(text, /) -> starts of the ASCII runs shaped like an IPv4 address: see the module source."},
     {"pick", pick, METH_VARARGS,
      "pick(texts, /) -> (with '://', maybe an address alone, with '@'): see the module source."},
     {"ascii_blob", ascii_blob, METH_VARARGS,

@@ -9,3 +9,8 @@ def pick(texts: list[str] | tuple[str, ...], /) -> tuple[list[str], list[str], l
     """The strings of ``texts`` that hold "://", those of 7 to 21 characters that may be an
     IPv4 address alone (ASCII ones must start with a digit; the caller checks each), and
     those that hold "@"; each in the order of ``texts``."""
+
+def ip_runs(text: str, /) -> list[int]:
+    """Start offsets of the maximal runs of ASCII digits and dots in ``text`` shaped like
+    an IPv4 address (four groups of one to three digits); every ASCII match of
+    ``text.IP_RE`` starts at one of them."""

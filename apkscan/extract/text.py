@@ -182,11 +182,10 @@ class TextHarvest:
     def add_text(self, source: str, text: str) -> None:
         """Harvest from one document (an asset): addresses may stand anywhere in it."""
         self._urls(source, text)
-        if IP_HINT.search(text):
-            for m in IP_RE.finditer(text):
-                ip = m.group(0)
-                if _public_ip(ip) and _standalone(text, m.start(), m.end()):
-                    self.ips.add(ip)
+        for m in ip_matches(text):
+            ip = m.group(0)
+            if _public_ip(ip) and _standalone(text, m.start(), m.end()):
+                self.ips.add(ip)
         self._emails(text)
 
     def _urls(self, source: str, blob: str) -> None:
@@ -220,6 +219,21 @@ def pick(texts: list[str] | tuple[str, ...], native: bool | None = None) -> Pick
     if native if native is not None else NATIVE_TEXT:
         return _textfast.pick(texts)
     return [t for t in texts if "://" in t], texts, [t for t in texts if "@" in t]
+
+
+def ip_matches(text: str, native: bool | None = None) -> Iterator[re.Match[str]]:
+    """Matches of ``IP_RE`` in ``text``: all of them, or (``native``, default
+    :data:`NATIVE_TEXT`) at least all those made of ASCII characters, the only ones that
+    can name a valid address, tried only where C found an address-shaped run. ``IP_RE``
+    tried at every position of a megabyte of minified JavaScript costs ~0.05 s."""
+    if native if native is not None else NATIVE_TEXT:
+        match = IP_RE.match
+        for start in _textfast.ip_runs(text):
+            m = match(text, start)
+            if m is not None:
+                yield m
+    elif IP_HINT.search(text):
+        yield from IP_RE.finditer(text)
 
 
 def ascii_blob(texts: list[str], lower: bool) -> tuple[bytes, bytes, bytes, bytes]:
