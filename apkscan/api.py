@@ -16,10 +16,10 @@ from apkscan.engine import Options, evaluate
 from apkscan.errors import BrokenApk
 from apkscan.extract.apk import YaraSpec, extract
 from apkscan.facts import ApkFacts
-from apkscan.gcpause import gc_paused
 from apkscan.limits import Limits
 from apkscan.model import ScanResult
 from apkscan.rules.loader import RuleSet, load_rules
+from apkscan.runtime import gc_paused
 
 
 def yara_spec(ruleset: RuleSet) -> YaraSpec | None:

@@ -16,8 +16,8 @@ from rich.console import Console
 
 from apkscan import __version__
 from apkscan.errors import ApkscanError, ExitCode, UsageError
-from apkscan.gcpause import gc_paused
 from apkscan.model import Severity
+from apkscan.runtime import gc_paused
 
 if TYPE_CHECKING:
     from apkscan.limits import Limits

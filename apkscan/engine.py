@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from apkscan.model import (
 from apkscan.rules.context import Context, api_prefix, split_ref
 from apkscan.rules.data import app_types, app_types_source, permission_table, pi_table
 from apkscan.rules.loader import Rule, RuleSet, YaraMeta
+from apkscan.runtime import quick_gil_handoff
 from apkscan.sdk import SdkMatcher
 
 PIPL_MIN = Reference(
@@ -314,9 +316,15 @@ def verdict(findings: list[Finding] | tuple[Finding, ...], options: Options) -> 
 
 
 def evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None) -> ScanResult:
-    options = options or Options()
+    # A helper thread searches the text blobs (YARA and RE2, without the GIL) while this
+    # one indexes the code and evaluates the rules that need no text.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="apkscan-rules") as pool, quick_gil_handoff():
+        return _evaluate(facts, ruleset, options or Options(), pool)
+
+
+def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executor) -> ScanResult:
     matcher = SdkMatcher(ruleset.sdks)
-    ctx = Context(facts, matcher, all_watched(ruleset), ruleset.keyword_forms, ruleset.blob_patterns)
+    ctx = Context(facts, matcher, all_watched(ruleset), ruleset.keyword_forms, ruleset.blob_patterns, pool)
     sdk_hits = ctx.sdk_hits
     errors: list[RuleError] = []
     findings: list[Finding] = []

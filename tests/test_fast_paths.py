@@ -259,6 +259,7 @@ def test_gil_switch_interval_is_short_during_extraction_and_restored_after(tmp_p
 
     from apkscan.errors import BrokenApk
     from apkscan.extract import apk as apk_mod
+    from apkscan.runtime import HANDOFF_INTERVAL
 
     seen: list[float] = []
     real = apk_mod._extract
@@ -278,7 +279,7 @@ def test_gil_switch_interval_is_short_during_extraction_and_restored_after(tmp_p
         apk_mod.extract(Path(__file__).parent.parent / "samples" / "clean.apk", background=False)
     finally:
         apk_mod._extract = real
-    assert seen[:2] == pytest.approx([apk_mod.HANDOFF_INTERVAL] * 2)
+    assert seen[:2] == pytest.approx([HANDOFF_INTERVAL] * 2)
     assert seen[2] == before  # no helper thread, nothing to hand off to
     assert sys.getswitchinterval() == before
 
@@ -359,3 +360,26 @@ def test_native_ip_runs_edge_cases(text: str) -> None:
         return [m.span() for m in text_mod.ip_matches(text, native) if m.group(0).isascii()]
 
     assert spans(True) == spans(False)
+
+
+def test_text_scans_on_a_helper_thread_give_what_they_give_inline(ruleset, sample_results) -> None:  # type: ignore[no-untyped-def]
+    """Keyword hits, where each was found, and the regex-set candidates are the same with
+    the text passes on a helper thread as with them run when first needed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from apkscan.engine import all_watched
+    from apkscan.rules.context import Context
+    from apkscan.sdk import SdkMatcher
+
+    matcher = SdkMatcher(ruleset.sdks)
+    args = (all_watched(ruleset), ruleset.keyword_forms, ruleset.blob_patterns)
+    hits = 0
+    for result in sample_results.values():
+        with ThreadPoolExecutor(1) as pool:
+            threaded = Context(result.facts, matcher, *args, pool=pool)
+            inline = Context(result.facts, matcher, *args)
+            assert threaded.keyword_hits == inline.keyword_hits
+            assert threaded._keyword_at == inline._keyword_at
+            assert threaded.regex_candidates == inline.regex_candidates
+            hits += sum(map(len, inline.keyword_hits.values()))
+    assert hits > 20  # the fraud and gambling samples do hold keywords

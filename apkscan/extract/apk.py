@@ -9,13 +9,10 @@ text assets and resource strings are harvested for URLs and domains.
 from __future__ import annotations
 
 import hashlib
-import sys
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +36,7 @@ from apkscan.facts import (
     YaraHit,
 )
 from apkscan.limits import Limits
+from apkscan.runtime import quick_gil_handoff
 
 logger.disable("androguard")
 T = TypeVar("T")
@@ -77,39 +75,10 @@ def extract(
         return _extract(path, limits, t, yara_spec, _Inline())
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apkscan-extract")
     try:
-        with _quick_gil_handoff():
+        with quick_gil_handoff():
             return _extract(path, limits, t, yara_spec, pool)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-
-
-HANDOFF_INTERVAL = 1e-4
-"""GIL switch interval (seconds) while the helper thread runs. The helper needs the GIL
-back after every piece of C work (each zlib output block, each YARA scan); Python's
-default of 5 ms made it wait that long each time this thread was busy in Python, and the
-last YARA results came 0.05 to 0.1 s late on the 13-dex workload."""
-_handoff_lock = threading.Lock()
-_handoff_depth = 0
-_handoff_saved = 0.0
-
-
-@contextmanager
-def _quick_gil_handoff() -> Iterator[None]:
-    """A short GIL switch interval for the body; the previous one after (nesting and
-    concurrent extractions in threads are fine: the last to leave restores it)."""
-    global _handoff_depth, _handoff_saved
-    with _handoff_lock:
-        if _handoff_depth == 0:
-            _handoff_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_handoff_saved, HANDOFF_INTERVAL))
-        _handoff_depth += 1
-    try:
-        yield
-    finally:
-        with _handoff_lock:
-            _handoff_depth -= 1
-            if _handoff_depth == 0:
-                sys.setswitchinterval(_handoff_saved)
 
 
 def _open(path: Path, limits: Limits) -> tuple[ApkArchive, int]:

@@ -51,7 +51,7 @@ from collections.abc import Callable
 from itertools import repeat
 
 from apkscan.facts import Dex, Pairs, Tamper
-from apkscan.gcpause import gc_paused
+from apkscan.runtime import gc_paused
 
 try:
     from apkscan.extract import _dexfast

@@ -8,6 +8,7 @@ import unicodedata
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate, compress, repeat
@@ -62,15 +63,23 @@ class Context:
         watched_apis: Iterable[str] = (),
         keyword_forms: Iterable[str] = (),
         blob_patterns: Iterable[bytes] = (),
+        pool: Executor | None = None,
     ) -> None:
+        """``pool``: a helper thread for the keyword and regex-set passes over the text
+        blobs (YARA and RE2 release the GIL), started here and run while this thread
+        builds the code indexes; without one they run when first needed."""
         self.facts = facts
         self.matcher = matcher
+        self.keyword_forms = frozenset(keyword_forms)
+        self.blob_patterns = tuple(blob_patterns)
+        self._text_scans: Future[tuple[_KeywordScan, dict[str, list[set[int] | None]]]] | None = None
+        if pool is not None:
+            blobs = self.blobs
+            self._text_scans = pool.submit(_text_scans, blobs, self.keyword_forms, self.blob_patterns)
         self.class_refs = dotted_classes(facts)
         self.sdk_hits = matcher.detect(facts, self.class_refs)
         self.sdks = {s.id: s for s in self.sdk_hits}
         self.watched = tuple(sorted({api_prefix(a) for a in watched_apis}))
-        self.keyword_forms = frozenset(keyword_forms)
-        self.blob_patterns = tuple(blob_patterns)
         self.rule_hits: dict[str, bool] = {}
         self._keyword_at: dict[tuple[str, str], int] = {}  # (where, form) -> string index
         self._sorted_names: dict[tuple[int, str], SortedNames] = {}
@@ -213,31 +222,14 @@ class Context:
         far faster than a Python-level automaton over a large app's 10 MB of strings).
         ASCII forms must stand as whole words; the first valid match of each form is
         remembered for the evidence."""
+        if self._text_scans is not None:
+            first = self._text_scans.result()[0]
+        else:
+            first = _keyword_scan(self.blobs, self.keyword_forms)
         out: dict[str, set[str]] = {w: set() for w in self.text_sources}
-        if not self.keyword_forms:
-            return out
-        scanner, by_id = _keyword_scanner(self.keyword_forms)
-        for where, blobs in self.blobs.items():
-            found = out[where]
-            for blob in blobs:
-                data = blob.data
-                if not data:
-                    continue
-                for match in scanner.match(data=data, timeout=120):
-                    for string in match.strings:
-                        form = by_id[string.identifier]
-                        if form in found:
-                            continue
-                        for inst in string.instances:
-                            start = inst.offset
-                            end = start + inst.matched_length
-                            before = data[start - 1] if start > 0 else 0
-                            after = data[end] if end < len(data) else 0
-                            if form.isascii() and (_word_byte(before) or _word_byte(after)):
-                                continue
-                            found.add(form)
-                            self._keyword_at[(where, form)] = blob.item_at(start)
-                            break
+        for (where, form), (blob_no, start) in first.items():
+            out[where].add(form)
+            self._keyword_at[(where, form)] = self.blobs[where][blob_no].item_at(start)
         return out
 
     @cached_property
@@ -245,20 +237,9 @@ class Context:
         """Where -> per blob, the slots (indices in ``blob_patterns``) of the regexes that
         match somewhere in it, found in one RE2 set pass per blob instead of one pass per
         regex; None means unknown (every regex must look)."""
-        out: dict[str, list[set[int] | None]] = {}
-        matcher = _pattern_set(self.blob_patterns) if self.blob_patterns else None
-        for where, blobs in self.blobs.items():
-            row: list[set[int] | None] = []
-            for blob in blobs:
-                if matcher is None:
-                    row.append(None)
-                    continue
-                try:
-                    row.append(set(matcher.Match(blob.data) or ()))
-                except re2.error:
-                    row.append(None)
-            out[where] = row
-        return out
+        if self._text_scans is not None:
+            return self._text_scans.result()[1]
+        return _regex_candidates(self.blobs, self.blob_patterns)
 
     def find_text(self, where: str, needle: str) -> tuple[str, str, str] | None:
         """(file, original string, "class|method") holding a normalised needle: the string
@@ -406,6 +387,65 @@ class TextBlob:
 def _nfkc(text: str) -> str:
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
+
+
+_KeywordScan = dict[tuple[str, str], tuple[int, int]]
+"""(where, form) -> (blob number, byte offset) of the form's first valid match."""
+
+
+def _text_scans(
+    blobs: dict[str, tuple[TextBlob, ...]], forms: frozenset[str], patterns: tuple[bytes, ...]
+) -> tuple[_KeywordScan, dict[str, list[set[int] | None]]]:
+    """Both passes over the blobs; pure, so that it can run on a helper thread."""
+    return _keyword_scan(blobs, forms), _regex_candidates(blobs, patterns)
+
+
+def _keyword_scan(blobs: dict[str, tuple[TextBlob, ...]], forms: frozenset[str]) -> _KeywordScan:
+    """Where each keyword form first occurs validly, per place (see Context.keyword_hits)."""
+    first: _KeywordScan = {}
+    if not forms:
+        return first
+    scanner, by_id = _keyword_scanner(forms)
+    for where, place_blobs in blobs.items():
+        for blob_no, blob in enumerate(place_blobs):
+            data = blob.data
+            if not data:
+                continue
+            for match in scanner.match(data=data, timeout=120):
+                for string in match.strings:
+                    form = by_id[string.identifier]
+                    if (where, form) in first:
+                        continue
+                    for inst in string.instances:
+                        start = inst.offset
+                        end = start + inst.matched_length
+                        before = data[start - 1] if start > 0 else 0
+                        after = data[end] if end < len(data) else 0
+                        if form.isascii() and (_word_byte(before) or _word_byte(after)):
+                            continue
+                        first[(where, form)] = (blob_no, start)
+                        break
+    return first
+
+
+def _regex_candidates(
+    blobs: dict[str, tuple[TextBlob, ...]], patterns: tuple[bytes, ...]
+) -> dict[str, list[set[int] | None]]:
+    """See Context.regex_candidates."""
+    out: dict[str, list[set[int] | None]] = {}
+    matcher = _pattern_set(patterns) if patterns else None
+    for where, place_blobs in blobs.items():
+        row: list[set[int] | None] = []
+        for blob in place_blobs:
+            if matcher is None:
+                row.append(None)
+                continue
+            try:
+                row.append(set(matcher.Match(blob.data) or ()))
+            except re2.error:
+                row.append(None)
+        out[where] = row
+    return out
 
 
 def _word_byte(b: int) -> bool:
