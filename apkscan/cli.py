@@ -54,6 +54,9 @@ def _setup_logging(verbose: bool, debug: bool) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if debug:
+        from apkscan.extract import manifest
+
+        manifest.ANDROGUARD_LOG = True
         loguru_logger.enable("androguard")
         loguru_logger.remove()
         loguru_logger.add(sys.stderr, level="DEBUG")

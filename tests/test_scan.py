@@ -280,3 +280,25 @@ def test_cli_scan_leaves_the_garbage_collector_on(tmp_path: Path) -> None:
     assert res.exit_code == 6  # the bad file's code; the good one still got its report
     assert len(list(tmp_path.glob("*.json"))) == 1
     assert gc.isenabled()
+
+
+def test_debug_lets_androguard_log_and_the_default_keeps_it_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from loguru import logger
+
+    from apkscan.extract import manifest
+
+    monkeypatch.setattr(manifest, "ANDROGUARD_LOG", False)
+    try:
+        res = runner.invoke(app, ["scan", str(SAMPLES / "clean.apk"), "-o", str(tmp_path), "-q", "--debug"])
+        assert res.exit_code == 0, res.output
+        assert manifest.ANDROGUARD_LOG
+        assert "androguard.core.axml" in res.output + capfd.readouterr().err
+    finally:
+        logger.disable("androguard")
+        logger.remove()
+        manifest.ANDROGUARD_LOG = False
+    res = runner.invoke(app, ["scan", str(SAMPLES / "clean.apk"), "-o", str(tmp_path), "-q"])
+    assert res.exit_code == 0
+    assert "androguard" not in capfd.readouterr().err + res.output
