@@ -383,3 +383,19 @@ def test_text_scans_on_a_helper_thread_give_what_they_give_inline(ruleset, sampl
             assert threaded.regex_candidates == inline.regex_candidates
             hits += sum(map(len, inline.keyword_hits.values()))
     assert hits > 20  # the fraud and gambling samples do hold keywords
+
+
+def test_a_warm_cache_scan_does_not_import_pyyaml(tmp_path: Path) -> None:
+    """PyYAML is imported only to parse a file the parsed-YAML cache does not hold."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from apkscan import api; "
+        f"api.scan(Path({str(Path(__file__).parent.parent / 'samples' / 'clean.apk')!r})); "
+        "print('yaml' in sys.modules)"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in range(2)]
+    assert [r.stdout.strip() for r in runs] == ["True", "False"], [r.stderr[-500:] for r in runs]

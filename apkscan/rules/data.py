@@ -11,12 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from apkscan.errors import RuleLoadError
-
-SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's C loader when present (ten times faster), never the unsafe ones."""
 
 
 def builtin_dir() -> Path:
@@ -71,22 +66,21 @@ def cached_parse(raw: bytes, kind: str, parse: Callable[[str], Any]) -> Any:
     return data
 
 
-def yaml_error(path: Path, exc: yaml.YAMLError) -> RuleLoadError:
-    mark = getattr(exc, "problem_mark", None)
-    line = f":{mark.line + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return RuleLoadError(f"{path}{line}: invalid YAML: {problem}")
+def _parse_safe(path: Path, text: str) -> Any:
+    from apkscan.rules import yamlparse  # PyYAML only when the cache has no parse
+
+    return yamlparse.parse_safe(path, text)
 
 
 def load_yaml(path: Path) -> Any:
+    """A data file's document; RuleLoadError (naming the file and the line) when it
+    cannot be read or parsed."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise RuleLoadError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        return cached_parse(raw, "safe", lambda text: yaml.load(text, Loader=SafeLoader))
-    except yaml.YAMLError as exc:
-        raise yaml_error(path, exc) from None
+        return cached_parse(raw, "safe", functools.partial(_parse_safe, path))
     except UnicodeDecodeError as exc:
         raise RuleLoadError(f"{path}: cannot read: {exc}") from None
 

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 import yara
 
 from apkscan.errors import RuleLoadError
 from apkscan.model import CATEGORIES, CONFIDENCES, Reference, Severity
-from apkscan.rules.data import SafeLoader, builtin_dir, cache_dir, cached_parse, write_cache, yaml_error
+from apkscan.rules.data import builtin_dir, cache_dir, cached_parse, write_cache
 from apkscan.rules.predicates import TRADITIONAL, CompileEnv, Pred, PredicateError, compile_pred
 from apkscan.sdk import Sdk, parse_catalogue
 
@@ -111,25 +110,6 @@ class RuleSet:
         return None
 
 
-class _LineLoader(SafeLoader):  # type: ignore[misc]
-    """Safe loader that remembers the line of every mapping as ``__line__``."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
-    dupes = {k for k in keys if keys.count(k) > 1}
-    if dupes:
-        raise RuleLoadError(
-            f"{getattr(loader, 'name', '?')}:{node.start_mark.line + 1}: duplicate key {sorted(dupes)[0]!r}"
-        )
-    mapping["__line__"] = node.start_mark.line + 1
-    return dict(mapping)
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _strip(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: _strip(v) for k, v in node.items() if k != "__line__"}
@@ -141,20 +121,15 @@ def _strip(node: Any) -> Any:
 def _load_lines(path: Path, raw: bytes | None = None) -> Any:
     try:
         data = path.read_bytes() if raw is None else raw
-        return cached_parse(data, "lines", functools.partial(_parse_lines, str(path)))
+        return cached_parse(data, "lines", functools.partial(_parse_lines, path))
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(f"{path}: cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise yaml_error(path, exc) from None
 
 
-def _parse_lines(name: str, text: str) -> Any:
-    loader = _LineLoader(text)
-    loader.name = name
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
+def _parse_lines(path: Path, text: str) -> Any:
+    from apkscan.rules import yamlparse  # PyYAML only when the cache has no parse
+
+    return yamlparse.parse_lines(path, text)
 
 
 def _refs(value: Any, where: str) -> tuple[Reference, ...]:
