@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,12 @@ from hypothesis import strategies as st
 from apkscan.engine import evaluate
 from apkscan.errors import RuleLoadError
 from apkscan.extract.archive import _looks_text
-from apkscan.extract.text import URL_RE, _textfast, find_urls
+from apkscan.extract.text import URL_RE, TextHarvest, _textfast, find_urls
 from apkscan.report.json_report import dumps
 from apkscan.rules import data as data_mod
 from apkscan.rules.loader import load_rules
 
-NATIVE_TEXT_BUILT = _textfast is not None
+needs_textfast = pytest.mark.skipif(_textfast is None, reason="the C extension apkscan.extract._textfast is not built")
 URLISH = st.text(alphabet=list("hHtTpPsSfwW:/.a1 \n\"'<@-_?=#x"), max_size=80)
 
 
@@ -228,14 +229,14 @@ def _blob_pair(texts: list[str], normalised: bool) -> None:
 TEXTS = st.lists(st.text(alphabet=list("aZ\x00 Ω，（ＡｂéÉß1ﬁ\u0301"), max_size=8), max_size=30)
 
 
-@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+@needs_textfast
 @settings(max_examples=1500, deadline=None)
 @given(TEXTS, st.booleans())
 def test_native_blob_equals_the_python_blob(texts: list[str], normalised: bool) -> None:
     _blob_pair(texts, normalised)
 
 
-@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+@needs_textfast
 def test_native_blob_equals_the_python_blob_on_the_samples(sample_results) -> None:  # type: ignore[no-untyped-def]
     for result in sample_results.values():
         facts = result.facts
@@ -287,27 +288,35 @@ def test_gil_switch_interval_is_short_during_extraction_and_restored_after(tmp_p
 PICK_TEXTS = st.lists(st.text(alphabet=list("h:/@.19a٣Ω\x00 "), max_size=24), max_size=30)
 
 
+def _harvest_both_ways(fill: Callable[[TextHarvest], None]) -> tuple[TextHarvest, TextHarvest]:
+    """Two harvests filled by ``fill``: with the C passes, then with the Python ones."""
+    from apkscan.extract import text
+
+    out = []
+    real = text.NATIVE_TEXT
+    try:
+        for native in (True, False):
+            text.NATIVE_TEXT = native
+            out.append(text.TextHarvest())
+            fill(out[-1])
+    finally:
+        text.NATIVE_TEXT = real
+    return out[0], out[1]
+
+
 def _harvest_pair(texts: list[str] | tuple[str, ...]) -> None:
     """The harvest with the C filters finds what it finds with the Python ones."""
     from apkscan.extract import text
 
-    fast, plain = text.TextHarvest(), text.TextHarvest()
     with_scheme, maybe_ips, with_at = text.pick(texts, native=True)
     assert list(with_scheme) == [t for t in texts if "://" in t]
     assert list(with_at) == [t for t in texts if "@" in t]
     assert set(maybe_ips) >= {t for t in texts if 7 <= len(t) <= 21 and t[0].isdigit()}
-    real = text.NATIVE_TEXT
-    try:
-        text.NATIVE_TEXT = True
-        fast.add("x", texts)
-        text.NATIVE_TEXT = False
-        plain.add("x", texts)
-    finally:
-        text.NATIVE_TEXT = real
+    fast, plain = _harvest_both_ways(lambda h: h.add("x", texts))
     assert (fast.urls, fast.ips, fast.emails, fast.domains) == (plain.urls, plain.ips, plain.emails, plain.domains)
 
 
-@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+@needs_textfast
 @settings(max_examples=1500, deadline=None)
 @given(PICK_TEXTS)
 def test_native_picks_equal_the_python_filters(texts: list[str]) -> None:
@@ -315,7 +324,7 @@ def test_native_picks_equal_the_python_filters(texts: list[str]) -> None:
     _harvest_pair(tuple(texts))
 
 
-@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+@needs_textfast
 def test_native_picks_equal_the_python_filters_on_the_samples(sample_results) -> None:  # type: ignore[no-untyped-def]
     for result in sample_results.values():
         for dex in result.facts.dex:
@@ -326,7 +335,7 @@ def test_native_picks_equal_the_python_filters_on_the_samples(sample_results) ->
 IP_TEXT = st.text(alphabet=list("0123456789....٣ ax\n/:\"'"), max_size=60)
 
 
-@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+@needs_textfast
 @settings(max_examples=4000, deadline=None)
 @given(IP_TEXT)
 def test_native_ip_runs_find_every_ascii_match_of_the_regex(text: str) -> None:
@@ -336,19 +345,11 @@ def test_native_ip_runs_find_every_ascii_match_of_the_regex(text: str) -> None:
         return [m.span() for m in text_mod.ip_matches(text, native) if m.group(0).isascii()]
 
     assert spans(True) == spans(False)
-    fast, plain = text_mod.TextHarvest(), text_mod.TextHarvest()
-    real = text_mod.NATIVE_TEXT
-    try:
-        text_mod.NATIVE_TEXT = True
-        fast.add_text("a", text)
-        text_mod.NATIVE_TEXT = False
-        plain.add_text("a", text)
-    finally:
-        text_mod.NATIVE_TEXT = real
+    fast, plain = _harvest_both_ways(lambda h: h.add_text("a", text))
     assert fast.ips == plain.ips
 
 
-@pytest.mark.skipif(not NATIVE_TEXT_BUILT, reason="the C extension apkscan.extract._textfast is not built")
+@needs_textfast
 @pytest.mark.parametrize(
     "text",
     ["8.8.8.8", "x 8.8.8.8 y", "1.2.3.4.5", "١8.8.8.8", "8.8.8.8١", "8.8.8.88", "8.8.8.8888", "..8.8.8.8", "8.8.8.8."],
