@@ -400,3 +400,33 @@ def test_a_warm_cache_scan_does_not_import_pyyaml(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in range(2)]
     assert [r.stdout.strip() for r in runs] == ["True", "False"], [r.stderr[-500:] for r in runs]
+
+
+def test_pure_python_mode_writes_the_same_reports(tmp_path: Path) -> None:
+    """Every sample's JSON report is the same with the C extensions as with
+    APKSCAN_PURE_PYTHON=1 (all the pure-Python fallbacks), apart from the clock."""
+    import os
+    import subprocess
+    import sys
+
+    samples = sorted((Path(__file__).parent.parent / "samples").glob("*.apk"))
+    env = {k: v for k, v in os.environ.items() if k != "APKSCAN_PURE_PYTHON"}
+    reports = []
+    for pure in (False, True):
+        out = tmp_path / ("pure" if pure else "native")
+        run_env = {**env, "APKSCAN_PURE_PYTHON": "1"} if pure else env
+        cmd = [sys.executable, "-m", "apkscan", "scan", *map(str, samples), "-o", str(out), "-f", "json", "-q"]
+        subprocess.run(cmd, env=run_env, capture_output=True, check=False)
+        version = subprocess.run(
+            [sys.executable, "-m", "apkscan", "--version"], env=run_env, capture_output=True, text=True, check=True
+        )
+        assert ("pure Python" in version.stdout) == pure or _textfast is None
+        docs = {}
+        for p in sorted(out.glob("*.json")):
+            doc = json.loads(p.read_text(encoding="utf-8"))
+            for key in ("timings", "scanned_at", "duration_s"):
+                doc["scan"].pop(key)
+            docs[p.name] = doc
+        reports.append(docs)
+    assert len(reports[0]) == len(samples)
+    assert reports[0] == reports[1]
