@@ -317,9 +317,14 @@ def verdict(findings: list[Finding] | tuple[Finding, ...], options: Options) -> 
 
 def evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None) -> ScanResult:
     # A helper thread searches the text blobs (YARA and RE2, without the GIL) while this
-    # one indexes the code and evaluates the rules that need no text.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="apkscan-rules") as pool, quick_gil_handoff():
-        return _evaluate(facts, ruleset, options or Options(), pool)
+    # one indexes the code and evaluates the rules that need no text. Not waited for on the
+    # way out: after a scan timeout, the search it may still be making ends on its own.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apkscan-rules")
+    try:
+        with quick_gil_handoff():
+            return _evaluate(facts, ruleset, options or Options(), pool)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executor) -> ScanResult:

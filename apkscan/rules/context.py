@@ -388,7 +388,6 @@ def _nfkc(text: str) -> str:
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
-
 _KeywordScan = dict[tuple[str, str], tuple[int, int]]
 """(where, form) -> (blob number, byte offset) of the form's first valid match."""
 
