@@ -302,3 +302,19 @@ def test_debug_lets_androguard_log_and_the_default_keeps_it_quiet(
     res = runner.invoke(app, ["scan", str(SAMPLES / "clean.apk"), "-o", str(tmp_path), "-q"])
     assert res.exit_code == 0
     assert "androguard" not in capfd.readouterr().err + res.output
+
+
+def test_a_quiet_scan_does_not_import_rich(tmp_path: Path) -> None:
+    """rich (0.02-0.03 s to import) is loaded only when something is printed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from apkscan.cli import main; "
+        f"sys.argv = ['apkscan', 'scan', {str(SAMPLES / 'clean.apk')!r}, '-o', {str(tmp_path)!r}, '-q']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(any(m.split('.')[0] == 'rich' for m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False", run.stderr[-500:]
+    assert list(tmp_path.glob("*.json"))

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from apkscan.errors import ApkscanError
 
@@ -67,6 +66,8 @@ def batch(
     from apkscan.cli import _setup_logging
 
     _setup_logging(False, False)
+    from rich.console import Console
+
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False)
     try:
@@ -96,6 +97,8 @@ def query(
     format: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = QueryFormat.table,
 ) -> None:
     """Ask the results store: apps with a finding, apps per SDK, shared certificates, domains, generator ids."""
+    from rich.console import Console
+
     from apkscan.batch.query import open_store, render_rows, run_query
 
     out = Console(highlight=False)
