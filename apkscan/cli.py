@@ -297,7 +297,6 @@ def _scan(
         from apkscan import api
         from apkscan.baseline import Baseline
         from apkscan.engine import Options
-        from apkscan.report import render
         from apkscan.rules.data import app_types
 
         fmts = _formats(format)
@@ -375,29 +374,8 @@ def _scan(
                 finally:
                     if progress is not None:
                         progress.advance(task)
-                log.info(
-                    "%s: %d findings, %d SDKs, %d dex, %.2fs (%s)",
-                    path.name,
-                    len(result.findings),
-                    len(result.sdks),
-                    len(result.facts.dex),
-                    result.duration_s,
-                    ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()),
-                )
-                for problem in result.facts.problems:
-                    log.info("%s: could not read %s: %s", path.name, problem.where, problem.message)
-                for rule_error in result.rule_errors:
-                    log.warning("%s: rule %s failed: %s", path.name, rule_error.rule_id, rule_error.message)
-                stem = report_stem(result)
-                if stem in used_stems:  # same package and version twice in one run: keep both
-                    stem = f"{stem}-{result.facts.sha256[:8]}"
-                used_stems.add(stem)
-                written = []
-                for fmt in fmts:
-                    text = render(result, fmt, full_facts=full_facts)
-                    target = output / f"{stem}.{'sarif' if fmt == 'sarif' else fmt}"
-                    target.write_text(text, encoding="utf-8")
-                    written.append(str(target))
+                _log_result(path, result)
+                written = _write_reports(result, output, fmts, full_facts, used_stems)
                 considered = base.new_findings(result) if base else list(result.findings)
                 if fail_sev is not None and any(f.severity >= fail_sev for f in considered):
                     failing += 1
@@ -426,6 +404,42 @@ def _scan(
             )
         return int(ExitCode.FINDINGS)
     return int(ExitCode.OK)
+
+
+def _log_result(path: Path, result: ScanResult) -> None:
+    """What ``--verbose`` tells about one scanned APK."""
+    log.info(
+        "%s: %d findings, %d SDKs, %d dex, %.2fs (%s)",
+        path.name,
+        len(result.findings),
+        len(result.sdks),
+        len(result.facts.dex),
+        result.duration_s,
+        ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()),
+    )
+    for problem in result.facts.problems:
+        log.info("%s: could not read %s: %s", path.name, problem.where, problem.message)
+    for rule_error in result.rule_errors:
+        log.warning("%s: rule %s failed: %s", path.name, rule_error.rule_id, rule_error.message)
+
+
+def _write_reports(
+    result: ScanResult, output: Path, fmts: list[str], full_facts: bool, used_stems: set[str]
+) -> list[str]:
+    """Write one report per format into ``output``; the paths written. A package and
+    version seen before in this run gets the file's hash in its name, so both are kept."""
+    from apkscan.report import render
+
+    stem = report_stem(result)
+    if stem in used_stems:
+        stem = f"{stem}-{result.facts.sha256[:8]}"
+    used_stems.add(stem)
+    written = []
+    for fmt in fmts:
+        target = output / f"{stem}.{'sarif' if fmt == 'sarif' else fmt}"
+        target.write_text(render(result, fmt, full_facts=full_facts), encoding="utf-8")
+        written.append(str(target))
+    return written
 
 
 @rules_app.command("validate")

@@ -1,9 +1,11 @@
-"""Interpreter settings around heavy work: the cyclic garbage collector paused, and a
-short GIL switch interval while a helper thread does C work beside Python code."""
+"""Interpreter settings around heavy work: the cyclic garbage collector paused, a short
+GIL switch interval while a helper thread does C work beside Python code, and the switch
+that turns the optional C extensions off."""
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -55,3 +57,13 @@ def quick_gil_handoff() -> Iterator[None]:
             _handoff_depth -= 1
             if _handoff_depth == 0:
                 sys.setswitchinterval(_handoff_saved)
+
+
+PURE_PYTHON_ENV = "APKSCAN_PURE_PYTHON"
+"""Set to anything but ``0`` (before apkscan is imported) to run the pure-Python code
+instead of the optional C extensions (``_dexfast``, ``_textfast``)."""
+
+
+def native_allowed() -> bool:
+    """Whether the C extensions may be used: :data:`PURE_PYTHON_ENV` is unset or ``0``."""
+    return os.environ.get(PURE_PYTHON_ENV, "").strip() in ("", "0")

@@ -16,21 +16,14 @@ from apkscan import model as model_mod
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
-
-
+@functools.cache
 def _field_names(cls: type) -> tuple[str, ...] | None:
     """Field names of a dataclass type, or None for any other type (cached per type)."""
-    try:
-        return _FIELD_NAMES[cls]
-    except KeyError:
-        names = tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
-        _FIELD_NAMES[cls] = names
-        return names
+    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
 
 
 def to_jsonable(obj: Any) -> Any:
-    tp = type(obj)
+    tp: type = type(obj)
     if tp in _SCALARS:
         return obj
     if isinstance(obj, (list, tuple)):

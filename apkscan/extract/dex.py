@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import os
 import re
 import struct
 import sys
@@ -51,7 +50,7 @@ from collections.abc import Callable
 from itertools import repeat
 
 from apkscan.facts import Dex, Pairs, Tamper
-from apkscan.runtime import gc_paused
+from apkscan.runtime import gc_paused, native_allowed
 
 try:
     from apkscan.extract import _dexfast
@@ -60,10 +59,9 @@ except ImportError:  # built without a compiler: the pure-Python reader does eve
 
 __all__ = ["NATIVE", "NATIVE_AVAILABLE", "DexError", "read_dex"]
 
-PURE_PYTHON_ENV = "APKSCAN_PURE_PYTHON"
 NATIVE_AVAILABLE: bool = _dexfast is not None and array("I").itemsize == 4
 """Whether the C extension ``apkscan.extract._dexfast`` is importable (and usable here)."""
-NATIVE: bool = NATIVE_AVAILABLE and os.environ.get(PURE_PYTHON_ENV, "").strip() in ("", "0")
+NATIVE: bool = NATIVE_AVAILABLE and native_allowed()
 """Whether :func:`read_dex` uses the C extension by default: it is available and
 ``APKSCAN_PURE_PYTHON`` was not set (to anything but ``0``) when this module was imported."""
 
@@ -596,28 +594,26 @@ _Counts = tuple[int, ...]
 """Anomaly counters of the class data and code readers, in :func:`_code_notes` order."""
 
 
+_CODE_NOTES = (
+    "class_data items overlap; the rest were not read",
+    "{} class_defs share class_data with another class",
+    "{} class_data items unreadable or outside the file",
+    "{} methods with code but a method index out of range or repeated",
+    "code items overlap; the rest were not walked",
+    "{} code items outside the file",
+    "{} methods share a code item with another method",
+    "shared code items: too many call edges, the rest were dropped",
+    "{} instructions refer to methods or strings out of range",
+)
+"""The note for each counter of :data:`_Counts` that is not zero ({} is the count)."""
+
+
 def _code_notes(notes: _Notes, counts: _Counts) -> None:
     """The notes of :func:`_code_owners` then :func:`_walk_code` (same texts, same order,
     whichever implementation counted)."""
-    (cd_overlap, shared_cd, bad_cd, bad_callers, code_overlap, bad_code, shared, over_budget, bad_refs) = counts
-    if cd_overlap:
-        notes.structure("class_data items overlap; the rest were not read")
-    if shared_cd:
-        notes.structure(f"{shared_cd} class_defs share class_data with another class")
-    if bad_cd:
-        notes.structure(f"{bad_cd} class_data items unreadable or outside the file")
-    if bad_callers:
-        notes.structure(f"{bad_callers} methods with code but a method index out of range or repeated")
-    if code_overlap:
-        notes.structure("code items overlap; the rest were not walked")
-    if bad_code:
-        notes.structure(f"{bad_code} code items outside the file")
-    if shared:
-        notes.structure(f"{shared} methods share a code item with another method")
-    if over_budget:
-        notes.structure("shared code items: too many call edges, the rest were dropped")
-    if bad_refs:
-        notes.structure(f"{bad_refs} instructions refer to methods or strings out of range")
+    for count, text in zip(counts, _CODE_NOTES, strict=True):
+        if count:
+            notes.structure(text.format(count))
 
 
 def _uleb_tail(data: bytes, p: int, value: int) -> tuple[int, int]:

@@ -7,24 +7,19 @@ resource strings, one asset), which is far faster than one regex call per string
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 
-from apkscan.extract.dex import PURE_PYTHON_ENV
 from apkscan.facts import Strings
+from apkscan.runtime import native_allowed
 
 try:
     from apkscan.extract import _textfast
 except ImportError:  # built without a compiler: the same passes run in Python
     _textfast = None  # type: ignore[assignment]
 
-NATIVE_TEXT: bool = (
-    _textfast is not None
-    and array("I").itemsize == 4
-    and os.environ.get(PURE_PYTHON_ENV, "").strip() in ("", "0")
-)
+NATIVE_TEXT: bool = _textfast is not None and array("I").itemsize == 4 and native_allowed()
 """Whether passes over large string lists (the harvest's filters here, the text blobs of
 :mod:`apkscan.rules.context`) run in the C extension ``apkscan.extract._textfast``:
 it is built, and ``APKSCAN_PURE_PYTHON`` was not set."""

@@ -72,7 +72,7 @@ class Context:
         self.matcher = matcher
         self.keyword_forms = frozenset(keyword_forms)
         self.blob_patterns = tuple(blob_patterns)
-        self._text_scans: Future[tuple[_KeywordScan, dict[str, list[set[int] | None]]]] | None = None
+        self._text_scans: Future[_TextScans] | None = None
         if pool is not None:
             blobs = self.blobs
             self._text_scans = pool.submit(_text_scans, blobs, self.keyword_forms, self.blob_patterns)
@@ -222,12 +222,8 @@ class Context:
         far faster than a Python-level automaton over a large app's 10 MB of strings).
         ASCII forms must stand as whole words; the first valid match of each form is
         remembered for the evidence."""
-        if self._text_scans is not None:
-            first = self._text_scans.result()[0]
-        else:
-            first = _keyword_scan(self.blobs, self.keyword_forms)
         out: dict[str, set[str]] = {w: set() for w in self.text_sources}
-        for (where, form), (blob_no, start) in first.items():
+        for (where, form), (blob_no, start) in self._text_scan_results[0].items():
             out[where].add(form)
             self._keyword_at[(where, form)] = self.blobs[where][blob_no].item_at(start)
         return out
@@ -237,9 +233,15 @@ class Context:
         """Where -> per blob, the slots (indices in ``blob_patterns``) of the regexes that
         match somewhere in it, found in one RE2 set pass per blob instead of one pass per
         regex; None means unknown (every regex must look)."""
+        return self._text_scan_results[1]
+
+    @cached_property
+    def _text_scan_results(self) -> _TextScans:
+        """The keyword and regex-set passes: from the helper thread when one was given,
+        else made here."""
         if self._text_scans is not None:
-            return self._text_scans.result()[1]
-        return _regex_candidates(self.blobs, self.blob_patterns)
+            return self._text_scans.result()
+        return _text_scans(self.blobs, self.keyword_forms, self.blob_patterns)
 
     def find_text(self, where: str, needle: str) -> tuple[str, str, str] | None:
         """(file, original string, "class|method") holding a normalised needle: the string
@@ -392,9 +394,12 @@ _KeywordScan = dict[tuple[str, str], tuple[int, int]]
 """(where, form) -> (blob number, byte offset) of the form's first valid match."""
 
 
+_TextScans = tuple[_KeywordScan, dict[str, list[set[int] | None]]]
+
+
 def _text_scans(
     blobs: dict[str, tuple[TextBlob, ...]], forms: frozenset[str], patterns: tuple[bytes, ...]
-) -> tuple[_KeywordScan, dict[str, list[set[int] | None]]]:
+) -> _TextScans:
     """Both passes over the blobs; pure, so that it can run on a helper thread."""
     return _keyword_scan(blobs, forms), _regex_candidates(blobs, patterns)
 
