@@ -37,14 +37,18 @@ class Severity(enum.IntEnum):
 CATEGORIES: tuple[str, ...] = (
     "fraud",
     "gambling",
+    "malware",
     "personal-data",
     "permissions",
     "sdk",
     "security",
     "store-policy",
     "tampering",
+    "analysis",
 )
-"""The closed set of finding categories."""
+"""The closed set of finding categories. ``fraud``, ``gambling`` and ``malware`` (and
+impersonation, a fraud) make an app illegal; ``analysis`` says that part of the app could
+not be analysed (a limit, a packer, an error), which keeps the verdict at human review."""
 
 CONFIDENCES: tuple[str, ...] = ("low", "medium", "high")
 
