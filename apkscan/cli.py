@@ -226,8 +226,20 @@ def scan(
         Optional[Path],  # noqa: UP045
         typer.Option("--baseline", help="Baseline file: accepted findings do not count for --fail-on."),
     ] = None,
-    reject_at: Annotated[str, typer.Option("--reject-at", help="Verdict 'reject' from this severity.")] = "critical",
-    review_at: Annotated[str, typer.Option("--review-at", help="Verdict 'review' from this severity.")] = "medium",
+    reject_at: Annotated[
+        str, typer.Option("--reject-at", help="Verdict 'reject' from an illegal-app finding of this severity.")
+    ] = "critical",
+    review_at: Annotated[
+        str,
+        typer.Option(
+            "--review-at",
+            help="Verdict 'review' from one illegal-app finding of this severity ('reject' from two of "
+            "different rules).",
+        ),
+    ] = "high",
+    fix_at: Annotated[
+        str, typer.Option("--fix-at", help="Verdict 'fix' from a compliance finding of this severity.")
+    ] = "medium",
     full_facts: Annotated[
         bool,
         typer.Option(
@@ -268,6 +280,7 @@ def scan(
             quiet,
             timeout,
             limit,
+            fix_at,
         )
     except ApkscanError as exc:
         raise _fail(exc) from None
@@ -289,6 +302,7 @@ def _scan(
     quiet: bool,
     timeout: float = 300.0,
     limit: list[str] | None = None,
+    fix_at: str = "medium",
 ) -> int:
     # Imports and the rule set make long-lived objects and no garbage cycles: made with the
     # collector paused, then frozen (gc.freeze) so that no later pass walks them again.
@@ -298,6 +312,7 @@ def _scan(
         from apkscan.baseline import Baseline
         from apkscan.engine import Options
         from apkscan.rules.data import app_types
+        from apkscan.verdict import check_thresholds
 
         fmts = _formats(format)
         limits = parse_limits(limit or [])
@@ -305,8 +320,12 @@ def _scan(
         options = Options(
             app_category=category or "",
             reject_at=_severity(reject_at, "--reject-at") or Severity.CRITICAL,
-            review_at=_severity(review_at, "--review-at") or Severity.MEDIUM,
+            review_at=_severity(review_at, "--review-at") or Severity.HIGH,
+            fix_at=_severity(fix_at, "--fix-at") or Severity.MEDIUM,
         )
+        inverted = check_thresholds(options.thresholds)
+        if inverted:
+            raise UsageError(inverted)
         if category and not any(category in (t.get("id"), t.get("name_zh")) for t in app_types()):
             known = ", ".join(str(t.get("id")) for t in app_types())
             raise UsageError(f"--category: unknown app type {category!r} (known: {known})")

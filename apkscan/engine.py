@@ -27,6 +27,7 @@ from apkscan.rules.data import app_types, app_types_source, permission_table, pi
 from apkscan.rules.loader import Rule, RuleSet, YaraMeta
 from apkscan.runtime import quick_gil_handoff
 from apkscan.sdk import SdkMatcher
+from apkscan.verdict import Thresholds, decide
 
 PIPL_MIN = Reference(
     "PIPL Art. 6",
@@ -69,7 +70,15 @@ TAMPER_REF = Reference(
 class Options:
     app_category: str = ""
     reject_at: Severity = Severity.CRITICAL
-    review_at: Severity = Severity.MEDIUM
+    """An illegal-app finding (fraud, gambling, malware) from here rejects."""
+    review_at: Severity = Severity.HIGH
+    """One illegal-app finding from here sends the app to a human; two of different rules reject."""
+    fix_at: Severity = Severity.MEDIUM
+    """A compliance finding from here sends the app back to be fixed."""
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.reject_at, self.review_at, self.fix_at)
 
 
 def fingerprint(rule_id: str, evidence: tuple[Evidence, ...]) -> str:
@@ -307,12 +316,8 @@ def _necessity_findings(category: str, access: list[DataAccess], facts: ApkFacts
 
 
 def verdict(findings: list[Finding] | tuple[Finding, ...], options: Options) -> str:
-    top = max((f.severity for f in findings), default=None)
-    if top is not None and top >= options.reject_at:
-        return "reject"
-    if top is not None and top >= options.review_at:
-        return "review"
-    return "pass"
+    """The verdict level (``pass``, ``fix``, ``review``, ``reject``); see :mod:`apkscan.verdict`."""
+    return decide(findings, options.thresholds).level
 
 
 def evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None) -> ScanResult:
@@ -355,6 +360,7 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     if options.app_category:
         findings += _necessity_findings(options.app_category, access, facts)
     findings.sort(key=lambda f: (-f.severity, f.category, f.rule_id))
+    decision = decide(findings, options.thresholds)
     return ScanResult(
         facts=facts,
         findings=tuple(findings),
@@ -363,5 +369,8 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
         rule_errors=tuple(errors),
         rules_digest=ruleset.digest,
         app_category=options.app_category,
-        verdict=verdict(findings, options),
+        verdict=decision.level,
+        verdict_reason=decision.reason,
+        verdict_reason_zh=decision.reason_zh,
+        verdict_deciding=decision.deciding,
     )

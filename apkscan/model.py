@@ -158,7 +158,12 @@ class ScanResult:
     app_category: str = ""
     """The ``--category`` app type the necessity checks used, if any."""
     verdict: str = ""
-    """``pass``, ``review`` or ``reject`` (see :mod:`apkscan.verdict`)."""
+    """``pass``, ``fix``, ``review`` or ``reject`` (see :mod:`apkscan.verdict`)."""
+    verdict_reason: str = ""
+    """One line: the findings that decided the verdict."""
+    verdict_reason_zh: str = ""
+    verdict_deciding: tuple[str, ...] = ()
+    """Rule ids of the deciding findings."""
     timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
     def counts(self) -> dict[str, int]:

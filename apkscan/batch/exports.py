@@ -91,7 +91,7 @@ def load_apps(store: Store, out: Path) -> list[App]:
     for r in store.iter_rows(
         "SELECT a.*, r.verdict, r.critical, r.high, r.medium, r.low, r.info, r.report_stem AS result_stem "
         "FROM apks a LEFT JOIN results r ON r.sha256 = a.sha256 AND r.rules_digest = ? "
-        "ORDER BY a.status DESC, CASE r.verdict WHEN 'reject' THEN 0 WHEN 'review' THEN 1 ELSE 2 END, "
+        "ORDER BY a.status DESC, CASE r.verdict WHEN 'reject' THEN 0 WHEN 'review' THEN 1 WHEN 'fix' THEN 2 ELSE 3 END, "
         "r.critical DESC, r.high DESC, r.medium DESC, COALESCE(a.package, ''), a.path", (digest,)
     ):
         row = dict(r)
@@ -153,6 +153,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 .v-reject{color:#fff;background:#c62828;border-radius:3px;padding:0 4px}
 .v-review{background:#ffe082;border-radius:3px;padding:0 4px}
 .v-pass{color:#fff;background:#2e7d32;border-radius:3px;padding:0 4px}
+.v-fix{color:#fff;background:#0e7490;border-radius:3px;padding:0 4px}
 .v-failed{color:#fff;background:#616161;border-radius:3px;padding:0 4px}
 .s-critical{color:#b71c1c;font-weight:bold}.s-high{color:#d84315;font-weight:bold}
 .muted{color:#888}.mono{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
@@ -166,7 +167,7 @@ rules <span class="mono">{{ digest[:19] }}</span> &middot; generated {{ generate
 <div class="controls">
 <input id="q" type="search" placeholder="filter: package, label, category, rule, error…" aria-label="filter">
 <select id="vf" aria-label="verdict"><option value="">all verdicts</option><option>reject</option>
-<option>review</option><option>pass</option><option>failed</option></select>
+<option>review</option><option>fix</option><option>pass</option><option>failed</option></select>
 <span id="shown" class="muted"></span></div>
 <table id="apps"><thead><tr>
 <th data-type="text">verdict</th><th data-type="num">critical</th><th data-type="num">high</th>
@@ -236,7 +237,7 @@ def render_index(store: Store, apps: list[App]) -> str:
         n_ok=sum(a.row["status"] == "ok" for a in apps),
         n_failed=sum(a.row["status"] != "ok" for a in apps),
         verdicts=sorted(verdicts.items(), key=lambda kv: -kv[1]),
-        vrank={"reject": 3, "review": 2, "pass": 1, "pending": 0, "failed": 0},
+        vrank={"reject": 4, "review": 3, "fix": 2, "pass": 1, "pending": 0, "failed": 0},
         severities=SEVERITIES,
         sections=[("certificate", "Shared signing certificates"), ("domain", "Shared server domains"),
                   ("generator", "Shared app-generator ids")],

@@ -19,7 +19,7 @@ SEVERITY_STYLE = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
-VERDICT_STYLE = {"pass": "bold green", "review": "bold yellow", "reject": "bold red"}
+VERDICT_STYLE = {"pass": "bold green", "fix": "bold cyan", "review": "bold yellow", "reject": "bold red"}
 
 
 def clean(text: str, limit: int = 120) -> str:
@@ -58,6 +58,8 @@ def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8
             clean(where, 70),
         )
     console.print(table)
+    if result.verdict_reason:
+        console.print(f"  [bold]{verdict}[/]: {clean(result.verdict_reason, 200)}")
     parts = [f"{n} {name}" for name, n in counts.items() if n]
     more = len(result.findings) - top
     console.print(

@@ -26,17 +26,14 @@ from markupsafe import Markup, escape
 
 from apkscan.facts import ApkFacts, Component, Manifest
 from apkscan.model import CATEGORIES, Evidence, Finding, ScanResult, SdkHit, Severity
+from apkscan.verdict import TEXT as VERDICT_TEXT
 
 SEVERITIES_DESC: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
 """critical, high, medium, low, info."""
 
 PACKER_CATEGORIES = frozenset({"packer", "app-generator", "hybrid-framework"})
 
-VERDICTS: dict[str, tuple[str, str]] = {
-    "pass": ("PASS", "通过"),
-    "review": ("REVIEW", "需人工复核"),
-    "reject": ("REJECT", "建议驳回"),
-}
+VERDICTS: dict[str, tuple[str, str]] = VERDICT_TEXT
 
 ICON_MAX_BYTES = 512 * 1024
 URL_LIMIT = 5000

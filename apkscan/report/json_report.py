@@ -84,6 +84,11 @@ def report_dict(result: ScanResult, full_facts: bool = False) -> dict[str, Any]:
         },
         "app": app_identity(result.facts),
         "verdict": result.verdict,
+        "verdict_reason": {
+            "en": result.verdict_reason,
+            "zh": result.verdict_reason_zh,
+            "deciding": list(result.verdict_deciding),
+        },
         "counts": result.counts(),
         "findings": to_jsonable(result.findings),
         "sdks": to_jsonable(result.sdks),

@@ -82,7 +82,13 @@ def render(results: list[ScanResult]) -> str:
                 "length": facts.size,
                 "hashes": {"sha-256": facts.sha256},
                 "mimeType": "application/vnd.android.package-archive",
-                "properties": {"package": facts.manifest.package, "versionName": facts.manifest.version_name},
+                "properties": {
+                    "package": facts.manifest.package,
+                    "versionName": facts.manifest.version_name,
+                    "verdict": res.verdict,
+                    "verdictReason": res.verdict_reason,
+                    "verdictReasonZh": res.verdict_reason_zh,
+                },
             }
         )
         for p in facts.problems:

@@ -1,0 +1,143 @@
+"""The verdict: what a store should do with an app, and the findings that decided it.
+
+Four levels, from best to worst:
+
+``pass``
+    Nothing that needs action.
+``fix``
+    A lawful app that breaks personal-data, store or security rules: send it back to the
+    developer to fix. Only compliance findings (``personal-data``, ``permissions``,
+    ``security``, ``store-policy``, ``sdk``) at or above ``fix_at`` lead here.
+``review``
+    Genuinely uncertain: a human must look. A strong signal of an illegal app that is not
+    corroborated (one finding of ``fraud``, ``gambling`` or ``malware`` at ``review_at``),
+    or an app that could not be fully analysed (any ``analysis`` or ``tampering`` finding at
+    medium or above: a limit, a packer, a time-out, a tampered archive). An app that hides
+    part of itself never passes on silence.
+``reject``
+    An illegal app (fraud, gambling, malware, impersonation): refuse and report it. A
+    finding of an illegal category at ``reject_at`` (by default ``critical``: the composite
+    profiles), or two strong (``review_at``) illegal findings of different rules that
+    corroborate each other.
+
+The levels are ordered; :func:`worse` picks the worse of two. Nothing that removes
+findings can improve a verdict: each rule only ever raises it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from apkscan.model import Finding, Severity
+
+LEVELS: tuple[str, ...] = ("pass", "fix", "review", "reject")
+"""Best to worst."""
+
+ILLEGAL: frozenset[str] = frozenset({"fraud", "gambling", "malware"})
+INCOMPLETE: frozenset[str] = frozenset({"analysis", "tampering"})
+COMPLIANCE: frozenset[str] = frozenset({"personal-data", "permissions", "security", "store-policy", "sdk"})
+
+INCOMPLETE_AT = Severity.MEDIUM
+"""An ``analysis`` or ``tampering`` finding from this severity keeps the verdict at review."""
+
+TEXT: dict[str, tuple[str, str]] = {
+    "pass": ("PASS", "通过"),
+    "fix": ("FIX", "需整改"),
+    "review": ("REVIEW", "需人工复核"),
+    "reject": ("REJECT", "建议驳回"),
+}
+"""Level -> (English, Chinese) for reports."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    reject_at: Severity = Severity.CRITICAL
+    review_at: Severity = Severity.HIGH
+    fix_at: Severity = Severity.MEDIUM
+
+
+@dataclass(frozen=True)
+class Verdict:
+    level: str
+    reason: str
+    """One line: why, naming the deciding findings."""
+    reason_zh: str
+    deciding: tuple[str, ...] = ()
+    """Rule ids of the findings that decided it, most severe first."""
+
+
+def rank(level: str) -> int:
+    return LEVELS.index(level) if level in LEVELS else 0
+
+
+def worse(a: str, b: str) -> str:
+    return a if rank(a) >= rank(b) else b
+
+
+def check_thresholds(t: Thresholds) -> str:
+    """An error message when the thresholds are inverted, else ``""``."""
+    if t.review_at > t.reject_at:
+        return f"--review-at {t.review_at.label} is above --reject-at {t.reject_at.label}"
+    return ""
+
+
+def _ids(findings: Iterable[Finding], limit: int = 3) -> tuple[str, ...]:
+    ordered = sorted(findings, key=lambda f: (-int(f.severity), f.rule_id))
+    return tuple(dict.fromkeys(f.rule_id for f in ordered))[:limit]
+
+
+def _list(ids: tuple[str, ...]) -> str:
+    return ", ".join(ids)
+
+
+def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
+    t = t or Thresholds()
+    fs = list(findings)
+    illegal = [f for f in fs if f.category in ILLEGAL]
+    decisive = [f for f in illegal if f.severity >= t.reject_at]
+    if decisive:
+        ids = _ids(decisive)
+        return Verdict(
+            "reject",
+            f"illegal-app finding at {t.reject_at.label} or above: {_list(ids)}",
+            f"存在违法违规应用特征（{t.reject_at.label} 及以上）：{_list(ids)}",
+            ids,
+        )
+    strong = [f for f in illegal if f.severity >= t.review_at]
+    strong_rules = {f.rule_id for f in strong}
+    if len(strong_rules) >= 2:
+        ids = _ids(strong)
+        return Verdict(
+            "reject",
+            f"{len(strong_rules)} independent strong illegal-app signals: {_list(ids)}",
+            f"{len(strong_rules)} 项相互印证的违法应用强特征：{_list(ids)}",
+            ids,
+        )
+    incomplete = [f for f in fs if f.category in INCOMPLETE and f.severity >= INCOMPLETE_AT]
+    if strong or incomplete:
+        ids = _ids(strong) + _ids(incomplete)
+        parts_en, parts_zh = [], []
+        if strong:
+            parts_en.append(f"one strong illegal-app signal needs a human: {_list(_ids(strong))}")
+            parts_zh.append(f"单项违法应用强特征需人工确认：{_list(_ids(strong))}")
+        if incomplete:
+            parts_en.append(f"not fully analysable or tampered: {_list(_ids(incomplete))}")
+            parts_zh.append(f"无法完整分析或存在篡改：{_list(_ids(incomplete))}")
+        return Verdict("review", "; ".join(parts_en), "；".join(parts_zh), ids)
+    compliance = [f for f in fs if f.category in COMPLIANCE and f.severity >= t.fix_at]
+    if compliance:
+        ids = _ids(compliance)
+        n = len({f.rule_id for f in compliance})
+        return Verdict(
+            "fix",
+            f"{n} compliance finding(s) at {t.fix_at.label} or above to fix: {_list(ids)}"
+            + (" ..." if n > len(ids) else ""),
+            f"{n} 项合规问题需整改（{t.fix_at.label} 及以上）：{_list(ids)}" + (" 等" if n > len(ids) else ""),
+            ids,
+        )
+    return Verdict(
+        "pass",
+        f"no finding at {t.fix_at.label} or above",
+        f"未发现 {t.fix_at.label} 及以上问题",
+    )
