@@ -1,5 +1,13 @@
 """SDK catalogue and matching: which third-party SDKs an app contains, and which SDK a
-given class belongs to (so that a call site is attributed to the SDK or to the app)."""
+given class belongs to (so that a call site is attributed to the SDK or to the app).
+
+Besides the catalogue, :meth:`SdkMatcher.detect` discovers **unidentified SDKs**: a package
+tree outside the app's own namespace that holds at least :data:`DISCOVERY_MIN_CLASSES`
+classes no catalogue entry claims (see :func:`tree_key` for what a tree is and
+:data:`DISCOVERY_EXCLUDED_ROOTS` for what is never one). Each becomes an :class:`SdkHit` of
+category :data:`UNIDENTIFIED_CATEGORY` with id ``unidentified:<tree>``, and call sites in
+the tree are attributed to it, never to the app's own code.
+"""
 
 from __future__ import annotations
 
@@ -63,6 +71,122 @@ def parse_catalogue(doc: Any, where: str) -> list[Sdk]:
     return out
 
 
+UNIDENTIFIED_CATEGORY = "unidentified"
+UNIDENTIFIED_PREFIX = "unidentified:"
+DISCOVERY_MIN_CLASSES = 20
+"""A package tree needs at least this many classes (inner classes included, R and
+BuildConfig classes not) that no catalogue entry claims to be reported as an unidentified SDK."""
+DISCOVERY_EXCLUDED_ROOTS: tuple[str, ...] = (
+    "android.",
+    "androidx.",
+    "dalvik.",
+    "java.",
+    "javax.",
+    "kotlin.",
+    "kotlinx.",
+    "sun.",
+    "com.android.",
+    "org.intellij.",
+    "org.jetbrains.",
+    "org.json.",
+    "org.w3c.",
+    "org.xml.",
+    "org.xmlpull.",
+)
+"""Platform and language packages: never an SDK of their own."""
+_NO_DEEPER_THIRD = frozenset({"android"})
+"""``com.google.android.x``: a third segment that names a platform, not a product, makes
+the tree one segment deeper (``com.google.android.datatransport``)."""
+_GENERIC_ORGS = frozenset(
+    {
+        "example",
+        "examples",
+        "app",
+        "apps",
+        "android",
+        "mobile",
+        "my",
+        "test",
+        "demo",
+        "com",
+        "net",
+        "org",
+        "gov",
+        "edu",
+        "co",
+        "ac",
+        "github",
+        "gitee",
+        "google",
+        "company",
+    }
+)
+"""Second segments shared by unrelated developers (``com.example``, ``cn.com``): an app
+package under one of them claims only its own three-segment tree."""
+_GENERATED = frozenset({"R", "BuildConfig", "Manifest"})
+
+
+def tree_key(dotted_class: str) -> str:
+    """The package tree a class belongs to for discovery: the first three segments of its
+    package (``com.vendor.sdk``), four when the third is ``android``; ``""`` for a class in
+    a package of fewer than two segments, or whose tree has an obfuscated (one-letter)
+    segment."""
+    name = dotted_class.split("$", 1)[0]
+    parts = name.split(".")[:-1]
+    if len(parts) < 2:
+        return ""
+    depth = 4 if len(parts) >= 4 and parts[2] in _NO_DEEPER_THIRD else 3
+    tree = parts[:depth]
+    if any(len(seg) < 2 for seg in tree):
+        return ""
+    return ".".join(tree)
+
+
+def _own_roots(facts: ApkFacts) -> list[str]:
+    """Package prefixes of the app's own code: the manifest package and the packages of its
+    Application class and launcher activity (not every activity: SDKs declare theirs),
+    cut to their organisation (two segments), or to three segments when the organisation is
+    a generic one like ``com.example``."""
+    m = facts.manifest
+    names = [m.package]
+    app_class = m.flag("name") or ""
+    for cls in (app_class, m.launcher or ""):
+        if cls.startswith("."):
+            cls = m.package + cls
+        if "." in cls:
+            names.append(cls.rpartition(".")[0])
+    roots: list[str] = []
+    for n in names:
+        parts = [p for p in n.split(".") if p]
+        if len(parts) < 2:
+            if parts:
+                roots.append(parts[0])
+            continue
+        depth = 3 if parts[1] in _GENERIC_ORGS and len(parts) >= 3 else 2
+        roots.append(".".join(parts[:depth]))
+    return list(dict.fromkeys(roots))
+
+
+def _under(name: str, roots: list[str]) -> bool:
+    return any(name == r or name.startswith(r + ".") for r in roots)
+
+
+def unidentified_hit(tree: str, count: int) -> SdkHit:
+    return SdkHit(
+        id=UNIDENTIFIED_PREFIX + tree,
+        name=f"Unidentified SDK {tree}",
+        name_zh="未识别SDK",
+        vendor="",
+        category=UNIDENTIFIED_CATEGORY,
+        country="",
+        tracker=False,
+        data_collected=(),
+        source="discovery",
+        matched=(f"classes {tree}.* ({count}), in no catalogue entry",),
+        class_count=count,
+    )
+
+
 def smali_to_dotted(name: str) -> str:
     """``Lcom/foo/Bar$1;`` -> ``com.foo.Bar$1``."""
     if name.startswith("L") and name.endswith(";"):
@@ -76,7 +200,11 @@ def dotted_classes(facts: ApkFacts) -> list[tuple[str, str]]:
 
 
 class SdkMatcher:
-    """Class-prefix lookup on dotted package boundaries (longest prefix wins)."""
+    """Class-prefix lookup on dotted package boundaries (longest prefix wins).
+
+    After :meth:`detect`, :meth:`sdk_of` also answers with the unidentified SDKs discovered
+    in that app (``unidentified:<tree>``); each ``detect`` replaces them, so a matcher
+    serves one app at a time (the engine makes one per scan)."""
 
     def __init__(self, sdks: list[Sdk]) -> None:
         self.sdks = {s.id: s for s in sdks}
@@ -86,10 +214,16 @@ class SdkMatcher:
             for p in s.classes:
                 self.prefix.setdefault(p, s.id)
         self._cache: dict[str, tuple[str, str]] = {}
+        self.discovered: dict[str, str] = {}
+        """Tree -> unidentified SDK id, for the app last passed to :meth:`detect`."""
 
     def sdk_of(self, dotted_class: str) -> str:
-        """SDK id whose package holds the class, ``""`` when none does."""
-        return self.match(dotted_class)[0]
+        """SDK id whose package holds the class (a catalogue entry, else an unidentified
+        SDK discovered by :meth:`detect`), ``""`` when none does."""
+        sid = self.match(dotted_class)[0]
+        if sid or not self.discovered:
+            return sid
+        return self.discovered.get(tree_key(dotted_class), "")
 
     def match(self, dotted_class: str) -> tuple[str, str]:
         """(SDK id, matching prefix) for a class; ("", "") when no SDK holds it."""
@@ -112,11 +246,16 @@ class SdkMatcher:
         :func:`dotted_classes`, when the caller has them already."""
         counts: Counter[str] = Counter()
         by_prefix: Counter[tuple[str, str]] = Counter()
+        unclaimed: Counter[str] = Counter()  # tree -> classes no catalogue entry claims
         for dotted, _ in dotted_classes(facts) if classes is None else classes:
             sid, prefix = self.match(dotted)
             if sid:
                 counts[sid] += 1
                 by_prefix[(sid, prefix)] += 1
+            else:
+                tree = tree_key(dotted)
+                if tree and dotted.rpartition(".")[2].split("$", 1)[0] not in _GENERATED:
+                    unclaimed[tree] += 1
         matched: dict[str, set[str]] = {}
         for (sid, prefix), n in by_prefix.items():
             matched.setdefault(sid, set()).add(f"classes {prefix}.* ({n})")
@@ -153,5 +292,21 @@ class SdkMatcher:
                     class_count=counts.get(sid, 0),
                 )
             )
+        hits_out += self._discover(facts, unclaimed)
         hits_out.sort(key=lambda h: (h.category, h.id))
         return hits_out
+
+    def _discover(self, facts: ApkFacts, unclaimed: Counter[str]) -> list[SdkHit]:
+        """Unidentified SDKs among the trees of unclaimed classes; remembered for sdk_of."""
+        self.discovered = {}
+        own = _own_roots(facts)
+        out: list[SdkHit] = []
+        for tree, n in sorted(unclaimed.items()):
+            if n < DISCOVERY_MIN_CLASSES or (tree + ".").startswith(DISCOVERY_EXCLUDED_ROOTS):
+                continue
+            if _under(tree, own) or any(r.startswith(tree + ".") for r in own):
+                continue
+            hit = unidentified_hit(tree, n)
+            self.discovered[tree] = hit.id
+            out.append(hit)
+        return out
