@@ -489,7 +489,9 @@ def _pattern_set(patterns: tuple[bytes, ...]) -> Any:
     """An RE2 set of the blob patterns (slot i = ``patterns[i]``), or None if RE2 cannot
     build one (each regex then runs on its own)."""
     try:
-        pattern_set = re2.Set.SearchSet()
+        options = re2.Options()
+        options.log_errors = False  # no RE2 log lines on stderr
+        pattern_set = re2.Set.SearchSet(options)
         for p in patterns:
             pattern_set.Add(p)
         pattern_set.Compile()

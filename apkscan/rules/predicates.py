@@ -103,12 +103,19 @@ def _bool(value: Any, what: str) -> bool:
     return value
 
 
+def _re2_quiet() -> Any:
+    """RE2 options that keep RE2's own log lines off stderr (the error is raised anyway)."""
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
 def _regex(pattern: Any) -> Any:
     if not isinstance(pattern, str):
         raise PredicateError("pattern must be a string")
     try:
         # RE2 runs in linear time: a hostile string cannot make a rule hang.
-        return re2.compile(pattern)
+        return re2.compile(pattern, _re2_quiet())
     except Exception as exc:
         raise PredicateError(f"bad pattern {pattern!r}: {exc} (RE2 syntax: no backreferences or lookaround)") from None
 
@@ -686,7 +693,7 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
     # Compiled as bytes (RE2 still reads it as UTF-8): the blobs are UTF-8 bytes, and a str
     # pattern would make RE2 encode a whole blob again on every search.
     blob_source = ("(?i)" + _blob_pattern(v["pattern"])).encode("utf-8")
-    blob_rx = re2.compile(blob_source)
+    blob_rx = re2.compile(blob_source, _re2_quiet())
     slot = env.blob_slot(blob_source)
 
     def run(ctx: Context) -> list[Evidence] | None:
