@@ -19,7 +19,7 @@ from apkscan.facts import ApkFacts
 from apkscan.limits import Limits
 from apkscan.model import ScanResult
 from apkscan.rules.loader import RuleSet, load_rules
-from apkscan.runtime import gc_paused
+from apkscan.runtime import gc_paused, scan_deadline
 
 
 def yara_spec(ruleset: RuleSet) -> YaraSpec | None:
@@ -105,6 +105,7 @@ def scan(
     options: Options | None = None,
     limits: Limits | None = None,
     timeout: float | None = None,
+    data: bytes | None = None,
 ) -> ScanResult:
     """Read one APK and evaluate every rule. Raises :class:`apkscan.errors.ApkscanError`
     subclasses for inputs that are missing, not APKs or unreadable, and
@@ -113,13 +114,17 @@ def scan(
 
     With a timeout, each walking phase of the archive (``Limits.phase_seconds``) gets at
     most a third of it, so a slow archive yields a partial result with a ``limit``
-    problem rather than no result."""
+    problem rather than no result. Helper threads see the same deadline
+    (:func:`apkscan.runtime.scan_deadline`) and stop their YARA work when it passes.
+
+    ``data``: the APK's bytes when they are already in memory (a bundle's base APK, never
+    written to disk); ``path`` then only names it."""
     ruleset = ruleset or load_rules()
     limits = limits or Limits()
     if timeout is not None and timeout > 0 and limits.phase_seconds > timeout / 3:
         limits = replace(limits, phase_seconds=timeout / 3)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    with time_limit(timeout, str(path)), gc_paused():
-        facts = extract(Path(path), limits, timings, yara_spec(ruleset))
+    with time_limit(timeout, str(path)), scan_deadline(timeout), gc_paused():
+        facts = extract(Path(path), limits, timings, yara_spec(ruleset), data=data)
         return evaluate_facts(facts, ruleset, options, time.perf_counter() - t0, timings)

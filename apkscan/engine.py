@@ -12,6 +12,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from apkscan.caps import analysis_findings, cap_findings
 from apkscan.facts import ApkFacts
 from apkscan.model import (
     DataAccess,
@@ -240,6 +241,12 @@ def _tamper_findings(facts: ApkFacts) -> list[Finding]:
     return out
 
 
+def _analysis_findings(facts: ApkFacts, errors: list[RuleError]) -> list[Finding]:
+    """Fail closed: every limit, time-out, memory shortage, unreadable part and failed
+    rule becomes an ``analysis`` finding (see :mod:`apkscan.caps`)."""
+    return analysis_findings(facts, errors)
+
+
 def _yara_findings(facts: ApkFacts, ruleset: RuleSet) -> list[Finding]:
     by_rule: dict[str, list[Evidence]] = defaultdict(list)
     for hit in facts.yara:
@@ -359,7 +366,9 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     findings += _tamper_findings(facts)
     if options.app_category:
         findings += _necessity_findings(options.app_category, access, facts)
+    findings += _analysis_findings(facts, errors)
     findings.sort(key=lambda f: (-f.severity, f.category, f.rule_id))
+    findings = cap_findings(findings)
     decision = decide(findings, options.thresholds)
     return ScanResult(
         facts=facts,

@@ -77,9 +77,12 @@ class Problem:
     where: str
     """Entry name or phase (``classes2.dex``, ``manifest``, ``signature``)."""
     kind: str
-    """Short machine-readable kind (``dex-parse``, ``axml``, ``zip``, ``limit``)."""
+    """Short machine-readable kind (``dex-parse``, ``axml``, ``zip``, ``limit``, ``memory``)."""
     message: str
     """One line for a person."""
+    limit: str = ""
+    """For ``limit`` problems: the :class:`~apkscan.limits.Limits` field that was hit
+    (``max_total_bytes``, ``phase_seconds`` ...); the part named by ``where`` was not analysed."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """Resource limits applied while reading one (possibly hostile) APK.
 
 Every limit is checked *before* the memory or time is spent where that is possible
-(declared sizes, ratios) and again while inflating (a header may lie).
+(declared sizes, ratios) and again while inflating (a header may lie). A limit that stops
+part of the analysis is recorded as a ``limit`` problem naming it (:attr:`Problem.limit
+<apkscan.facts.Problem.limit>`), which the engine turns into an ``ANALYSIS-LIMIT-*``
+finding: what was not analysed is never treated as clean (docs/security.md).
 """
 
 from __future__ import annotations
@@ -15,10 +18,16 @@ class Limits:
     """Largest APK accepted at all (1 GiB)."""
     max_entries: int = 100_000
     """Central directory records read; the rest are ignored (with a problem recorded)."""
-    max_entry_bytes: int = 512 << 20
+    max_entry_bytes: int = 256 << 20
     """Uncompressed bytes produced for one entry."""
-    max_total_bytes: int = 4 << 30
-    """Uncompressed bytes produced for all entries read from one APK, nested archives included."""
+    max_total_bytes: int = 512 << 20
+    """Uncompressed bytes produced for all entries read from one APK, nested archives
+    included (the inflate budget of one scan)."""
+    max_memory_bytes: int = 768 << 20
+    """Memory budget of one scan: the APK's own bytes plus every byte inflated from it
+    (all entries, all nesting levels). With the interpreter, the rule set and the facts
+    this keeps one scan under about 1 GB peak RSS; the inflate budget of an APK is
+    ``min(max_total_bytes, max_memory_bytes - APK size)``."""
     max_ratio: int = 1000
     """Uncompressed/compressed ratio allowed for one entry; ignored for entries under 1 MiB
     (tiny files of zeros legitimately compress that well)."""
@@ -26,5 +35,21 @@ class Limits:
     """Archives inside archives opened: ``a.apk!b.zip!c.jar!d.zip`` is depth 3."""
     max_text_asset_bytes: int = 2 << 20
     """Text read per asset for string extraction."""
+    max_manifest_bytes: int = 8 << 20
+    """Largest ``AndroidManifest.xml`` parsed (real manifests stay under 1 MiB; androguard
+    needs minutes for a 100 MB one)."""
     phase_seconds: float = 120.0
     """Wall time allowed for one phase (``facts()``, ``nested_dex()``) before it stops early."""
+
+
+LIMIT_NAMES: dict[str, tuple[str, str]] = {
+    "max_entries": ("entry count", "条目数量"),
+    "max_entry_bytes": ("entry size", "单个条目大小"),
+    "max_total_bytes": ("total inflated bytes", "解压总字节数"),
+    "max_memory_bytes": ("memory budget", "内存预算"),
+    "max_ratio": ("compression ratio", "压缩比"),
+    "max_depth": ("nesting depth", "嵌套深度"),
+    "max_manifest_bytes": ("manifest size", "清单文件大小"),
+    "phase_seconds": ("time", "时间"),
+}
+"""Limit field -> (English, Chinese) name, for the findings that say a limit was hit."""

@@ -103,6 +103,9 @@ class Finding:
     fingerprint: str = ""
     """Stable identity across rebuilds (rule id + SDK + API + caller; never offsets):
     used for baselines, SARIF partialFingerprints and diffs."""
+    evidence_total: int = 0
+    """How many evidence items the check found when :attr:`evidence` holds only the first
+    of them (capped, see :mod:`apkscan.caps`); 0 when nothing was left out."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import gc
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -67,3 +68,42 @@ instead of the optional C extensions (``_dexfast``, ``_textfast``)."""
 def native_allowed() -> bool:
     """Whether the C extensions may be used: :data:`PURE_PYTHON_ENV` is unset or ``0``."""
     return os.environ.get(PURE_PYTHON_ENV, "").strip() in ("", "0")
+
+
+_deadline = 0.0
+"""``time.monotonic()`` at which the current scan must end (0: no time limit)."""
+
+
+@contextmanager
+def scan_deadline(seconds: float | None) -> Iterator[None]:
+    """Publish the end of the current scan to helper threads for the body (nesting keeps
+    the earlier end). Helpers cannot be interrupted by the main thread's timer signal, so
+    they read :func:`remaining` and give YARA's ``match`` at most that long, and skip work
+    once it is past: no helper outlives the scan's timeout by more than a YARA step."""
+    global _deadline
+    saved = _deadline
+    if seconds is not None and seconds > 0:
+        end = time.monotonic() + seconds
+        _deadline = min(end, saved) if saved else end
+    try:
+        yield
+    finally:
+        _deadline = saved
+
+
+def remaining(default: float) -> float:
+    """Seconds left before the current scan's deadline, at most ``default`` (``default``
+    when there is none; 0 once it has passed)."""
+    if not _deadline:
+        return default
+    return max(0.0, min(default, _deadline - time.monotonic()))
+
+
+def expired() -> bool:
+    """True once the current scan's deadline has passed."""
+    return bool(_deadline) and time.monotonic() >= _deadline
+
+
+def yara_timeout(default: int) -> int:
+    """The ``timeout=`` (whole seconds, at least 1) for one YARA ``match`` call."""
+    return max(1, int(remaining(float(default)) + 0.999))

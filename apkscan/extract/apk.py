@@ -24,6 +24,7 @@ from apkscan.extract.archive import ApkArchive, ArchiveError, LimitExceeded
 from apkscan.extract.dex import DexError, read_dex
 from apkscan.extract.manifest import read_manifest
 from apkscan.extract.signing import read_signing
+from apkscan.extract.structure import arsc_counts, dex_map_count
 from apkscan.extract.text import TextHarvest, decode_text, is_text_asset
 from apkscan.facts import (
     ApkFacts,
@@ -36,10 +37,11 @@ from apkscan.facts import (
     YaraHit,
 )
 from apkscan.limits import Limits
-from apkscan.runtime import quick_gil_handoff
+from apkscan.runtime import expired, quick_gil_handoff, yara_timeout
 
 logger.disable("androguard")
 T = TypeVar("T")
+CONTINUE = 0  # yara.CALLBACK_CONTINUE, without importing yara where no rule needs it
 
 YARA_MAX_ENTRY_BYTES = 32 << 20
 """Entries larger than this are not YARA-scanned (a problem is not recorded: it is a policy)."""
@@ -55,34 +57,59 @@ class YaraSpec:
     digest: str
 
 
+def problem_for(where: str, kind: str, exc: BaseException, what: str = "cannot read") -> Problem:
+    """The problem recorded when reading ``where`` raised ``exc``: a ``limit`` problem
+    naming the limit, a ``memory`` problem for a MemoryError (the part was not analysed;
+    never a silent gap), else ``kind``."""
+    if isinstance(exc, LimitExceeded):
+        return Problem(where, "limit", f"not analysed: {exc}"[:300], exc.limit)
+    if isinstance(exc, MemoryError):
+        return Problem(where, "memory", f"not analysed: out of memory ({what})"[:300])
+    return Problem(where, kind, f"{what}: {exc!r}"[:300])
+
+
 def extract(
     path: Path,
     limits: Limits | None = None,
     timings: dict[str, float] | None = None,
     yara_spec: YaraSpec | None = None,
     background: bool = True,
+    data: bytes | None = None,
 ) -> ApkFacts:
     """Read one APK. Raises InputNotFound, NotAnApk or BrokenApk; anything else that goes
     wrong inside a readable APK is recorded in ``facts.problems``.
 
-    ``background=False`` does all the work on the calling thread (same facts, slower)."""
+    ``background=False`` does all the work on the calling thread (same facts, slower).
+    ``data``: the APK's bytes, already in memory (a bundle's base APK); ``path`` then only
+    names it."""
     limits = limits or Limits()
     t = timings if timings is not None else {}
     # One helper thread for work done in C without the GIL (inflating the dex files,
     # YARA, SHA-256) while this thread parses the manifest and text in Python. Results
     # are taken in a fixed order, so facts are the same as when everything runs here.
     if not background:
-        return _extract(path, limits, t, yara_spec, _Inline())
+        return _extract(path, limits, t, yara_spec, _Inline(), data)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apkscan-extract")
     try:
         with quick_gil_handoff():
-            return _extract(path, limits, t, yara_spec, pool)
+            return _extract(path, limits, t, yara_spec, pool, data)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _open(path: Path, limits: Limits) -> tuple[ApkArchive, int]:
+def _open(path: Path, limits: Limits, data: bytes | None = None) -> tuple[ApkArchive, int]:
     """The archive and the file size, or the error that says why there is none."""
+    if data is not None:
+        if len(data) > limits.max_apk_bytes:
+            raise BrokenApk(f"{path}: {len(data)} bytes exceeds the APK size limit of {limits.max_apk_bytes}")
+        try:
+            return ApkArchive.from_bytes(data, path.name, limits), len(data)
+        except ArchiveError as exc:
+            if not data.startswith(b"PK"):
+                raise NotAnApk(f"{path}: not an APK (not a ZIP archive: {_describe_head(data[:64])})") from None
+            raise BrokenApk(f"{path}: cannot read the ZIP structure: {exc}") from None
+        except LimitExceeded as exc:
+            raise BrokenApk(f"{path}: {exc}") from None
     if not path.exists():
         raise InputNotFound(f"{path}: no such file")
     if path.is_dir():
@@ -112,9 +139,11 @@ def _extract(
     t: dict[str, float],
     yara_spec: YaraSpec | None,
     pool: Executor,
+    data: bytes | None = None,
 ) -> ApkFacts:
     t0 = time.perf_counter()
-    archive, size = _open(path, limits)  # the only reference: freed before the dex facts are built
+    archive, size = _open(path, limits, data)
+    del data  # the only reference: freed before the dex facts are built
     t["archive"] = time.perf_counter() - t0
     names = set(archive.names())
     if "AndroidManifest.xml" not in names:
@@ -134,20 +163,41 @@ def _extract(
     resource_strings: list[tuple[str, str, str]] = []
     icon: bytes | None = None
     try:
-        axml = archive.read("AndroidManifest.xml")
-        arsc = archive.read("resources.arsc") if "resources.arsc" in names else None
+        try:
+            axml = archive.read("AndroidManifest.xml", max_bytes=limits.max_manifest_bytes)
+        except LimitExceeded as exc:
+            if not exc.limit:
+                exc.limit = "max_manifest_bytes"
+            raise
+        arsc: bytes | None = None
+        if "resources.arsc" in names:
+            try:
+                arsc = archive.read("resources.arsc")
+            except (ArchiveError, LimitExceeded, MemoryError) as exc:
+                problems.append(problem_for("resources.arsc", "arsc", exc))
+        if arsc is not None:
+            arsc_tamper, arsc_ok = arsc_counts(arsc)
+            tampering += arsc_tamper
+            if not arsc_ok:
+                problems.append(
+                    Problem("resources.arsc", "limit", "not parsed: declared counts are absurd", "arsc_counts")
+                )
+                arsc = None
         res = read_manifest(axml, arsc)
         manifest, resource_strings = res.manifest, res.resource_strings
         problems += res.problems
         tampering += res.tampering
         for candidate in res.icon_refs:
             if candidate in names:
-                blob = archive.read(candidate, max_bytes=512 * 1024)
+                try:
+                    blob = archive.read(candidate, max_bytes=512 * 1024)
+                except (ArchiveError, LimitExceeded):
+                    continue  # only the report's picture: a big icon is not a gap in the analysis
                 if blob.startswith(ICON_MAGIC):
                     icon = blob
                     break
     except Exception as exc:  # a hostile manifest must not stop the scan
-        problems.append(Problem("AndroidManifest.xml", "axml", f"cannot read: {exc!r}"[:300]))
+        problems.append(problem_for("AndroidManifest.xml", "axml", exc))
     t["manifest"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
@@ -158,7 +208,7 @@ def _extract(
             try:
                 v1_blocks.append((name, archive.read(name, max_bytes=1 << 20)))
             except Exception as exc:
-                problems.append(Problem(name, "signature", f"cannot read: {exc!r}"[:200]))
+                problems.append(problem_for(name, "signature", exc))
     try:
         signing, sig_tamper, sig_problems = read_signing(
             archive.data, archive.cd_offset, v1_blocks, "META-INF/MANIFEST.MF" in names
@@ -183,7 +233,7 @@ def _extract(
             try:
                 text = decode_text(archive.read_head(entry.name, limits.max_text_asset_bytes))
             except Exception as exc:
-                problems.append(Problem(entry.name, "asset", f"cannot read: {exc!r}"[:200]))
+                problems.append(problem_for(entry.name, "asset", exc))
                 continue
             assets.append((entry.name, text))
             text_harvest.add_text(entry.name, text)
@@ -197,16 +247,21 @@ def _extract(
                 try:
                     scanner.scan(entry.name, target, archive.read(entry.name, max_bytes=YARA_MAX_ENTRY_BYTES))
                 except Exception as exc:
-                    problems.append(Problem(entry.name, "yara", f"not scanned: {exc!r}"[:200]))
+                    problems.append(problem_for(entry.name, "yara", exc, "not scanned"))
     t["yara"] = time.perf_counter() - t5
 
     t3 = time.perf_counter()
     try:
         dex_blobs = archive.nested_dex()
-    except Exception as exc:
+    except Exception as exc:  # MemoryError included: recorded as "memory", never a quiet gap
         dex_blobs = []
-        problems.append(Problem("dex", "dex-parse", f"cannot list dex files: {exc!r}"[:200]))
+        problems.append(problem_for("dex", "dex-parse", exc, "cannot list dex files"))
+    try:
+        archive.probe_unread()  # a bomb is reported whichever entry carries it
+    except Exception as exc:
+        problems.append(problem_for("archive", "zip", exc, "entries not checked for zip bombs"))
     problems += archive.problems
+    tampering += archive.all_tampering()
     del archive  # the raw APK is not needed any more
 
     harvest = TextHarvest()
@@ -215,10 +270,15 @@ def _extract(
     while dex_blobs:  # popping lets each inflated dex be freed once it is parsed
         dex_path, blob = dex_blobs.pop()
         scanner.scan(dex_path, "dex", blob)
+        tampering += dex_map_count(blob, dex_path)
         try:
             dex, dex_tamper = read_dex(blob, dex_path)
         except DexError as exc:
             problems.append(Problem(dex_path, "dex-parse", str(exc)))
+            continue
+        except MemoryError as exc:
+            del blob
+            problems.append(problem_for(dex_path, "dex-parse", exc, "dex not parsed"))
             continue
         except Exception as exc:  # the reader promises DexError only; keep the promise here
             problems.append(Problem(dex_path, "dex-parse", f"unexpected: {exc!r}"[:200]))
@@ -231,6 +291,7 @@ def _extract(
     t["dex"] = time.perf_counter() - t3
     t5 = time.perf_counter()
     yara_hits = scanner.results()
+    problems += scanner.problems
     t["yara_wait"] = time.perf_counter() - t5
 
     all_tamper = tuple(dict.fromkeys(tampering + list(arch_facts.tampering)))
@@ -295,9 +356,11 @@ class _YaraScanner:
         self.pool = pool
         self._batch: list[tuple[str, str, bytes]] = []
         self._batch_bytes = 0
-        self._pending: deque[tuple[Future[list[YaraHit]], int]] = deque()
+        self._pending: deque[tuple[Future[tuple[list[YaraHit], list[Problem]]], int]] = deque()
         self._pending_bytes = 0
         self._done: list[YaraHit] = []
+        self.problems: list[Problem] = []
+        """Entries YARA did not finish (time-out, match flood), as ``limit`` problems."""
         wanted: set[str] = set()
         if spec is not None:
             for targets in spec.targets.values():
@@ -336,21 +399,54 @@ class _YaraScanner:
     def _collect_one(self) -> None:
         future, size = self._pending.popleft()
         self._pending_bytes -= size
-        self._done += future.result()
+        hits, problems = future.result()
+        self._done += hits
+        self.problems += problems
 
     @staticmethod
-    def _match_all(spec: YaraSpec, batch: list[tuple[str, str, bytes]]) -> list[YaraHit]:
+    def _match_all(
+        spec: YaraSpec, batch: list[tuple[str, str, bytes]]
+    ) -> tuple[list[YaraHit], list[Problem]]:
         hits: list[YaraHit] = []
+        problems: list[Problem] = []
         for entry, target, data in batch:
-            hits += _YaraScanner._match(spec, entry, target, data)
-        return hits
+            if expired():  # the scan's time is up: no helper work outlives it
+                problems.append(Problem(entry, "limit", "not YARA-scanned: time limit reached", "timeout"))
+                continue
+            hits += _YaraScanner._match(spec, entry, target, data, problems)
+        return hits, problems
 
     @staticmethod
-    def _match(spec: YaraSpec, entry: str, target: str, data: bytes) -> list[YaraHit]:
+    def _match(
+        spec: YaraSpec, entry: str, target: str, data: bytes, problems: list[Problem]
+    ) -> list[YaraHit]:
+        warnings: list[str] = []
+
+        def on_warning(kind: int, message: Any) -> int:
+            # "too many matches" and slow-rule warnings: captured, never printed by yara
+            warnings.append(str(getattr(message, "string", "") or message))
+            return CONTINUE
+
         try:
-            matches = spec.rules.match(data=data, timeout=30)
-        except Exception:
+            matches = spec.rules.match(
+                data=data, timeout=yara_timeout(30), warnings_callback=on_warning
+            )
+        except Exception as exc:
+            message = str(exc)
+            if "time" in message.lower():
+                problems.append(Problem(entry, "limit", "not YARA-scanned in full: YARA timed out", "timeout"))
+            else:
+                problems.append(Problem(entry, "yara", f"not YARA-scanned: {message}"[:200]))
             return []
+        if warnings:
+            problems.append(
+                Problem(
+                    entry,
+                    "yara",
+                    f"YARA stopped counting matches of {len(warnings)} string(s) (too many matches); "
+                    "the rules' results stand",
+                )
+            )
         hits: list[YaraHit] = []
         for m in matches:
             targets = spec.targets.get(m.rule, frozenset({"all"}))

@@ -67,12 +67,14 @@ class EntryError(ArchiveError):
 
 
 class LimitExceeded(Exception):
-    """A limit of :class:`Limits` was hit; the caller records it and goes on."""
+    """A limit of :class:`Limits` was hit; the caller records it and goes on.
+    ``limit`` names the :class:`Limits` field (``""`` for a caller's own cap)."""
 
-    def __init__(self, where: str, message: str) -> None:
+    def __init__(self, where: str, message: str, limit: str = "") -> None:
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+        self.limit = limit
 
 
 # --- ZIP structures (APPNOTE.TXT 4.3) -------------------------------------------------
@@ -107,6 +109,12 @@ _MAX_EOCD_CANDIDATES = 256
 _MAX_REPORTS_PER_KIND = 50
 
 _DEX_TOP = re.compile(r"classes(\d*)\.dex")
+_HIDDEN_SIGS = {
+    b"PK\x03\x04": "a ZIP local header",
+    b"PK\x01\x02": "a ZIP central directory record",
+    b"\x03\x00\x08\x00": "binary XML (AXML)",
+    b"dex\n0": "a dex header",
+}
 _DRIVE = re.compile(r"[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ZIP_EXTS = frozenset(
@@ -237,6 +245,21 @@ class _Budget:
 
     total: int = 0
     entries: int = 0
+    cap: int = -1
+    """Inflated bytes allowed in all (-1: ``limits.max_total_bytes``); see :func:`inflate_cap`."""
+    cap_limit: str = "max_total_bytes"
+    """The limit that sets :attr:`cap`."""
+    probed: int = 0
+    """Bytes inflated (and dropped) by :meth:`ApkArchive.probe_unread`."""
+
+
+def inflate_cap(limits: Limits, apk_bytes: int) -> tuple[int, str]:
+    """The inflate budget of one APK of ``apk_bytes`` and the limit that sets it: the
+    memory budget less the APK's own bytes, at most ``max_total_bytes``."""
+    room = max(0, limits.max_memory_bytes - apk_bytes)
+    if room < limits.max_total_bytes:
+        return room, "max_memory_bytes"
+    return limits.max_total_bytes, "max_total_bytes"
 
 
 @dataclass
@@ -278,6 +301,10 @@ class ApkArchive:
         self._children: dict[int, ApkArchive | None] = {}
         self._entries: tuple[ZipEntry, ...] | None = None
         self._prefetched: dict[int, Future[_Inflated]] = {}
+        self._tried: set[int] = set()
+        """Records read in full, or refused by a limit (not probed again)."""
+        if budget.cap < 0:
+            budget.cap, budget.cap_limit = inflate_cap(limits, len(data))
         self._parse()
 
     @property
@@ -349,8 +376,8 @@ class ApkArchive:
             return
         self.tampering.append(Tamper(kind, self.prefix + entry if entry else self.prefix, detail))
 
-    def _problem(self, where: str, kind: str, message: str) -> None:
-        problem = Problem(self.prefix + where, kind, message)
+    def _problem(self, where: str, kind: str, message: str, limit: str = "") -> None:
+        problem = Problem(self.prefix + where, kind, message, limit)
         if problem not in self.problems and len(self.problems) < 500:
             self.problems.append(problem)
 
@@ -512,7 +539,9 @@ class ApkArchive:
                 )
                 break
             if len(recs) >= max_entries or self._budget.entries >= max_entries:
-                self._problem("", "limit", f"more than {max_entries} entries; the rest ignored")
+                self._problem(
+                    "", "limit", f"more than {max_entries} entries; the rest ignored", "max_entries"
+                )
                 self._tamper("zip-bomb", "", f"more than {max_entries} central directory records")
                 break
             name_at = p + 46
@@ -532,6 +561,17 @@ class ApkArchive:
                 usize, csize, lho = self._zip64_extra(extra, usize, csize, lho)
             rec = _Rec(len(recs), name, raw, method, flags, crc, csize, usize, lho + shift)
             recs.append(rec)
+            if (
+                method != _STORED
+                and usize >= _RATIO_FLOOR
+                and usize > self.limits.max_ratio * max(csize, 1)
+            ):
+                self._tamper(
+                    "zip-bomb",
+                    name,
+                    f"declares {usize} bytes from {csize} compressed "
+                    f"(ratio above {self.limits.max_ratio}); not inflated",
+                )
             self._budget.entries += 1
             self._check_name(rec, bad_utf8)
             if not self._extra_ok(extra):
@@ -700,9 +740,18 @@ class ApkArchive:
             )
         if method not in (_STORED, _DEFLATED) and rec.method in (_STORED, _DEFLATED):
             self._tamper("zip-unknown-method", rec.name, f"local header declares method {method}")
-        if not self._extra_ok(data[off + 30 + nlen : start]):
+        local_extra = data[off + 30 + nlen : start]
+        if not self._extra_ok(local_extra):
             self._tamper(
                 "zip-extra-garbage", rec.name, f"malformed local header extra ({elen} bytes)"
+            )
+        if elen >= 32 and any(sig in local_extra for sig in _HIDDEN_SIGS):
+            found = ", ".join(label for sig, label in _HIDDEN_SIGS.items() if sig in local_extra)
+            self._tamper(
+                "zip-extra-hidden-data",
+                rec.name,
+                f"local header extra field of {elen} bytes holds {found} "
+                "(a second copy that tools reading the extra field see instead)",
             )
 
     @staticmethod
@@ -818,10 +867,13 @@ class ApkArchive:
         cap = lim.max_entry_bytes if max_bytes is None else min(max_bytes, lim.max_entry_bytes)
         if rec.data_start < 0:
             raise EntryError(f"{where}: no usable local header")
+        if max_bytes is None or max_bytes >= lim.max_entry_bytes:
+            self._tried.add(rec.index)
         if rec.usize > lim.max_entry_bytes:
             self._tamper("zip-bomb", rec.name, f"declares {rec.usize} bytes uncompressed")
         if rec.usize > cap:
-            raise LimitExceeded(where, f"declares {rec.usize} bytes, limit {cap}")
+            name = "max_entry_bytes" if cap == lim.max_entry_bytes else ""
+            raise LimitExceeded(where, f"declares {rec.usize} bytes, limit {cap}", name)
         deflate = rec.deflate
         if deflate and rec.usize >= _RATIO_FLOOR and rec.usize > lim.max_ratio * max(rec.csize, 1):
             self._tamper(
@@ -829,13 +881,18 @@ class ApkArchive:
                 rec.name,
                 f"declared ratio {rec.usize}/{rec.csize} exceeds {lim.max_ratio}",
             )
-            raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}")
-        budget_left = lim.max_total_bytes - self._budget.total
+            raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}", "max_ratio")
+        budget = self._budget
+        budget_left = budget.cap - budget.total
         if rec.usize > budget_left:
-            raise LimitExceeded(where, f"total budget of {lim.max_total_bytes} bytes used up")
+            raise LimitExceeded(
+                where,
+                f"inflate budget of {budget.cap} bytes for the whole scan used up ({budget.cap_limit})",
+                budget.cap_limit,
+            )
         start = rec.data_start
         if deflate:
-            out, crc = self._inflate(rec, start, min(cap, budget_left))
+            out, crc = self._inflate(rec, start, min(cap, budget_left), budget_left < cap)
         else:
             end = start + rec.usize
             if end > len(self.data):
@@ -851,7 +908,7 @@ class ApkArchive:
             )
         return out
 
-    def _inflate(self, rec: _Rec, start: int, cap: int) -> tuple[bytes, int]:
+    def _inflate(self, rec: _Rec, start: int, cap: int, by_budget: bool = False) -> tuple[bytes, int]:
         """The entry's data inflated (at most ``cap`` bytes) and its CRC-32: taken from a
         prefetch when one was made with the same cap, else inflated here. Either way the
         notes are recorded and errors raised here, in the caller's order."""
@@ -865,7 +922,11 @@ class ApkArchive:
             else:
                 self._problem(entry, kind, detail)
         if done.error is not None:
-            raise done.error
+            error = done.error
+            if isinstance(error, LimitExceeded) and not error.limit:
+                budget = self._budget
+                error.limit = budget.cap_limit if by_budget else "max_entry_bytes"
+            raise error
         return done.out, done.crc
 
     def prefetch_top_dex(self, pool: Executor) -> None:
@@ -879,7 +940,7 @@ class ApkArchive:
                 continue
             if rec.usize > lim.max_entry_bytes or rec.index in self._prefetched:
                 continue
-            cap = min(lim.max_entry_bytes, lim.max_total_bytes - self._budget.total)
+            cap = min(lim.max_entry_bytes, self._budget.cap - self._budget.total)
             self._prefetched[rec.index] = pool.submit(self._inflate_quietly, rec, rec.data_start, cap)
 
     def _inflate_quietly(self, rec: _Rec, start: int, cap: int) -> _Inflated:
@@ -928,7 +989,7 @@ class ApkArchive:
                     if got >= _RATIO_FLOOR and got > lim.max_ratio * max(used, 1):
                         detail = f"inflates {got} bytes from {used} ({got // max(used, 1)}:1)"
                         notes.append(("tamper", "zip-bomb", rec.name, detail))
-                        raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}")
+                        raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}", "max_ratio")
                     if got >= _FIRST_CHUNK:
                         chunk = _CHUNK
                 out = b"".join(parts)
@@ -964,7 +1025,9 @@ class ApkArchive:
                 f"{self.prefix}{rec.name}!",
                 self._budget,
             )
-        except (ArchiveError, LimitExceeded) as exc:
+        except LimitExceeded as exc:
+            self._problem(rec.name, "limit", f"nested archive not opened: {exc}"[:300], exc.limit)
+        except ArchiveError as exc:
             self._problem(rec.name, "zip", f"nested archive unreadable: {exc}"[:300])
         self._children[rec.index] = child
         return child
@@ -972,7 +1035,7 @@ class ApkArchive:
     def _deadline_passed(self, deadline: float, where: str) -> bool:
         if time.monotonic() > deadline:
             limit = self.limits.phase_seconds
-            self._problem(where, "limit", f"time limit of {limit:.0f} s reached")
+            self._problem(where, "limit", f"time limit of {limit:.0f} s reached", "phase_seconds")
             return True
         return False
 
@@ -1015,7 +1078,7 @@ class ApkArchive:
                     kind = _ext_kind(rec.name)
                     walk.nested.append(NestedPayload(path, kind, rec.usize, self.depth + 1))
                     deep = f"nested deeper than {self.limits.max_depth}; not opened"
-                    self._problem(rec.name, "limit", deep)
+                    self._problem(rec.name, "limit", deep, "max_depth")
                     self._tamper(
                         "zip-bomb",
                         rec.name,
@@ -1074,9 +1137,10 @@ class ApkArchive:
                 return
             try:
                 out.append((self.prefix + rec.name, self._read_rec(rec)))
-            except (ArchiveError, LimitExceeded) as exc:
-                kind = "limit" if isinstance(exc, LimitExceeded) else "zip"
-                self._problem(rec.name, kind, str(exc)[:300])
+            except LimitExceeded as exc:
+                self._problem(rec.name, "limit", str(exc)[:300], exc.limit)
+            except ArchiveError as exc:
+                self._problem(rec.name, "zip", str(exc)[:300])
         for rec in self._recs:
             if rec.kind != "zip" or self.depth + 1 > self.limits.max_depth:
                 continue
@@ -1087,6 +1151,93 @@ class ApkArchive:
                 child._collect_dex(out, deadline)
                 for p in child.problems:
                     self._problem_raw(p)
+
+    # --- after the walk: bombs in entries nobody read, tampering of nested archives ----
+    def probe_unread(self, deadline: float | None = None) -> None:
+        """Inflate, and drop, every compressed entry that was not read in full (assets,
+        libraries, media ...; nested archives that were opened too), so that a zip bomb or
+        a size lie is reported whichever entry carries it. Output is never kept; each entry
+        stops at its declared size plus one byte, at the ratio limit, and all probes
+        together at the inflate budget (a ``limit`` problem names what was left unchecked)."""
+        if deadline is None:
+            deadline = time.monotonic() + self.limits.phase_seconds
+        budget = self._budget
+        lim = self.limits
+        for rec in self._recs:
+            if rec.index in self._tried or rec.data_start < 0 or not rec.deflate:
+                continue
+            if rec.usize > lim.max_entry_bytes:
+                self._problem(
+                    rec.name,
+                    "limit",
+                    f"declares {rec.usize} bytes, limit {lim.max_entry_bytes}; not analysed",
+                    "max_entry_bytes",
+                )
+                continue
+            if budget.probed + rec.usize > budget.cap:
+                self._problem(
+                    rec.name,
+                    "limit",
+                    f"not checked for a zip bomb: inflate budget of {budget.cap} bytes used up",
+                    budget.cap_limit,
+                )
+                return
+            if time.monotonic() > deadline:
+                self._problem(rec.name, "limit", "not checked for a zip bomb: time limit reached", "phase_seconds")
+                return
+            self._tried.add(rec.index)
+            budget.probed += self._probe(rec)
+        for child in self._children.values():
+            if child is not None:
+                child.probe_unread(deadline)
+                for p in child.problems:
+                    self._problem_raw(p)
+
+    def _probe(self, rec: _Rec) -> int:
+        """Inflate ``rec`` into nothing; the bytes produced. Records ``zip-bomb`` (ratio)
+        and ``zip-header-mismatch`` (more or less than declared) like a full read would."""
+        lim = self.limits
+        start = rec.data_start
+        src = self._view[start : min(start + rec.csize, len(self.data))]
+        want = rec.usize + 1
+        d = zlib.decompressobj(-15)
+        got = 0
+        pos = 0
+        tail: bytes = b""
+        try:
+            while got < want and not d.eof:
+                if tail:
+                    piece = d.decompress(tail, min(_CHUNK, want - got))
+                elif pos < len(src):
+                    piece = d.decompress(src[pos : pos + _IN_CHUNK], min(_CHUNK, want - got))
+                    pos = min(pos + _IN_CHUNK, len(src))
+                else:
+                    break
+                tail = d.unconsumed_tail
+                got += len(piece)
+                used = pos - len(tail) - len(d.unused_data)
+                if got >= _RATIO_FLOOR and got > lim.max_ratio * max(used, 1):
+                    detail = f"inflates {got} bytes from {used} ({got // max(used, 1)}:1); not analysed"
+                    self._tamper("zip-bomb", rec.name, detail)
+                    return got
+        except zlib.error:
+            return got
+        if got > rec.usize:
+            self._tamper(
+                "zip-header-mismatch",
+                rec.name,
+                f"inflates to more than the declared {rec.usize} bytes (Android stops with an error)",
+            )
+        return got
+
+    def all_tampering(self) -> list[Tamper]:
+        """Tampering of this archive and of every nested archive opened so far (also those
+        opened after :meth:`facts`, while the dex files were collected)."""
+        out = list(self.tampering)
+        for child in self._children.values():
+            if child is not None:
+                out += child.all_tampering()
+        return out
 
 
 def _ext(name: str) -> str:

@@ -477,7 +477,8 @@ def _read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
             root2, packed2, _ = _parse_axml(repaired)
             if root2 is not None and _local(root2) == "manifest":
                 root, packed, error = root2, packed2, None
-                problems.append(Problem("AndroidManifest.xml", "axml", "read after normalising a tampered string pool"))
+                note = "read after normalising a tampered string pool"
+                problems.append(Problem("AndroidManifest.xml", "axml-normalised", note))
     if packed:
         tampering.append(Tamper("axml-packed", "AndroidManifest.xml", "XML looks packed"))
     if error is not None:

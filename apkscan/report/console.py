@@ -3,15 +3,13 @@ and rich markup before it reaches the terminal."""
 
 from __future__ import annotations
 
-import re
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from apkscan.model import ScanResult, Severity
+from apkscan.report.safe import neutralise
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
     Severity.HIGH: "bold red",
@@ -24,7 +22,7 @@ VERDICT_STYLE = {"pass": "bold green", "fix": "bold cyan", "review": "bold yello
 
 def clean(text: str, limit: int = 120) -> str:
     """Safe for a terminal: no escapes, no bidi overrides, no rich markup, bounded."""
-    text = _CONTROL.sub("?", text)
+    text = neutralise(text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return escape(text)

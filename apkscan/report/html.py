@@ -26,6 +26,7 @@ from markupsafe import Markup, escape
 
 from apkscan.facts import ApkFacts, Component, Manifest
 from apkscan.model import CATEGORIES, Evidence, Finding, ScanResult, SdkHit, Severity
+from apkscan.report.safe import neutralise
 from apkscan.verdict import TEXT as VERDICT_TEXT
 
 SEVERITIES_DESC: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
@@ -56,10 +57,21 @@ def breakable(value: object) -> Markup:
     """Escape ``value`` and allow line breaks after ``. / ; $ ( , & ? =`` (``<wbr>``), so long
     class names and URLs wrap at sensible places instead of one letter at a time.
     Every piece is escaped before it is joined: the result is as safe as autoescaping."""
-    text = str(value)
+    text = neutralise(str(value))
     if len(text) < 24:
         return escape(text)
     return Markup("<wbr>").join(escape(p) for p in _BREAK_AFTER.split(text))
+
+
+def _finalize(value: object) -> object:
+    """Every ``{{ ... }}`` output: control characters and bidi overrides from the APK
+    (ESC, BEL, U+202E ...) become ``?`` before autoescaping; markup made by the template's
+    own filters keeps its (already escaped) form."""
+    if isinstance(value, Markup):
+        return Markup(neutralise(str(value)))
+    if isinstance(value, str):
+        return neutralise(value)
+    return value
 
 
 @functools.cache
@@ -72,6 +84,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
     env.filters["wbr"] = breakable
     return env

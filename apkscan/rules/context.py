@@ -21,6 +21,7 @@ import yara
 from apkscan.extract import text as text_passes
 from apkscan.facts import ApkFacts, Dex
 from apkscan.model import Evidence
+from apkscan.runtime import expired, yara_timeout
 from apkscan.sdk import SdkMatcher, dotted_classes, smali_to_dotted
 
 ANDROID_PERMISSION = "android.permission."
@@ -415,7 +416,9 @@ def _keyword_scan(blobs: dict[str, tuple[TextBlob, ...]], forms: frozenset[str])
             data = blob.data
             if not data:
                 continue
-            for match in scanner.match(data=data, timeout=120):
+            if expired():  # the scan's time is up: this helper does not outlive it
+                return first
+            for match in scanner.match(data=data, timeout=yara_timeout(120), warnings_callback=_no_warning):
                 for string in match.strings:
                     form = by_id[string.identifier]
                     if (where, form) in first:
@@ -450,6 +453,12 @@ def _regex_candidates(
                 row.append(None)
         out[where] = row
     return out
+
+
+def _no_warning(kind: int, message: Any) -> int:
+    """YARA's "too many matches" warnings: the first matches are all a keyword needs, so
+    they are dropped instead of printed on stderr."""
+    return 0  # yara.CALLBACK_CONTINUE
 
 
 def _word_byte(b: int) -> bool:
