@@ -121,6 +121,9 @@ def data_access(ctx: Context) -> list[DataAccess]:
     """One entry per personal-data category the code reaches, with every call site."""
     table = pi_table()
     perms = ctx.permissions
+    # BIND_* permissions are not requested: a component of the app declares them as the
+    # permission that guards it (a notification listener, an accessibility service).
+    guarding = {c.permission for c in ctx.facts.manifest.components if c.permission}
     by_cat: dict[str, list[Evidence]] = defaultdict(list)
     gate: dict[str, str] = {}
     platform = ctx.matcher.platform_ids
@@ -164,7 +167,7 @@ def data_access(ctx: Context) -> list[DataAccess]:
     for cat in sorted(by_cat):
         unique = tuple(dict.fromkeys(by_cat[cat]))
         perm = gate.get(cat, "") or str((table.get("categories") or {}).get(cat, {}).get("permission", "") or "")
-        out.append(DataAccess(cat, perm, perm in perms if perm else True, unique))
+        out.append(DataAccess(cat, perm, perm in perms or perm in guarding if perm else True, unique))
     return out
 
 
@@ -205,6 +208,45 @@ def _pi_findings(access: list[DataAccess]) -> list[Finding]:
                 evidence=acc.sites[:200],
                 source="builtin",
             )
+        )
+    return out
+
+
+def _site_key(e: Evidence) -> tuple[str, str, str]:
+    return (e.value, e.class_name, e.method)
+
+
+def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[Finding]:
+    """One finding per behaviour: a data-map finding (``PI-MAP-<category>``) whose category
+    a YAML rule already reported (the category's ``rules:`` in the data table) is folded
+    into that rule's finding. Call sites the rule's evidence already names are dropped;
+    the rest go into the first such rule that names no call site of its own (a rule that
+    fires on a declared service, say), else stay as a data-map finding of their own."""
+    cats = pi_table().get("categories") or {}
+    by_id = {f.rule_id: i for i, f in enumerate(findings)}
+    out = list(findings)
+    for pf in pi_map:
+        cat = pf.tags[0] if pf.tags else ""
+        mapped = [by_id[r] for r in (cats.get(cat, {}) or {}).get("rules") or [] if r in by_id]
+        if not mapped:
+            out.append(pf)
+            continue
+        covered = {_site_key(e) for i in mapped for e in out[i].evidence if e.kind == "api-call"}
+        rest = tuple(e for e in pf.evidence if _site_key(e) not in covered)
+        if not rest:
+            continue
+        host = next((i for i in mapped if not any(e.kind == "api-call" for e in out[i].evidence)), None)
+        if host is None:
+            out.append(replace(pf, evidence=rest, fingerprint=fingerprint(pf.rule_id, rest)))
+            continue
+        merged = out[host]
+        evidence = tuple(dict.fromkeys(merged.evidence + rest))[:200]
+        out[host] = replace(
+            merged,
+            severity=max(merged.severity, pf.severity),
+            evidence=evidence,
+            tags=tuple(dict.fromkeys(merged.tags + pf.tags[1:])),
+            fingerprint=fingerprint(merged.rule_id, evidence),
         )
     return out
 
@@ -347,7 +389,6 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     findings: list[Finding] = []
     try:
         access = data_access(ctx)
-        findings += _pi_findings(access)
     except Exception as exc:  # a broken data table must not cost the scan
         access = []
         errors.append(RuleError("PI-MAP", f"{type(exc).__name__}: {exc}"))
@@ -362,6 +403,10 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
         if ev is None:
             continue
         findings.append(_rule_finding(rule, tuple(dict.fromkeys(ev)), "yaml"))
+    try:
+        findings = _merge_pi_findings(findings, _pi_findings(access))
+    except Exception as exc:
+        errors.append(RuleError("PI-MAP", f"{type(exc).__name__}: {exc}"))
     findings += _yara_findings(facts, ruleset)
     findings += _tamper_findings(facts)
     if options.app_category:

@@ -91,7 +91,8 @@ def load_apps(store: Store, out: Path) -> list[App]:
     for r in store.iter_rows(
         "SELECT a.*, r.verdict, r.critical, r.high, r.medium, r.low, r.info, r.report_stem AS result_stem "
         "FROM apks a LEFT JOIN results r ON r.sha256 = a.sha256 AND r.rules_digest = ? "
-        "ORDER BY a.status DESC, CASE r.verdict WHEN 'reject' THEN 0 WHEN 'review' THEN 1 WHEN 'fix' THEN 2 ELSE 3 END, "
+        "ORDER BY a.status DESC, "
+        "CASE r.verdict WHEN 'reject' THEN 0 WHEN 'review' THEN 1 WHEN 'fix' THEN 2 ELSE 3 END, "
         "r.critical DESC, r.high DESC, r.medium DESC, COALESCE(a.package, ''), a.path", (digest,)
     ):
         row = dict(r)

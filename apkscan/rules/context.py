@@ -22,7 +22,7 @@ from apkscan.extract import text as text_passes
 from apkscan.facts import ApkFacts, Dex
 from apkscan.model import Evidence
 from apkscan.runtime import expired, yara_timeout
-from apkscan.sdk import SdkMatcher, dotted_classes, smali_to_dotted
+from apkscan.sdk import UNIDENTIFIED_PREFIX, SdkMatcher, dotted_classes, smali_to_dotted
 
 ANDROID_PERMISSION = "android.permission."
 
@@ -262,6 +262,32 @@ class Context:
         if where == "dex":
             cls_method = self.string_user(source, text)
         return source, text, f"{cls_method[0]}|{cls_method[1]}"
+
+    def find_text_outside_sdks(self, where: str, needle: str, tries: int = 64) -> tuple[str, str, str] | None:
+        """Like :meth:`find_text`, but the first string holding the needle that is not
+        loaded only by a known third-party SDK's code; None when every occurrence (of the
+        first ``tries``) is an SDK's."""
+        raw = needle.encode("utf-8", errors="replace")
+        sources = self.text_sources[where]
+        n = 0
+        for blob in self.blobs[where]:
+            pos = blob.data.find(raw)
+            while pos >= 0 and n < tries:
+                n += 1
+                source, text = sources.item(blob.item_at(pos))
+                cls, method = self.string_user(source, text) if where == "dex" else ("", "")
+                if not (cls and self.is_known_sdk(self.matcher.sdk_of(cls))):
+                    return source, text, f"{cls}|{method}"
+                pos = blob.data.find(raw, pos + len(raw))
+        return None
+
+    @cached_property
+    def platform_sdks(self) -> frozenset[str]:
+        return frozenset(self.matcher.platform_ids)
+
+    def is_known_sdk(self, sdk_id: str) -> bool:
+        """A catalogued SDK (not the app, not an unidentified package tree)."""
+        return bool(sdk_id) and not sdk_id.startswith(UNIDENTIFIED_PREFIX)
 
     def has_dex_string(self, text: str) -> bool:
         return any(text in dex.strings for dex in self.facts.dex)

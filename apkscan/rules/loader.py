@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,10 @@ import yara
 
 from apkscan.errors import RuleLoadError
 from apkscan.model import CATEGORIES, CONFIDENCES, Reference, Severity
-from apkscan.rules.data import builtin_dir, cache_dir, cached_parse, write_cache
+from apkscan.rules.data import builtin_dir, cache_dir, cached_parse, read_cache, write_cache
 from apkscan.rules.predicates import TRADITIONAL, CompileEnv, Pred, PredicateError, compile_pred
 from apkscan.sdk import Sdk, parse_catalogue
+from apkscan.verdict import ILLEGAL
 
 RULE_KEYS = {
     "id",
@@ -118,10 +120,10 @@ def _strip(node: Any) -> Any:
     return node
 
 
-def _load_lines(path: Path, raw: bytes | None = None) -> Any:
+def _load_lines(path: Path, raw: bytes | None = None, used: list[str] | None = None) -> Any:
     try:
         data = path.read_bytes() if raw is None else raw
-        return cached_parse(data, "lines", functools.partial(_parse_lines, path))
+        return cached_parse(data, "lines", functools.partial(_parse_lines, path), used)
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleLoadError(f"{path}: cannot read: {exc}") from None
 
@@ -194,10 +196,13 @@ def _rule_from(raw: Any, path: Path, env: CompileEnv) -> Rule:
         raise RuleLoadError(f"{where}: 'enabled' must be true or false")
     before = set(env.referenced_rules)
     env.referenced_rules = set()
+    env.app_code_only = category in ILLEGAL
     try:
         pred = compile_pred(_strip(raw["match"]), env)
     except PredicateError as exc:
         raise RuleLoadError(f"{where}: match: {exc}") from None
+    finally:
+        env.app_code_only = False
     depends = frozenset(env.referenced_rules)
     env.referenced_rules = before | depends
     tests = raw.get("tests")
@@ -277,13 +282,19 @@ def load_rules(dirs: list[Path] | None = None, include_builtin: bool = True) -> 
     digest = hashlib.sha256(f"apkscan-engine-{ENGINE_VERSION}".encode())
     docs: list[tuple[Path, Any]] = []
     yara_files: list[Path] = []
+    used: list[str] = []
     for f in files:
-        data = f.read_bytes()
+        try:
+            data = f.read_bytes()
+        except OSError as exc:
+            raise RuleLoadError(f"{f}: cannot read ({exc.strerror})") from None
         digest.update(f.name.encode() + b"\0" + hashlib.sha256(data).digest())
         if f.suffix in (".yar", ".yara"):
             yara_files.append(f)
         else:
-            docs.append((f, _load_lines(f, data)))
+            docs.append((f, _load_lines(f, data, used)))
+    for parsed in used:  # what ran: the parsed documents, from the cache or from PyYAML
+        digest.update(b"parsed\0" + parsed.encode())
 
     keyword_sets: dict[str, list[str]] = {}
     sdks: list[Sdk] = []
@@ -370,9 +381,10 @@ def _load_yara(files: list[Path], digest: str, seen: dict[str, str]) -> tuple[An
         return None, {}
     cache = cache_dir() / f"yara-{digest[:32]}.bin"
     compiled = None
-    if cache.exists():
+    blob = read_cache(cache)  # checked against its index: never a tampered or stale file
+    if blob is not None:
         try:
-            compiled = yara.load(str(cache))
+            compiled = yara.load(file=io.BytesIO(blob))
         except yara.Error:
             compiled = None
     if compiled is None:

@@ -38,6 +38,10 @@ class CompileEnv:
     keyword_forms: set[str] = field(default_factory=set)
     blob_patterns: list[bytes] = field(default_factory=list)
     """Every regex predicate's blob pattern; one RE2 set pass tells which can match."""
+    app_code_only: bool = False
+    """Set while compiling a rule of an illegal-app category (fraud, gambling, malware):
+    code and string evidence that lives only in a known third-party SDK's classes does not
+    count, so an SDK's own vocabulary or API use never makes the app look fraudulent."""
 
     def blob_slot(self, pattern: bytes) -> int:
         if pattern not in self.blob_patterns:
@@ -533,10 +537,22 @@ def _api_list(value: Any) -> tuple[str, ...]:
 @predicate("api")
 def _api(value: Any, env: CompileEnv) -> Pred:
     prefixes = _api_list(value)
+    env.watched_apis.update(prefixes)
+    app_only = env.app_code_only
 
     def run(ctx: Context) -> list[Evidence] | None:
-        hits = ctx.refs_matching(prefixes)
-        return _cap([Evidence("api-ref", m, file=d) for m, d in hits]) or None
+        # Each call site names its class, method and SDK; a method only referenced (no
+        # call edge the reader saw) is still evidence, by its dex alone.
+        ev: list[Evidence] = []
+        called: set[str] = set()
+        for callee, caller, dex in ctx.calls_to(prefixes):
+            called.add(callee)
+            e = ctx.site_evidence(callee, caller, dex)
+            if app_only and ctx.is_known_sdk(e.sdk):
+                continue
+            ev.append(e)
+        ev += [Evidence("api-ref", m, file=d) for m, d in ctx.refs_matching(prefixes) if m not in called]
+        return _cap(ev) or None
 
     return run
 
@@ -562,11 +578,16 @@ def _api_call(value: Any, env: CompileEnv) -> Pred:
     from_app = _bool(v["from_app"], "from_app") if "from_app" in v else None
     from_ids = None if from_sdk in (None, "any") else set(_strings(from_sdk, "from_sdk"))
     out_ids = None if outside in (None, "any") else set(_strings(outside, "outside_sdk"))
+    app_only = env.app_code_only and from_sdk is None
 
     def run(ctx: Context) -> list[Evidence] | None:
         ev = []
         for callee, caller, dex in ctx.calls_to(prefixes):
             e = ctx.site_evidence(callee, caller, dex)
+            if e.sdk in ctx.platform_sdks:  # AndroidX wrappers: a capability, not a third party's use
+                continue
+            if app_only and ctx.is_known_sdk(e.sdk):
+                continue
             if from_sdk is not None and (not e.sdk or (from_ids is not None and e.sdk not in from_ids)):
                 continue
             if outside is not None and e.sdk and (out_ids is None or e.sdk in out_ids):
@@ -656,6 +677,7 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
     variants = [(w, sorted(keyword_variants(w))) for w in dict.fromkeys(words)]
     for _, forms in variants:
         env.keyword_forms.update(forms)
+    app_only = env.app_code_only
 
     def run(ctx: Context) -> list[Evidence] | None:
         found: list[Evidence] = []
@@ -666,11 +688,24 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
                 hit_form = next((f for f in forms if f in present), None)
                 if hit_form is None:
                     continue
-                where = ctx.find_text(place, hit_form)
+                if app_only and place == "dex":
+                    where = ctx.find_text_outside_sdks(place, hit_form)
+                    if where is None:  # only in known SDKs' code
+                        continue
+                else:
+                    where = ctx.find_text(place, hit_form)
                 file, text, cm = where if where else ("", "", "|")
                 cls, _, method = cm.partition("|")
                 found.append(
-                    Evidence("string", word, file=file, class_name=cls, method=method, detail=_snippet(text, hit_form))
+                    Evidence(
+                        "string",
+                        word,
+                        file=file,
+                        class_name=cls,
+                        method=method,
+                        sdk=ctx.matcher.sdk_of(cls) if cls else "",
+                        detail=_snippet(text, hit_form),
+                    )
                 )
                 break
         return _cap(found) if len(found) >= n else None
@@ -695,6 +730,7 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
     blob_source = ("(?i)" + _blob_pattern(v["pattern"])).encode("utf-8")
     blob_rx = re2.compile(blob_source, _re2_quiet())
     slot = env.blob_slot(blob_source)
+    app_only = env.app_code_only
 
     def run(ctx: Context) -> list[Evidence] | None:
         # One linear-time pass over the joined strings of each place finds candidates (with
@@ -719,7 +755,12 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
                     cls, method = ("", "")
                     if place == "dex":
                         cls, method = ctx.string_user(source, text)
-                    ev.append(Evidence("string", own.group(0)[:200], file=source, class_name=cls, method=method))
+                    sdk = ctx.matcher.sdk_of(cls) if cls else ""
+                    if app_only and ctx.is_known_sdk(sdk):
+                        continue
+                    ev.append(
+                        Evidence("string", own.group(0)[:200], file=source, class_name=cls, method=method, sdk=sdk)
+                    )
                     if len(ev) >= max(n, MAX_EVIDENCE):
                         return ev
         return ev if len(ev) >= n else None
@@ -738,6 +779,7 @@ def _url(value: Any, env: CompileEnv) -> Pred:
     rx = _regex(v["pattern"]) if "pattern" in v else None
     schemes = [s.lower() for s in _strings(v["scheme"], "scheme")] if "scheme" in v else None
     ip = _bool(v["ip"], "ip") if "ip" in v else None
+    app_only = env.app_code_only
 
     def run(ctx: Context) -> list[Evidence] | None:
         ev = []
@@ -753,7 +795,19 @@ def _url(value: Any, env: CompileEnv) -> Pred:
                 continue
             if ip is not None and valid_ip(host) != ip:
                 continue
-            ev.append(Evidence("url", url, file=source))
+            cls = method = ""
+            if source.endswith(".dex"):
+                cls, method = ctx.string_user(source, url)
+                if not cls:
+                    where = ctx.find_text("dex", normalise(url))
+                    if where is not None:
+                        cls, _, method = where[2].partition("|")
+            sdk = ctx.matcher.sdk_of(cls) if cls else ""
+            if app_only and ctx.is_known_sdk(sdk):
+                continue
+            ev.append(Evidence("url", url, file=source, class_name=cls, method=method, sdk=sdk))
+            if len(ev) >= MAX_EVIDENCE:
+                break
         return _cap(ev) or None
 
     return run
@@ -878,6 +932,294 @@ def _tampering(value: Any, env: CompileEnv) -> Pred:
             if any(fnmatch.fnmatchcase(t.kind, g) for g in globs)
         ]
         return _cap(ev) or None
+
+    return run
+
+
+# -- hidden code and payloads ------------------------------------------------------------
+MEDIA_EXTENSIONS = frozenset(
+    ".mp3 .ogg .oga .opus .m4a .aac .amr .flac .wma .mp4 .m4v .3gp .webm .mkv .avi .mov .ts .png .jpg .jpeg "
+    ".gif .webp .heic .heif .avif .bmp .ico .ttf .otf .ttc .woff .woff2 .gz .tgz .xz .bz2 .zst .br .7z .rar "
+    ".lz4 .lzma .pkm .ktx .astc .pvr .etc .bks .bcfks .p12 .pfx .jks .keystore .prof .tflite .pb .onnx "
+    ".mnn .ncnn .param .bin.model .model .pt .ptl .unity3d .bundle .assetbundle .obb .pak .fsb .bank .wem "
+    ".dat.bytes".split()
+)
+"""Formats that are already compressed or binary by design: a deflated media file does not
+shrink either, so these names never count as opaque blobs."""
+CODE_EXTENSIONS = frozenset(".dex .odex .vdex .jar .apk .zip .so .oat".split())
+"""Names that promise code or an archive: content of unknown format behind such a name is
+encrypted or obfuscated code."""
+
+
+def _extension(name: str) -> str:
+    base = name.rsplit("/", 1)[-1].lower()
+    return base[base.rfind(".") :] if "." in base else ""
+
+
+def opaque_detail(name: str, kind: str, size: int, compressed: int, method: int) -> str | None:
+    """Why an archive entry is an opaque blob, or None: content of no known format (``kind``
+    ``other``) that deflate could not shrink (high entropy: encrypted or compressed), or
+    that sits behind a code or archive name."""
+    if kind != "other" or size <= 0:
+        return None
+    ext = _extension(name)
+    if ext in MEDIA_EXTENSIONS:
+        return None
+    if ext in CODE_EXTENSIONS:
+        return f"{size} bytes, named {ext} but of no known format (encrypted or obfuscated code)"
+    if method == 8:
+        ratio = compressed / size
+        return f"{size} bytes of no known format; deflate keeps {ratio:.0%} of it (high entropy: encrypted)"
+    return None
+
+
+@predicate("opaque_entries")
+def _opaque_entries(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"under", "min_size", "min_ratio", "min"})
+    under = tuple(_strings(v.get("under", ["assets/", "res/raw/"]), "under"))
+    min_size = _int(v.get("min_size", 16384), "min_size")
+    n = _int(v.get("min", 1), "min")
+    ratio = v.get("min_ratio", 0.95)
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1.5:
+        raise PredicateError("min_ratio must be a number above 0 (compressed size / size; 0.95 by default)")
+    if min_size < 0 or n < 1:
+        raise PredicateError("min_size must be >= 0 and min >= 1")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev: list[Evidence] = []
+        for e in ctx.facts.archive.entries:
+            if e.size < min_size or not e.name.startswith(under):
+                continue
+            if e.kind == "other" and e.method == 8 and _extension(e.name) not in CODE_EXTENSIONS:
+                if e.compressed_size < ratio * e.size:
+                    continue
+            detail = opaque_detail(e.name, e.kind, e.size, e.compressed_size, e.method)
+            if detail:
+                ev.append(Evidence("entry", e.name, file=e.name, detail=detail))
+        return _cap(ev) if len(ev) >= n else None
+
+    return run
+
+
+@predicate("hidden_components")
+def _hidden_components(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"type", "permission", "action", "min", "share"})
+    types = set(_strings(v["type"], "type")) if "type" in v else None
+    perms = {full_permission(p) for p in _strings(v["permission"], "permission")} if "permission" in v else None
+    actions = set(_strings(v["action"], "action")) if "action" in v else None
+    n = _int(v.get("min", 1), "min")
+    share = v.get("share", 0)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise PredicateError("share must be a number from 0 to 1")
+    if n < 1:
+        raise PredicateError("min must be >= 1")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        # Aliases name an activity, not a class; everything else must be a class of some dex.
+        comps = [c for c in ctx.facts.manifest.components if c.kind != "activity-alias"]
+        missing = [c for c in comps if c.name not in ctx.classes]
+        if not comps or len(missing) < max(n, share * len(comps)):
+            return None
+        hits = [
+            c
+            for c in missing
+            if (types is None or c.kind in types)
+            and (perms is None or c.permission in perms)
+            and (actions is None or any(a in f.actions for f in c.intent_filters for a in actions))
+        ]
+        if len(hits) < n:
+            return None
+        detail = f"{len(missing)} of {len(comps)} components have no code in the APK's dex files"
+        return _cap(
+            [
+                Evidence("component", f"{c.kind} {c.name}", file="AndroidManifest.xml", class_name=c.name, detail=detail)
+                for c in hits
+            ]
+        )
+
+    return run
+
+
+# -- impersonation --------------------------------------------------------------------------
+BRAND_KINDS = ("bank", "payment", "government", "app-store", "telecom", "app", "courier", "system")
+DEV_WORDS = ("demo", "sample", "sdk", "example", "test", "示例", "演示", "测试", "样例")
+"""A label with one of these words is a developer's build named after the SDK it shows
+(``WeiboSDK demo``), not an app offered to the public under someone else's name."""
+
+# Latin look-alikes among Cyrillic and Greek letters (lower case after casefold).
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+        "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d", "ɡ": "g", "ԛ": "q",
+        "ԝ": "w", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+        "υ": "u", "χ": "x",
+    }
+)
+_LATIN_WORD = re2.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: str
+    name: str
+    kind: str
+    names: tuple[str, ...]
+    """Normalised names that count when the label contains them (as a whole word for
+    Latin script)."""
+    exact: tuple[str, ...]
+    """Normalised names that count only when they are the whole label (short or generic)."""
+    packages: tuple[str, ...]
+    namespaces: tuple[str, ...]
+    signers: tuple[str, ...]
+
+
+def brand_key(text: str) -> str:
+    """A label or brand name for comparison: NFKC, case-folded, look-alike Cyrillic and
+    Greek letters read as Latin, spaces and punctuation dropped."""
+    folded = normalise(text).translate(_CONFUSABLES)
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def _spaced_key(text: str) -> str:
+    """Like :func:`brand_key` but words kept apart by single spaces (for whole-word tests)."""
+    folded = normalise(text).translate(_CONFUSABLES)
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
+
+
+def has_homoglyphs(label: str) -> bool:
+    """A word mixing Latin letters with Cyrillic or Greek look-alikes (``Chrоmе``)."""
+    for word in normalise(label).split():
+        latin = any("a" <= ch <= "z" for ch in word)
+        if latin and word.translate(_CONFUSABLES) != word:
+            return True
+    return False
+
+
+def _brand_error(where: str, msg: str) -> PredicateError:
+    return PredicateError(f"rules/data/brands.yaml: {where}: {msg}")
+
+
+@functools.cache
+def brands() -> tuple[Brand, ...]:
+    """The brand registry (``rules/data/brands.yaml``), validated."""
+    from apkscan.rules.data import builtin_dir, load_yaml
+
+    doc = load_yaml(builtin_dir() / "data" / "brands.yaml")
+    raw = doc.get("brands") if isinstance(doc, dict) else None
+    if not isinstance(raw, list) or not raw:
+        raise _brand_error("top", "expected 'brands:' with a non-empty list")
+    out: list[Brand] = []
+    seen: set[str] = set()
+    for i, b in enumerate(raw):
+        where = f"brand #{i + 1}"
+        if not isinstance(b, dict):
+            raise _brand_error(where, "a brand is a mapping")
+        unknown = set(b) - {"id", "name", "kind", "names", "exact", "packages", "namespaces", "signers", "source"}
+        if unknown:
+            raise _brand_error(where, f"unknown key {sorted(unknown)[0]!r}")
+        bid = b.get("id")
+        if not isinstance(bid, str) or not bid or bid in seen:
+            raise _brand_error(where, "'id' must be a unique non-empty string")
+        seen.add(bid)
+        where = f"brand {bid}"
+        if b.get("kind") not in BRAND_KINDS:
+            raise _brand_error(where, f"'kind' must be one of {', '.join(BRAND_KINDS)}")
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in ("names", "exact", "packages", "namespaces", "signers"):
+            items = b.get(key) or []
+            if not isinstance(items, list) or not all(isinstance(x, str) and x.strip() for x in items):
+                raise _brand_error(where, f"'{key}' must be a list of non-empty strings")
+            lists[key] = tuple(items)
+        if not lists["names"] and not lists["exact"]:
+            raise _brand_error(where, "give 'names' or 'exact'")
+        if not lists["packages"] and not lists["namespaces"]:
+            raise _brand_error(where, "give the official 'packages' or 'namespaces'")
+        for name in lists["names"]:
+            key = brand_key(name)
+            if len(key) < (4 if key.isascii() else 2):
+                raise _brand_error(where, f"name {name!r} is too short to match inside labels; list it under 'exact'")
+        for s in lists["signers"]:
+            if not re2.fullmatch(r"[0-9A-Fa-f:]{64,95}", s):
+                raise _brand_error(where, f"signer {s!r} is not a SHA-256 digest")
+        out.append(
+            Brand(
+                id=bid,
+                name=str(b.get("name") or bid),
+                kind=str(b["kind"]),
+                names=tuple(dict.fromkeys(_spaced_key(x) for x in lists["names"])),
+                exact=tuple(dict.fromkeys(brand_key(x) for x in lists["exact"] + lists["names"])),
+                packages=lists["packages"],
+                namespaces=lists["namespaces"],
+                signers=tuple(s.replace(":", "").upper() for s in lists["signers"]),
+            )
+        )
+    return tuple(out)
+
+
+def owns_package(brand: Brand, package: str) -> bool:
+    """The package is one of the brand's official ones or under its own namespace."""
+    if package in brand.packages:
+        return True
+    return any(package == ns or package.startswith(ns + ".") for ns in brand.namespaces)
+
+
+def brand_in_label(brand: Brand, label: str) -> str | None:
+    """How the label names the brand (``equals``/``contains NAME``), or None."""
+    whole = brand_key(label)
+    if whole and whole in brand.exact:
+        return "equals"
+    spaced = _spaced_key(label)
+    for name in brand.names:
+        if name.isascii():
+            if f" {name} " in f" {spaced} ":
+                return f"contains {name!r}"
+        elif name.replace(" ", "") in whole:
+            return f"contains {name!r}"
+    return None
+
+
+@predicate("impersonates")
+def _impersonates(value: Any, env: CompileEnv) -> Pred:
+    v = _mapping(value, {"kind", "match", "homoglyph", "demo"})
+    kinds = set(_strings(v.get("kind", list(BRAND_KINDS)), "kind"))
+    if kinds - set(BRAND_KINDS):
+        raise PredicateError(f"kind takes {', '.join(BRAND_KINDS)}, not {sorted(kinds - set(BRAND_KINDS))[0]!r}")
+    how = str(v.get("match", "contains"))
+    if how not in ("contains", "exact"):
+        raise PredicateError("match must be 'contains' or 'exact'")
+    homoglyph = _bool(v["homoglyph"], "homoglyph") if "homoglyph" in v else None
+    demo = _bool(v.get("demo", False), "demo")
+    table = [b for b in brands() if b.kind in kinds]
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        m = ctx.facts.manifest
+        signers = {c.sha256 for c in ctx.facts.signing.certificates}
+        ev: list[Evidence] = []
+        for loc, label in m.labels:
+            if not label.strip():
+                continue
+            glyphs = has_homoglyphs(label)
+            if homoglyph is not None and glyphs != homoglyph:
+                continue
+            if not demo and any(w in normalise(label) for w in DEV_WORDS):
+                continue
+            for b in table:
+                if owns_package(b, m.package) or (b.signers and signers & set(b.signers)):
+                    continue
+                found = brand_in_label(b, label)
+                if found is None or (how == "exact" and found != "equals"):
+                    continue
+                official = ", ".join([*b.packages, *(f"{ns}.*" for ns in b.namespaces)][:6])
+                ev.append(
+                    Evidence(
+                        "manifest",
+                        f"label {label!r}" + (f" ({loc})" if loc else ""),
+                        file="AndroidManifest.xml",
+                        detail=f"{found} brand {b.name} ({b.kind}); official: {official}; this app: {m.package}"
+                        + ("; look-alike Cyrillic/Greek letters" if glyphs else ""),
+                    )
+                )
+        return _cap(list(dict.fromkeys(ev))) or None
 
     return run
 
