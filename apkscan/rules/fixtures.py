@@ -31,6 +31,7 @@ CASE_KEYS = {
     "min_sdk",
     "target_sdk",
     "label",
+    "labels",
     "permissions",
     "defined_permissions",
     "app_flags",
@@ -66,6 +67,40 @@ def _smali_class(name: str) -> str:
     return "L" + name.replace(".", "/") + ";"
 
 
+def _labels(case: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """``label: X`` (the default locale) and/or ``labels: {zh-rCN: X, en: Y}``."""
+    out: list[tuple[str, str]] = []
+    if "label" in case:
+        out.append(("", str(case["label"])))
+    labels = case.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise CaseError("'labels' is a mapping of locale -> label")
+    out.extend((str(k), str(v)) for k, v in labels.items())
+    return tuple(out) or (("", "Example"),)
+
+
+def _entry(e: Any) -> ZipEntry:
+    """An entry name, or ``{name, size, compressed_size, method, kind}`` (size 1, deflated,
+    kind ``other`` unless given)."""
+    if isinstance(e, str):
+        return ZipEntry(e, 1, 1, 8, 0, 0, "other")
+    if not isinstance(e, dict) or "name" not in e:
+        raise CaseError("an entry is a name or a mapping with 'name'")
+    unknown = set(e) - {"name", "size", "compressed_size", "method", "kind"}
+    if unknown:
+        raise CaseError(f"unknown key {sorted(unknown)[0]!r} in an entry")
+    size = int(e.get("size", 1))
+    return ZipEntry(
+        str(e["name"]),
+        size,
+        int(e.get("compressed_size", size)),
+        int(e.get("method", 8)),
+        0,
+        0,
+        str(e.get("kind", "other")),
+    )
+
+
 def facts_from_case(case: dict[str, Any]) -> ApkFacts:
     unknown = set(case) - CASE_KEYS
     if unknown:
@@ -96,7 +131,7 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
         version_name="1.0",
         min_sdk=case.get("min_sdk", 21),
         target_sdk=case.get("target_sdk", 33),
-        labels=(("", str(case["label"])),) if "label" in case else (("", "Example"),),
+        labels=_labels(case),
         permissions=tuple(UsesPermission(full_permission(p)) for p in case.get("permissions") or ()),
         defined_permissions=tuple(DefinedPermission(p, "signature") for p in case.get("defined_permissions") or ()),
         components=tuple(comps),
@@ -156,10 +191,11 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
         )
         for c in case.get("certificates") or ()
     )
-    entries = [str(e) for e in case.get("entries") or ()]
+    zip_entries = [_entry(e) for e in case.get("entries") or ()]
+    entries = [e.name for e in zip_entries]
     libs = [str(n) for n in case.get("native_libs") or ()]
     archive = Archive(
-        entries=tuple(ZipEntry(n, 1, 1, 8, 0, 0, "other") for n in [*entries, *libs]),
+        entries=tuple(zip_entries) + tuple(ZipEntry(n, 1, 1, 8, 0, 0, "other") for n in libs),
         native_libs=tuple(
             NativeLib(abi=p.split("/")[1] if p.count("/") >= 2 else "", name=p.rsplit("/", 1)[-1], path=p, size=1)
             for p in libs

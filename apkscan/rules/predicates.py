@@ -548,8 +548,8 @@ def _api(value: Any, env: CompileEnv) -> Pred:
         for callee, caller, dex in ctx.calls_to(prefixes):
             called.add(callee)
             e = ctx.site_evidence(callee, caller, dex)
-            if app_only and ctx.is_known_sdk(e.sdk):
-                continue
+            if e.sdk in ctx.platform_sdks or (app_only and ctx.is_known_sdk(e.sdk)):
+                continue  # AndroidX wrappers show a capability, not a use
             ev.append(e)
         ev += [Evidence("api-ref", m, file=d) for m, d in ctx.refs_matching(prefixes) if m not in called]
         return _cap(ev) or None
@@ -623,9 +623,11 @@ class _Traditional:
 
     def forms(self, word: str) -> list[str]:
         if self.cache is None:
-            try:
-                self.cache = dict(json.loads(self._path().read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError):
+            from apkscan.rules.data import read_cache
+
+            try:  # read_cache: None unless the file matches its index (never a tampered one)
+                self.cache = dict(json.loads(read_cache(self._path()) or b"{}"))
+            except (ValueError, TypeError):
                 self.cache = {}
         hit = self.cache.get(word)
         if hit is None:
@@ -938,15 +940,83 @@ def _tampering(value: Any, env: CompileEnv) -> Pred:
 
 # -- hidden code and payloads ------------------------------------------------------------
 MEDIA_EXTENSIONS = frozenset(
-    ".mp3 .ogg .oga .opus .m4a .aac .amr .flac .wma .mp4 .m4v .3gp .webm .mkv .avi .mov .ts .png .jpg .jpeg "
-    ".gif .webp .heic .heif .avif .bmp .ico .ttf .otf .ttc .woff .woff2 .gz .tgz .xz .bz2 .zst .br .7z .rar "
-    ".lz4 .lzma .pkm .ktx .astc .pvr .etc .bks .bcfks .p12 .pfx .jks .keystore .prof .tflite .pb .onnx "
-    ".mnn .ncnn .param .bin.model .model .pt .ptl .unity3d .bundle .assetbundle .obb .pak .fsb .bank .wem "
-    ".dat.bytes".split()
+    [
+        ".mp3",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".m4a",
+        ".aac",
+        ".amr",
+        ".flac",
+        ".wma",
+        ".mp4",
+        ".m4v",
+        ".3gp",
+        ".webm",
+        ".mkv",
+        ".avi",
+        ".mov",
+        ".ts",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".heic",
+        ".heif",
+        ".avif",
+        ".bmp",
+        ".ico",
+        ".ttf",
+        ".otf",
+        ".ttc",
+        ".woff",
+        ".woff2",
+        ".gz",
+        ".tgz",
+        ".xz",
+        ".bz2",
+        ".zst",
+        ".br",
+        ".7z",
+        ".rar",
+        ".lz4",
+        ".lzma",
+        ".pkm",
+        ".ktx",
+        ".astc",
+        ".pvr",
+        ".etc",
+        ".bks",
+        ".bcfks",
+        ".p12",
+        ".pfx",
+        ".jks",
+        ".keystore",
+        ".prof",
+        ".tflite",
+        ".pb",
+        ".onnx",
+        ".mnn",
+        ".ncnn",
+        ".param",
+        ".model",
+        ".pt",
+        ".ptl",
+        ".unity3d",
+        ".bundle",
+        ".assetbundle",
+        ".obb",
+        ".pak",
+        ".fsb",
+        ".bank",
+        ".wem",
+    ]
 )
 """Formats that are already compressed or binary by design: a deflated media file does not
 shrink either, so these names never count as opaque blobs."""
-CODE_EXTENSIONS = frozenset(".dex .odex .vdex .jar .apk .zip .so .oat".split())
+CODE_EXTENSIONS = frozenset([".dex", ".odex", ".vdex", ".jar", ".apk", ".zip", ".so", ".oat"])
 """Names that promise code or an archive: content of unknown format behind such a name is
 encrypted or obfuscated code."""
 
@@ -990,9 +1060,9 @@ def _opaque_entries(value: Any, env: CompileEnv) -> Pred:
         for e in ctx.facts.archive.entries:
             if e.size < min_size or not e.name.startswith(under):
                 continue
-            if e.kind == "other" and e.method == 8 and _extension(e.name) not in CODE_EXTENSIONS:
-                if e.compressed_size < ratio * e.size:
-                    continue
+            deflated = e.kind == "other" and e.method == 8 and _extension(e.name) not in CODE_EXTENSIONS
+            if deflated and e.compressed_size < ratio * e.size:
+                continue
             detail = opaque_detail(e.name, e.kind, e.size, e.compressed_size, e.method)
             if detail:
                 ev.append(Evidence("entry", e.name, file=e.name, detail=detail))
@@ -1032,7 +1102,9 @@ def _hidden_components(value: Any, env: CompileEnv) -> Pred:
         detail = f"{len(missing)} of {len(comps)} components have no code in the APK's dex files"
         return _cap(
             [
-                Evidence("component", f"{c.kind} {c.name}", file="AndroidManifest.xml", class_name=c.name, detail=detail)
+                Evidence(
+                    "component", f"{c.kind} {c.name}", file="AndroidManifest.xml", class_name=c.name, detail=detail
+                )
                 for c in hits
             ]
         )
@@ -1048,12 +1120,8 @@ DEV_WORDS = ("demo", "sample", "sdk", "example", "test", "示例", "演示", "�
 
 # Latin look-alikes among Cyrillic and Greek letters (lower case after casefold).
 _CONFUSABLES = str.maketrans(
-    {
-        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
-        "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d", "ɡ": "g", "ԛ": "q",
-        "ԝ": "w", "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-        "υ": "u", "χ": "x",
-    }
+    "авеёкмнорстухѕіїјԁɡԛԝαβεικνορτυχ",
+    "abeekmhopctyxsiijdgqwabeikvoptux",
 )
 _LATIN_WORD = re2.compile(r"[a-z0-9]+")
 
