@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import re
 import sys
 from enum import Enum
@@ -14,13 +16,15 @@ import typer
 from loguru import logger as loguru_logger
 
 from apkscan import __version__
-from apkscan.errors import ApkscanError, ExitCode, UsageError
+from apkscan.errors import ApkscanError, ExitCode, OutputError, UsageError
 from apkscan.model import Severity
 from apkscan.runtime import gc_paused
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from apkscan.baseline import Baseline
+    from apkscan.engine import Options
     from apkscan.limits import Limits
     from apkscan.model import ScanResult
     from apkscan.rules.loader import RuleSet
@@ -195,6 +199,21 @@ RulesOnlyOpt = Annotated[
     typer.Option("--rules-only", help="Use only these rule folders, not the built-in rules; repeatable."),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say more about what is happening.")]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Neither read nor write the rule cache ($APKSCAN_CACHE_DIR, else $XDG_CACHE_HOME/apkscan "
+        "or ~/.cache/apkscan): rules are parsed and compiled from their sources.",
+    ),
+]
+
+
+def _no_cache(flag: bool) -> None:
+    if flag:
+        from apkscan.rules.data import set_cache_enabled
+
+        set_cache_enabled(False)
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logging (androguard's too) and tracebacks.")]
 
 
@@ -261,9 +280,11 @@ def scan(
     ] = None,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Scan APKs and write one report per APK and format into the output folder."""
     _setup_logging(verbose, debug)
+    _no_cache(no_cache)
     try:
         code = _scan(
             paths,
@@ -308,7 +329,7 @@ def _scan(
     # collector paused, then frozen (gc.freeze) so that no later pass walks them again.
     # Passes over them found nothing and cost 0.03 s of a large app's scan.
     with gc_paused():
-        from apkscan import api
+        from apkscan import api  # noqa: F401 - imported with the collector paused, used per APK
         from apkscan.baseline import Baseline
         from apkscan.engine import Options
         from apkscan.rules.data import app_types
@@ -339,10 +360,42 @@ def _scan(
         len(ruleset.sdks),
         ruleset.digest,
     )
+    _make_output(output)
+    from apkscan.report.safe import OutputLock, OutputWriteError
+
+    try:
+        with OutputLock(output):
+            return _scan_all(paths, output, fmts, full_facts, quiet, timeout, limits, fail_sev, options, base, ruleset)
+    except OutputWriteError as exc:
+        raise OutputError(str(exc)) from None
+
+
+def _make_output(output: Path) -> None:
+    """The output folder, made if missing; a one-line OutputError when it cannot be."""
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"{output}: exists and is not a folder")
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"{output}: cannot create the output folder ({exc.strerror})") from None
+        raise OutputError(f"{output}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(output, os.W_OK | os.X_OK):
+        raise OutputError(f"{output}: the output folder is not writable")
+
+
+def _scan_all(
+    paths: list[Path],
+    output: Path,
+    fmts: list[str],
+    full_facts: bool,
+    quiet: bool,
+    timeout: float,
+    limits: Limits,
+    fail_sev: Severity | None,
+    options: Options,
+    base: Baseline | None,
+    ruleset: RuleSet,
+) -> int:
+    from apkscan import api
 
     error_codes: list[int] = []
     used_stems: set[str] = set()
@@ -448,6 +501,7 @@ def _write_reports(
     """Write one report per format into ``output``; the paths written. A package and
     version seen before in this run gets the file's hash in its name, so both are kept."""
     from apkscan.report import render
+    from apkscan.report.safe import write_atomic
 
     stem = report_stem(result)
     if stem in used_stems:
@@ -456,7 +510,8 @@ def _write_reports(
     written = []
     for fmt in fmts:
         target = output / f"{stem}.{'sarif' if fmt == 'sarif' else fmt}"
-        target.write_text(render(result, fmt, full_facts=full_facts), encoding="utf-8")
+        # a unique temporary file in the folder, renamed over the target; never through a symlink
+        write_atomic(target, render(result, fmt, full_facts=full_facts))
         written.append(str(target))
     return written
 
@@ -466,9 +521,11 @@ def rules_validate(
     dirs: Annotated[Optional[list[Path]], typer.Argument(help="Rule folders; default: the built-in rules.")] = None,  # noqa: UP045
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Check rule files (keys, types, predicates, ids, YARA syntax) without scanning."""
     _setup_logging(verbose, debug)
+    _no_cache(no_cache)
     from apkscan.rules.loader import load_rules
 
     try:
@@ -494,8 +551,10 @@ def rules_list(
     ] = ListFormat.table,
     rules: RulesOpt = None,
     rules_only: RulesOnlyOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """List every rule (the rule catalogue in docs/ is generated with --format md)."""
+    _no_cache(no_cache)
     from apkscan.rules.catalogue import render_catalogue
 
     try:
@@ -516,8 +575,10 @@ def rules_test(
     rules: RulesOpt = None,
     rules_only: RulesOnlyOpt = None,
     verbose: VerboseOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Run every rule's positive and negative test cases."""
+    _no_cache(no_cache)
     from apkscan.rules.selftest import run_rule_tests
 
     try:
@@ -581,35 +642,67 @@ def diff(
     ] = None,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """What changed between two versions: permissions, SDKs, personal data, findings, signer, domains."""
     _setup_logging(verbose, debug)
+    _no_cache(no_cache)
     from apkscan.diff import diff_paths, print_diff, render_diff_html, render_diff_json
 
     try:
-        d = diff_paths(old, new, _load_ruleset(rules, rules_only))
         sev = _severity(fail_on_new, "--fail-on-new")
+        if output is not None:
+            _make_output(output)  # before the work: -o naming an existing file is a one-line error
+        d = diff_paths(old, new, _load_ruleset(rules, rules_only))
     except ApkscanError as exc:
         raise _fail(exc) from None
     print_diff(out.real, d)
     if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
+        from apkscan.report.safe import OutputLock, OutputWriteError, write_atomic
+
         fmts = [f.strip() for f in format.split(",") if f.strip()]
-        if "json" in fmts:
-            (output / "diff.json").write_text(render_diff_json(d), encoding="utf-8")
-        if "html" in fmts:
-            (output / "diff.html").write_text(render_diff_html(d), encoding="utf-8")
+        try:
+            with OutputLock(output):
+                if "json" in fmts:
+                    write_atomic(output / "diff.json", render_diff_json(d))
+                if "html" in fmts:
+                    write_atomic(output / "diff.html", render_diff_html(d))
+        except OutputWriteError as exc:
+            raise _fail(OutputError(str(exc))) from None
         out.print(f"  written to {output}")
     if sev is not None and any(f.severity >= sev for f in d.new_findings):
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
 def main() -> None:
+    code: int | str | None = 0
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted")
-        sys.exit(130)
+        code = 130
+    except SystemExit as exc:
+        code = exc.code
+    _exit(code)
+
+
+def _exit(code: int | str | None) -> None:
+    """Exit now. A helper thread still finishing a YARA or RE2 step of a timed-out scan
+    (it stops at the scan's deadline, see :func:`apkscan.runtime.scan_deadline`) is not
+    waited for: the process ends within the time-out plus the exit itself."""
+    import threading
+
+    helpers = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if not helpers:
+        sys.exit(code)
+    if isinstance(code, str):
+        err.print(code)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    logging.shutdown()
+    os._exit(int(code or 0))
 
 
 from apkscan.batch.cli import register as _register_batch  # noqa: E402

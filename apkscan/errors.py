@@ -23,6 +23,10 @@ class ExitCode(enum.IntEnum):
     """The file looks like an APK but cannot be read (or exceeds a limit)."""
     SCAN_ERROR = 7
     """Several inputs failed in different ways, or an internal error."""
+    OUTPUT = 8
+    """A report cannot be written: the output folder is read-only or not a folder, a
+    symlink stands where a report goes, ``-o FILE`` exists, or another run holds the
+    output folder's lock."""
 
 
 class ApkscanError(Exception):
@@ -47,3 +51,7 @@ class NotAnApk(ApkscanError):
 
 class BrokenApk(ApkscanError):
     exit_code = ExitCode.BROKEN_APK
+
+
+class OutputError(ApkscanError):
+    exit_code = ExitCode.OUTPUT
