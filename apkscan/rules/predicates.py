@@ -11,7 +11,7 @@ import fnmatch
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -600,6 +600,59 @@ def _api_call(value: Any, env: CompileEnv) -> Pred:
     return run
 
 
+@predicate("collects")
+def _collects(value: Any, env: CompileEnv) -> Pred:
+    """``{categories: [sms, call-log, ...], min: N, from_app: true}``: the code reaches at
+    least N of these personal-data categories of the data map (rules/data/pi_apis.yaml);
+    with ``from_app`` (the default) only call sites in the app's own code or in an
+    unidentified package tree count, not a catalogued SDK's."""
+    from apkscan.rules.data import pi_table
+
+    v = _mapping(value, {"categories", "min", "from_app"}, {"categories"})
+    table = pi_table()
+    known = set(table.get("categories") or {})
+    cats = _strings(v["categories"], "categories")
+    for c in cats:
+        if c not in known:
+            raise PredicateError(f"unknown personal-data category {c!r} (see rules/data/pi_apis.yaml)")
+    n = _int(v.get("min", 1), "min")
+    from_app = _bool(v.get("from_app", True), "from_app")
+    apis: dict[str, tuple[str, ...]] = {}
+    uris: dict[str, tuple[str, ...]] = {}
+    for c in cats:
+        apis[c] = tuple(api_prefix(str(e["api"])) for e in table.get("apis") or [] if e["category"] == c)
+        uris[c] = tuple(str(e["uri"]) for e in table.get("uris") or [] if e["category"] == c)
+        env.watched_apis.update(apis[c])
+
+    def counts(ctx: Context, sdk: str) -> bool:
+        if sdk in ctx.platform_sdks:
+            return False
+        return not (from_app and ctx.is_known_sdk(sdk))
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        ev: list[Evidence] = []
+        for c in cats:
+            hit = None
+            for callee, caller, dex in ctx.calls_to(apis[c]) if apis[c] else ():
+                e = ctx.site_evidence(callee, caller, dex)
+                if counts(ctx, e.sdk):
+                    hit = replace(e, detail=c)
+                    break
+            if hit is None and uris[c]:
+                for text, dex_path, caller in ctx.content_uri_users:
+                    if any(text == u or text.startswith(u + "/") for u in uris[c]):
+                        cls, method = split_ref(caller)
+                        sdk = ctx.matcher.sdk_of(cls)
+                        if counts(ctx, sdk):
+                            hit = Evidence("content-uri", text, dex_path, cls, method, sdk=sdk, detail=c)
+                            break
+            if hit is not None:
+                ev.append(hit)
+        return ev if len(ev) >= n else None
+
+    return run
+
+
 # -- text -----------------------------------------------------------------------------
 class _Traditional:
     """Traditional-character forms of keywords (OpenCC s2t and s2tw), cached on disk: the
@@ -934,6 +987,28 @@ def _tampering(value: Any, env: CompileEnv) -> Pred:
             if any(fnmatch.fnmatchcase(t.kind, g) for g in globs)
         ]
         return _cap(ev) or None
+
+    return run
+
+
+@predicate("method_named")
+def _method_named(value: Any, env: CompileEnv) -> Pred:
+    """A method reference of that name and descriptor on any class: inherited framework
+    methods called on ``this`` (``abortBroadcast``, ``setResultData``) are referenced
+    through the app's own subclass, which ``api`` cannot name in advance."""
+    names = _strings(value, "method_named")
+    for n in names:
+        if "(" not in n or "->" in n or ";" in n.split("(", 1)[0]:
+            raise PredicateError(f"{n!r} is not a method name with its descriptor (abortBroadcast()V)")
+    suffixes = tuple("->" + n for n in names)
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        out: dict[str, str] = {}
+        for dex in ctx.facts.dex:
+            for m in dex.methods:
+                if m.endswith(suffixes):
+                    out.setdefault(m, dex.path)
+        return _cap([Evidence("api-ref", m, file=d) for m, d in out.items()]) or None
 
     return run
 
