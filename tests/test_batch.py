@@ -352,7 +352,7 @@ def test_cli_usage_errors(inputs: Path, tmp_path: Path) -> None:
     afile = tmp_path / "file"
     afile.write_text("x")
     res = runner.invoke(app, ["batch", str(inputs), "-o", str(afile)])
-    assert res.exit_code == int(ExitCode.USAGE)
+    assert res.exit_code == int(ExitCode.OUTPUT)  # the output cannot be written: exit 8
     res = runner.invoke(app, ["batch", str(inputs), "-o", str(tmp_path / "o"), "--format", "pdf"])
     assert res.exit_code == int(ExitCode.USAGE)
     bad = tmp_path / "badrules"

@@ -5,8 +5,8 @@ splits (``config.arm64_v8a.apk``, ``config.xxhdpi.apk``, ``split_config.en.apk``
 feature splits. apkscan scans the base APK only and records the names of the other APKs:
 config splits hold resources and native libraries of the same app, not its code.
 
-The bundle is read with the tamper-aware in-memory reader; the base is written to a
-private temporary folder under a fixed name (never under a name taken from the archive).
+The bundle is read with the tamper-aware in-memory reader, and the base APK is scanned
+from memory (``api.scan(..., data=)``): nothing of a bundle is ever written to disk.
 """
 
 from __future__ import annotations

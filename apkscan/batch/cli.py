@@ -60,6 +60,10 @@ def batch(
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Try again APKs that failed in an earlier run.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+    limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+        "--limit", help="Change a safety limit, as for apkscan scan (repeatable; docs/security.md).")] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Neither read nor write the rule cache (see docs/security.md).")] = False,
 ) -> None:
     """Scan every APK of a folder in parallel into a resumable results store, with a batch index."""
     from apkscan.batch.runner import BatchOptions, parse_formats, print_summary, run_batch
@@ -76,6 +80,7 @@ def batch(
             rule_dirs=list(rules_only or rules or []), include_builtin=not rules_only,
             timeout_s=timeout, memory_mb=memory_mb, formats=parse_formats(format),
             rescan=rescan, retry_failed=retry_failed, quiet=quiet,
+            limits=tuple(limit or ()), no_cache=no_cache,
         )
         summary = run_batch(opts, err)
     except ApkscanError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import jinja2
 
 from apkscan.batch.store import WELL_KNOWN_DOMAINS, Store, now
+from apkscan.report.safe import html_finalize, neutralise, write_atomic
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -30,9 +30,12 @@ APP_COLUMNS = (
 
 def csv_safe(value: Any) -> Any:
     """Defuse spreadsheet formula injection: text starting with = + - @ TAB CR gets a
-    leading apostrophe (numbers are left alone)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    leading apostrophe (numbers are left alone); control characters and bidi overrides
+    (ESC, BEL, CR, U+202E ...) become ``?``."""
+    if isinstance(value, str):
+        if value.startswith(FORMULA_PREFIXES):
+            value = "'" + value
+        return neutralise(value)
     return value
 
 
@@ -48,9 +51,9 @@ def csv_text(header: list[str] | tuple[str, ...], rows: list[list[Any]] | list[t
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """A unique temporary file in the folder renamed over ``path``, never through a symlink
+    (:func:`apkscan.report.safe.write_atomic`): two runs never share a temporary name."""
+    write_atomic(path, text)
 
 
 @dataclass
@@ -230,7 +233,7 @@ well-known ones such as googleapis.com are left out) or an app-generator account
 
 
 def render_index(store: Store, apps: list[App]) -> str:
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, finalize=html_finalize)
     env.filters["basename"] = lambda p: Path(str(p)).name
     verdicts = Counter((a.row["verdict"] or "pending") if a.row["status"] == "ok" else "failed" for a in apps)
     return env.from_string(TEMPLATE).render(

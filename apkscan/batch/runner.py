@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from rich.console import Console
 
@@ -24,7 +24,7 @@ from apkscan.batch.exports import write_exports, write_text_atomic
 from apkscan.batch.sandbox import Sandbox, WorkerConfig, WorkerStartError
 from apkscan.batch.store import Store
 from apkscan.batch.worker import Payload, Task, failure
-from apkscan.errors import ApkscanError, UsageError
+from apkscan.errors import ApkscanError, OutputError, UsageError
 from apkscan.rules.loader import RuleSet
 
 DB_NAME = "apkscan.db"
@@ -50,6 +50,9 @@ class BatchOptions:
     rescan: bool = False
     retry_failed: bool = False
     quiet: bool = False
+    limits: tuple[str, ...] = ()
+    """``--limit NAME=VALUE`` items (as for ``apkscan scan``)."""
+    no_cache: bool = False
 
 
 @dataclass
@@ -112,14 +115,17 @@ def _validate(opts: BatchOptions) -> None:
         raise UsageError(f"--format: unknown format {bad[0]!r} (use {', '.join(REPORT_FORMATS)}, comma-separated)")
     if not opts.source.exists():
         raise UsageError(f"{opts.source}: no such folder or list file")
+    from apkscan.cli import parse_limits
+
+    parse_limits(list(opts.limits))  # a bad --limit is a usage error before any work
     if opts.out.exists() and not opts.out.is_dir():
-        raise UsageError(f"{opts.out}: the output is a file, not a folder")
+        raise OutputError(f"{opts.out}: the output is a file, not a folder")
     try:
         (opts.out / "reports").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"{opts.out}: cannot create the output folder ({exc.strerror})") from None
+        raise OutputError(f"{opts.out}: cannot create the output folder ({exc.strerror})") from None
     if not os.access(opts.out, os.W_OK):
-        raise UsageError(f"{opts.out}: the output folder is not writable")
+        raise OutputError(f"{opts.out}: the output folder is not writable")
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -257,11 +263,34 @@ def run_dask(tasks: list[Task], config: WorkerConfig, scheduler: str,
 
 
 def run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSummary:
-    """Run a batch; ``console`` (stderr) gets the progress bar unless ``opts.quiet``."""
+    """Run a batch; ``console`` (stderr) gets the progress bar unless ``opts.quiet``.
+    One run at a time per output folder: a second one stops with a one-line OutputError."""
+    from apkscan.report.safe import OutputLock, OutputWriteError
+
+    _validate(opts)
+    try:
+        with OutputLock(opts.out):
+            return _run_batch(opts, console)
+    except OutputWriteError as exc:
+        raise OutputError(str(exc)) from None
+
+
+def _open_log(path: Path) -> BinaryIO:
+    """``workers.log`` for appending, never through a symlink."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.fdopen(os.open(path, flags, 0o644), "ab")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the workers' log ({exc.strerror})") from None
+
+
+def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSummary:
+    from apkscan.rules.data import set_cache_enabled
     from apkscan.rules.loader import load_rules
 
     t0 = time.monotonic()
-    _validate(opts)
+    if opts.no_cache:
+        set_cache_enabled(False)
     ruleset = load_rules(list(opts.rule_dirs), include_builtin=opts.include_builtin)
     digest = ruleset.digest
     yara_digest = yara_rules_digest(ruleset)
@@ -347,6 +376,7 @@ def run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSummar
             rule_dirs=tuple(str(Path(d).resolve()) for d in opts.rule_dirs),
             include_builtin=opts.include_builtin, digest=digest, formats=tuple(opts.formats),
             memory_mb=opts.memory_mb, timeout_s=float(opts.timeout_s),
+            limits=tuple(opts.limits), no_cache=opts.no_cache,
         )
         try:
             if not tasks:
@@ -354,7 +384,7 @@ def run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSummar
             elif opts.scheduler:
                 run_dask(tasks, config, opts.scheduler, on_result)
             else:
-                with (opts.out / "workers.log").open("ab") as log:
+                with _open_log(opts.out / "workers.log") as log:
                     run_local(tasks, config, opts.jobs or os.cpu_count() or 1, on_result, log)
         except WorkerStartError as exc:
             raise BatchError(f"batch workers cannot start: {exc}") from None

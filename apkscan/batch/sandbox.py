@@ -31,6 +31,10 @@ class WorkerConfig:
     formats: tuple[str, ...]
     memory_mb: int
     timeout_s: float
+    limits: tuple[str, ...] = ()
+    """``--limit NAME=VALUE`` items, applied by every worker as by ``apkscan scan``."""
+    no_cache: bool = False
+    """``--no-cache``: workers neither read nor write the rule cache."""
 
 
 class WorkerStartError(Exception):

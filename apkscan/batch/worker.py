@@ -18,7 +18,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -175,26 +174,31 @@ def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool
 def _scan(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
     from apkscan import api
     from apkscan.batch.bundle import find_base, is_bundle
-    from apkscan.limits import Limits
+    from apkscan.cli import parse_limits
 
     path = Path(task["path"])
     _test_hook(str(path))
-    limits = Limits()
+    limits = parse_limits(list(task.get("limits") or []))
+    # the same time limit as ``apkscan scan --timeout``: the same phases, the same verdict;
+    # the parent still kills the worker if it overruns
+    timeout = float(task.get("timeout_s") or 0) or None
     bundle: dict[str, Any] = {"kind": "apk", "base_entry": "", "splits": []}
     if is_bundle(path):
         base = find_base(path, limits)
         bundle["kind"] = path.suffix.lower().lstrip(".")
         if base is not None:
             bundle.update(base_entry=base.entry, splits=list(base.splits))
-            with tempfile.TemporaryDirectory(prefix="apkscan-bundle-") as tmp:
-                inner = Path(tmp) / "base.apk"
-                inner.write_bytes(base.data)
-                result = api.scan(inner, ruleset, limits=limits)
+            # scanned from memory: nothing of a bundle is ever written to disk
+            result = api.scan(Path(base.entry), ruleset, limits=limits, timeout=timeout, data=base.data)
             result = replace(result, facts=replace(result.facts, file_name=path.name))
         else:
-            result = api.scan(path, ruleset, limits=limits)
+            result = api.scan(path, ruleset, limits=limits, timeout=timeout)
     else:
-        result = api.scan(path, ruleset, limits=limits)
+        result = api.scan(path, ruleset, limits=limits, timeout=timeout)
+    short = [p for p in result.facts.problems if p.kind == "memory"]
+    if short:
+        # a partial result is never stored as ok: the APK fails and the worker is replaced
+        raise MemoryError(short[0].message)
     payload = build_payload(result, formats, with_facts=True)
     payload["apk"].update(bundle)
     return payload
@@ -232,7 +236,11 @@ def process(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
 
 
 def load_ruleset(config: dict[str, Any]) -> RuleSet:
+    from apkscan.rules.data import set_cache_enabled
     from apkscan.rules.loader import load_rules
+
+    if config.get("no_cache"):
+        set_cache_enabled(False)
 
     return load_rules([Path(d) for d in config["rule_dirs"]], include_builtin=config["include_builtin"])
 
@@ -287,6 +295,8 @@ def main(argv: list[str]) -> int:
         except (EOFError, OSError):
             return 0
         task["memory_mb"] = config.get("memory_mb", 0)
+        task["limits"] = config.get("limits") or ()
+        task["timeout_s"] = config.get("timeout_s", 0)
         try:
             payload = process(task, ruleset, formats)
             conn_out.send(("done", payload))

@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 
 from apkscan.facts import ApkFacts, Component, Manifest
 from apkscan.model import CATEGORIES, Evidence, Finding, ScanResult, SdkHit, Severity
-from apkscan.report.safe import neutralise
+from apkscan.report.safe import html_finalize, neutralise
 from apkscan.verdict import TEXT as VERDICT_TEXT
 
 SEVERITIES_DESC: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
@@ -63,17 +63,6 @@ def breakable(value: object) -> Markup:
     return Markup("<wbr>").join(escape(p) for p in _BREAK_AFTER.split(text))
 
 
-def _finalize(value: object) -> object:
-    """Every ``{{ ... }}`` output: control characters and bidi overrides from the APK
-    (ESC, BEL, U+202E ...) become ``?`` before autoescaping; markup made by the template's
-    own filters keeps its (already escaped) form."""
-    if isinstance(value, Markup):
-        return Markup(neutralise(str(value)))
-    if isinstance(value, str):
-        return neutralise(value)
-    return value
-
-
 @functools.cache
 def _env() -> Environment:
     """One environment per process: Jinja compiles the template once, not per report."""
@@ -84,7 +73,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        finalize=_finalize,
+        finalize=html_finalize,  # ESC, BEL, U+202E ... from the APK become '?'
     )
     env.filters["wbr"] = breakable
     return env

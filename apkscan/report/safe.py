@@ -41,6 +41,19 @@ def _refuse_symlink(target: Path) -> None:
         raise OutputWriteError(f"{target}: exists and is not a regular file; refusing to replace it")
 
 
+def html_finalize(value: object) -> object:
+    """Jinja ``finalize`` for HTML built from APK data: every ``{{ ... }}`` output has its
+    control characters and bidi overrides neutralised before autoescaping; markup made by
+    the template's own filters keeps its (already escaped) form."""
+    from markupsafe import Markup
+
+    if isinstance(value, Markup):
+        return Markup(neutralise(str(value)))
+    if isinstance(value, str):
+        return neutralise(value)
+    return value
+
+
 class OutputWriteError(Exception):
     """A report could not be written; ``str()`` is one line naming the file."""
 
