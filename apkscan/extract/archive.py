@@ -102,6 +102,9 @@ _FLAG_DATA_DESCRIPTOR = 0x0008
 _SNIFF_BYTES = 64
 _SNIFF_MAX_INPUT = 64 << 10
 _RATIO_FLOOR = 1 << 20  # the ratio limit applies from 1 MiB of output on
+_PROBE_ENTRY_BYTES = 64 << 20
+"""Output inflated (and dropped) per unread entry by ``probe_unread``: a bomb shows its
+ratio within the first MiBs, and a size lie of an entry up to this size is seen in full."""
 _FIRST_CHUNK = 1 << 20
 _CHUNK = 8 << 20
 _IN_CHUNK = 1 << 20
@@ -935,12 +938,19 @@ class ApkArchive:
         recorded until :meth:`read` asks for an entry; results are identical to inflating
         then, and are dropped (the entry inflated again) if the limits differ by then."""
         lim = self.limits
+        # Only what the inflate budget allows in all: inflated entries wait in memory until
+        # they are read, so prefetching past the budget would hold more than a scan may.
+        room = self._budget.cap - self._budget.total
+        planned = 0
         for name, rec in self._by_name.items():
             if not _DEX_TOP.fullmatch(name) or not rec.deflate or rec.data_start < 0:
                 continue
             if rec.usize > lim.max_entry_bytes or rec.index in self._prefetched:
                 continue
-            cap = min(lim.max_entry_bytes, self._budget.cap - self._budget.total)
+            planned += rec.usize
+            if planned > room:
+                break
+            cap = min(lim.max_entry_bytes, room)
             self._prefetched[rec.index] = pool.submit(self._inflate_quietly, rec, rec.data_start, cap)
 
     def _inflate_quietly(self, rec: _Rec, start: int, cap: int) -> _Inflated:
@@ -1162,19 +1172,11 @@ class ApkArchive:
         if deadline is None:
             deadline = time.monotonic() + self.limits.phase_seconds
         budget = self._budget
-        lim = self.limits
         for rec in self._recs:
             if rec.index in self._tried or rec.data_start < 0 or not rec.deflate:
                 continue
-            if rec.usize > lim.max_entry_bytes:
-                self._problem(
-                    rec.name,
-                    "limit",
-                    f"declares {rec.usize} bytes, limit {lim.max_entry_bytes}; not analysed",
-                    "max_entry_bytes",
-                )
-                continue
-            if budget.probed + rec.usize > budget.cap:
+            want = min(rec.usize, _PROBE_ENTRY_BYTES)
+            if budget.probed + want > budget.cap:
                 self._problem(
                     rec.name,
                     "limit",
@@ -1186,20 +1188,21 @@ class ApkArchive:
                 self._problem(rec.name, "limit", "not checked for a zip bomb: time limit reached", "phase_seconds")
                 return
             self._tried.add(rec.index)
-            budget.probed += self._probe(rec)
+            budget.probed += self._probe(rec, want)
         for child in self._children.values():
             if child is not None:
                 child.probe_unread(deadline)
                 for p in child.problems:
                     self._problem_raw(p)
 
-    def _probe(self, rec: _Rec) -> int:
-        """Inflate ``rec`` into nothing; the bytes produced. Records ``zip-bomb`` (ratio)
-        and ``zip-header-mismatch`` (more or less than declared) like a full read would."""
+    def _probe(self, rec: _Rec, limit: int) -> int:
+        """Inflate at most ``limit`` + 1 bytes of ``rec`` into nothing; the bytes produced.
+        Records ``zip-bomb`` (ratio) and ``zip-header-mismatch`` (more than declared) like
+        a full read would."""
         lim = self.limits
         start = rec.data_start
         src = self._view[start : min(start + rec.csize, len(self.data))]
-        want = rec.usize + 1
+        want = limit + 1
         d = zlib.decompressobj(-15)
         got = 0
         pos = 0
