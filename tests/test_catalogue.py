@@ -414,3 +414,98 @@ def test_packers_have_no_data(sdks):
     for s in sdks:
         if s["category"] == "packer":
             assert s["tracker"] is False and not s["data_collected"], s["id"]
+
+
+# -- discovery of unidentified SDKs -------------------------------------------------------
+
+
+def _discovery_case() -> dict:
+    vendor = [f"com.vendor.sdk.core.C{i}" for i in range(24)] + ["com.vendor.sdk.net.Uploader$1"]
+    return {
+        "package": "org.example.app",
+        "app_flags": {"name": "net.owner.shell.App"},
+        "classes": [
+            *vendor,
+            "com.vendor.sdk.R",
+            "com.vendor.sdk.R$string",
+            *[f"org.example.app.ui.A{i}" for i in range(30)],  # the app's own code
+            *[f"net.owner.shell.S{i}" for i in range(30)],  # the Application class's package
+            *[f"a.b.C{i}" for i in range(30)],  # obfuscated
+            *[f"kotlin.collections.K{i}" for i in range(30)],  # language runtime
+            *[f"com.small.lib.S{i}" for i in range(19)],  # below the threshold
+            *[f"com.umeng.analytics.U{i}" for i in range(30)],  # a catalogue entry
+        ],
+        "calls": [
+            [
+                "Lcom/vendor/sdk/core/C0;->collect()V",
+                "Landroid/telephony/TelephonyManager;->getDeviceId()Ljava/lang/String;",
+            ],
+            [
+                "Lorg/example/app/ui/A0;->onCreate()V",
+                "Landroid/telephony/TelephonyManager;->getDeviceId()Ljava/lang/String;",
+            ],
+        ],
+        "permissions": ["READ_PHONE_STATE"],
+    }
+
+
+def test_tree_key() -> None:
+    from apkscan.sdk import tree_key
+
+    assert tree_key("com.vendor.sdk.core.Foo$1") == "com.vendor.sdk"
+    assert tree_key("com.vendor.Foo") == "com.vendor"
+    assert tree_key("com.google.android.datatransport.runtime.X") == "com.google.android.datatransport"
+    assert tree_key("a.b.c.D") == ""  # obfuscated
+    assert tree_key("com.a.sdk.D") == ""
+    assert tree_key("Foo") == "" and tree_key("bolts.Task") == ""
+
+
+def test_discovery_reports_unidentified_sdk_and_attributes_its_calls() -> None:
+    from apkscan.engine import evaluate
+    from apkscan.rules.fixtures import facts_from_case
+    from apkscan.rules.loader import load_rules
+    from apkscan.sdk import DISCOVERY_MIN_CLASSES, UNIDENTIFIED_CATEGORY
+
+    assert DISCOVERY_MIN_CLASSES == 20
+    result = evaluate(facts_from_case(_discovery_case()), load_rules())
+    unidentified = {s.id: s for s in result.sdks if s.category == UNIDENTIFIED_CATEGORY}
+    assert set(unidentified) == {"unidentified:com.vendor.sdk"}
+    hit = unidentified["unidentified:com.vendor.sdk"]
+    assert hit.class_count == 25  # R classes are not counted
+    assert hit.name_zh == "未识别SDK" and not hit.tracker and hit.matched
+    assert "umeng-analytics" in {s.id for s in result.sdks}
+    device_id = next(a for a in result.data_access if a.category == "device-id")
+    by_class = {e.class_name: e.sdk for e in device_id.sites}
+    assert by_class["com.vendor.sdk.core.C0"] == "unidentified:com.vendor.sdk"
+    assert by_class["org.example.app.ui.A0"] == ""
+
+
+def test_discovery_threshold_and_matcher_reset() -> None:
+    from apkscan.rules.fixtures import facts_from_case
+    from apkscan.rules.loader import load_rules
+    from apkscan.sdk import SdkMatcher
+
+    matcher = SdkMatcher(load_rules().sdks)
+    matcher.detect(facts_from_case(_discovery_case()))
+    assert matcher.sdk_of("com.vendor.sdk.util.Anything") == "unidentified:com.vendor.sdk"
+    assert matcher.sdk_of("com.umeng.analytics.MobclickAgent") == "umeng-analytics"
+    assert matcher.sdk_of("com.small.lib.S0") == ""
+    assert matcher.sdk_of("org.example.app.ui.A0") == ""
+    # the next app's detect replaces what the previous one discovered
+    hits = matcher.detect(facts_from_case({"classes": [f"com.vendor.sdk.core.C{i}" for i in range(19)]}))
+    assert not [h for h in hits if h.category == "unidentified"]
+    assert matcher.sdk_of("com.vendor.sdk.core.C0") == ""
+
+
+def test_discovery_ignores_the_app_namespace_under_a_generic_org() -> None:
+    from apkscan.rules.fixtures import facts_from_case
+    from apkscan.rules.loader import load_rules
+    from apkscan.sdk import SdkMatcher
+
+    case = {
+        "package": "com.example.myapp",
+        "classes": [f"com.example.myapp.x.C{i}" for i in range(30)] + [f"com.example.other.C{i}" for i in range(30)],
+    }
+    hits = SdkMatcher(load_rules().sdks).detect(facts_from_case(case))
+    # com.example is shared by unrelated developers: only the app's own tree is its own
+    assert [h.id for h in hits if h.category == "unidentified"] == ["unidentified:com.example.other"]
