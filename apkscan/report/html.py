@@ -27,6 +27,7 @@ from markupsafe import Markup, escape
 from apkscan.facts import ApkFacts, Component, Manifest
 from apkscan.model import CATEGORIES, Evidence, Finding, ScanResult, SdkHit, Severity
 from apkscan.report.safe import html_finalize, neutralise
+from apkscan.sdk import UNIDENTIFIED_CATEGORY
 from apkscan.verdict import TEXT as VERDICT_TEXT
 
 SEVERITIES_DESC: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
@@ -313,6 +314,18 @@ def _labels(m: Manifest) -> tuple[str, list[tuple[str, str]]]:
     return main, others
 
 
+def _sdk_reaches(result: ScanResult) -> dict[str, list[str]]:
+    """SDK id -> the personal-data categories its own code reaches (by call-site
+    attribution): what the SDK table shows for an unidentified SDK, which no vendor
+    documents."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for d in result.data_access:
+        for e in d.sites:
+            if e.sdk:
+                out[e.sdk].add(d.category)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def _data_access(result: ScanResult, pi_cats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     names = _sdk_names(result.sdks)
     out = []
@@ -444,6 +457,8 @@ def context(result: ScanResult) -> dict[str, Any]:
         "by_category": _by_category(views),
         "by_reference": _by_reference(views),
         "sdks": result.sdks,
+        "sdk_reaches": _sdk_reaches(result),
+        "unidentified_category": UNIDENTIFIED_CATEGORY,
         "data_access": _data_access(result, pi_cats),
         "permissions": _permissions(result, perms),
         "exported": [_component(c, m.launcher) for c in m.components if c.exported],

@@ -293,7 +293,7 @@ class SdkMatcher:
                 )
             )
         hits_out += self._discover(facts, unclaimed)
-        hits_out.sort(key=lambda h: (h.category, h.id))
+        hits_out.sort(key=lambda h: (h.category == UNIDENTIFIED_CATEGORY, h.category, h.id))  # unidentified last
         return hits_out
 
     def _discover(self, facts: ApkFacts, unclaimed: Counter[str]) -> list[SdkHit]:
