@@ -509,3 +509,16 @@ def test_discovery_ignores_the_app_namespace_under_a_generic_org() -> None:
     hits = SdkMatcher(load_rules().sdks).detect(facts_from_case(case))
     # com.example is shared by unrelated developers: only the app's own tree is its own
     assert [h.id for h in hits if h.category == "unidentified"] == ["unidentified:com.example.other"]
+
+
+def test_discovery_ignores_the_developers_own_code_under_another_root() -> None:
+    from apkscan.rules.fixtures import facts_from_case
+    from apkscan.rules.loader import load_rules
+    from apkscan.sdk import SdkMatcher
+
+    case = {
+        "package": "km.home",
+        "classes": [f"com.km.tool.C{i}" for i in range(30)] + [f"com.vendor.push.C{i}" for i in range(30)],
+    }
+    hits = SdkMatcher(load_rules().sdks).detect(facts_from_case(case))
+    assert [h.id for h in hits if h.category == "unidentified"] == ["unidentified:com.vendor.push"]

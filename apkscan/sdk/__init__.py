@@ -142,11 +142,45 @@ def tree_key(dotted_class: str) -> str:
     return ".".join(tree)
 
 
-def _own_roots(facts: ApkFacts) -> list[str]:
-    """Package prefixes of the app's own code: the manifest package and the packages of its
-    Application class and launcher activity (not every activity: SDKs declare theirs),
-    cut to their organisation (two segments), or to three segments when the organisation is
-    a generic one like ``com.example``."""
+_TLDS = frozenset(
+    {
+        "com",
+        "org",
+        "net",
+        "cn",
+        "io",
+        "edu",
+        "gov",
+        "me",
+        "co",
+        "de",
+        "uk",
+        "jp",
+        "kr",
+        "ru",
+        "fr",
+        "tv",
+        "us",
+        "info",
+        "biz",
+        "mobi",
+        "cc",
+        "xyz",
+        "top",
+        "app",
+        "dev",
+        "ai",
+        "hk",
+        "tw",
+    }
+)
+"""First segments of reverse-domain package names (the organisation is the second segment)."""
+_GENERIC_WORDS = _GENERIC_ORGS | _TLDS | {"client", "sdk", "lite", "pro", "free", "hd", "main", "home", "official"}
+
+
+def _own_packages(facts: ApkFacts) -> list[str]:
+    """The manifest package and the packages of its Application class and launcher
+    activity (not every activity: SDKs declare theirs)."""
     m = facts.manifest
     names = [m.package]
     app_class = m.flag("name") or ""
@@ -155,8 +189,29 @@ def _own_roots(facts: ApkFacts) -> list[str]:
             cls = m.package + cls
         if "." in cls:
             names.append(cls.rpartition(".")[0])
+    return names
+
+
+def _own_words(facts: ApkFacts) -> frozenset[str]:
+    """Distinctive words of the app's own package names (``km.home`` -> ``km``): a tree whose
+    organisation is one of them (``com.km``) is the developer's own code under another
+    root, not a third party's."""
+    return frozenset(
+        w for n in _own_packages(facts) for w in n.lower().split(".") if len(w) >= 2 and w not in _GENERIC_WORDS
+    )
+
+
+def _organisation(tree: str) -> str:
+    parts = tree.lower().split(".")
+    return parts[1] if parts[0] in _TLDS and len(parts) > 1 else parts[0]
+
+
+def _own_roots(facts: ApkFacts) -> list[str]:
+    """Package prefixes of the app's own code (:func:`_own_packages`) cut to their
+    organisation (two segments), or to three segments when the organisation is a generic
+    one like ``com.example``."""
     roots: list[str] = []
-    for n in names:
+    for n in _own_packages(facts):
         parts = [p for p in n.split(".") if p]
         if len(parts) < 2:
             if parts:
@@ -300,11 +355,12 @@ class SdkMatcher:
         """Unidentified SDKs among the trees of unclaimed classes; remembered for sdk_of."""
         self.discovered = {}
         own = _own_roots(facts)
+        words = _own_words(facts)
         out: list[SdkHit] = []
         for tree, n in sorted(unclaimed.items()):
             if n < DISCOVERY_MIN_CLASSES or (tree + ".").startswith(DISCOVERY_EXCLUDED_ROOTS):
                 continue
-            if _under(tree, own) or any(r.startswith(tree + ".") for r in own):
+            if _under(tree, own) or any(r.startswith(tree + ".") for r in own) or _organisation(tree) in words:
                 continue
             hit = unidentified_hit(tree, n)
             self.discovered[tree] = hit.id
