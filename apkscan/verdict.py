@@ -67,6 +67,43 @@ class Verdict:
     """Rule ids of the findings that decided it, most severe first."""
 
 
+PROFILE_TAG = "profile"
+"""Composite rules (tag ``profile``) restate the findings they combine: they decide alone at
+``reject_at`` but are not counted again as an independent signal."""
+SUPPORT_AT = Severity.MEDIUM
+SUPPORT_NEEDED = 2
+"""One strong signal plus this many independent weaker ones (medium illegal-app findings,
+or tampering and analysis findings: hiding corroborates) rejects."""
+SHARED_EVIDENCE = frozenset({"permission", "rule", "sdk"})
+"""Evidence kinds that many rules share as context; two findings are independent when the
+rest of their evidence does not overlap."""
+
+
+def _own_evidence(f: Finding) -> frozenset[tuple[str, str, str, str]]:
+    return frozenset((e.kind, e.value, e.class_name, e.method) for e in f.evidence if e.kind not in SHARED_EVIDENCE)
+
+
+def _overlaps(a: frozenset[tuple[str, str, str, str]], b: frozenset[tuple[str, str, str, str]]) -> bool:
+    """Half or more of the smaller evidence set is in the other one."""
+    if not a or not b:
+        return False
+    return len(a & b) * 2 >= min(len(a), len(b))
+
+
+def independent(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings, most severe and most specific first, that rest mostly on evidence of
+    their own: a finding half or more of whose evidence another kept finding already holds
+    is the same signal told twice (a receiver reported by an SMS-theft rule and by a
+    receiver-priority rule), not a second one."""
+    kept: list[tuple[Finding, frozenset[tuple[str, str, str, str]]]] = []
+    for f in sorted(findings, key=lambda f: (-int(f.severity), len(_own_evidence(f)), f.rule_id)):
+        own = _own_evidence(f)
+        if any(f.rule_id == g.rule_id or _overlaps(own, g_own) for g, g_own in kept):
+            continue
+        kept.append((f, own))
+    return [f for f, _ in kept]
+
+
 def rank(level: str) -> int:
     return LEVELS.index(level) if level in LEVELS else 0
 
@@ -105,16 +142,28 @@ def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
             ids,
         )
     strong = [f for f in illegal if f.severity >= t.review_at]
-    strong_rules = {f.rule_id for f in strong}
-    if len(strong_rules) >= 2:
-        ids = _ids(strong)
+    incomplete = [f for f in fs if f.category in INCOMPLETE and f.severity >= INCOMPLETE_AT]
+    signals = independent([f for f in strong if PROFILE_TAG not in f.tags])
+    if len(signals) >= 2:
+        ids = _ids(signals)
         return Verdict(
             "reject",
-            f"{len(strong_rules)} independent strong illegal-app signals: {_list(ids)}",
-            f"{len(strong_rules)} 项相互印证的违法应用强特征：{_list(ids)}",
+            f"{len(signals)} independent strong illegal-app signals: {_list(ids)}",
+            f"{len(signals)} 项相互独立的违法应用强特征：{_list(ids)}",
             ids,
         )
-    incomplete = [f for f in fs if f.category in INCOMPLETE and f.severity >= INCOMPLETE_AT]
+    if signals:
+        weaker = [f for f in illegal if f.severity < t.review_at and f.severity >= SUPPORT_AT] + incomplete
+        support = independent(signals + weaker)[1:]
+        if len(support) >= SUPPORT_NEEDED:
+            ids = _ids(signals) + _ids(support)
+            return Verdict(
+                "reject",
+                f"a strong illegal-app signal ({signals[0].rule_id}) corroborated by {len(support)} independent "
+                f"weaker ones: {_list(_ids(support))}",
+                f"违法应用强特征（{signals[0].rule_id}）得到 {len(support)} 项独立佐证：{_list(_ids(support))}",
+                ids,
+            )
     if strong or incomplete:
         ids = _ids(strong) + _ids(incomplete)
         parts_en, parts_zh = [], []

@@ -270,16 +270,19 @@ class Context:
         raw = needle.encode("utf-8", errors="replace")
         sources = self.text_sources[where]
         n = 0
+        unplaced: tuple[str, str, str] | None = None  # a name or a string no method loads
         for blob in self.blobs[where]:
             pos = blob.data.find(raw)
             while pos >= 0 and n < tries:
                 n += 1
                 source, text = sources.item(blob.item_at(pos))
                 cls, method = self.string_user(source, text) if where == "dex" else ("", "")
-                if not (cls and self.is_known_sdk(self.matcher.sdk_of(cls))):
+                if cls and not self.is_known_sdk(self.matcher.sdk_of(cls)):
                     return source, text, f"{cls}|{method}"
+                if not cls and unplaced is None:
+                    unplaced = (source, text, "|")
                 pos = blob.data.find(raw, pos + len(raw))
-        return None
+        return unplaced
 
     @cached_property
     def platform_sdks(self) -> frozenset[str]:

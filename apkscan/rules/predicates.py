@@ -619,9 +619,13 @@ def _collects(value: Any, env: CompileEnv) -> Pred:
     from_app = _bool(v.get("from_app", True), "from_app")
     apis: dict[str, tuple[str, ...]] = {}
     uris: dict[str, tuple[str, ...]] = {}
+    fields: dict[str, tuple[str, ...]] = {}
+    perms: dict[str, str] = {}
     for c in cats:
         apis[c] = tuple(api_prefix(str(e["api"])) for e in table.get("apis") or [] if e["category"] == c)
         uris[c] = tuple(str(e["uri"]) for e in table.get("uris") or [] if e["category"] == c)
+        fields[c] = tuple(str(e["field"]) for e in table.get("fields") or [] if e["category"] == c)
+        perms[c] = str(((table.get("categories") or {}).get(c) or {}).get("permission") or "")
         env.watched_apis.update(apis[c])
 
     def counts(ctx: Context, sdk: str) -> bool:
@@ -646,9 +650,94 @@ def _collects(value: Any, env: CompileEnv) -> Pred:
                         if counts(ctx, sdk):
                             hit = Evidence("content-uri", text, dex_path, cls, method, sdk=sdk, detail=c)
                             break
+            if hit is None and fields[c] and perms[c] in ctx.permissions:
+                # A field (CallLog.Calls.CONTENT_URI ...) has no call site to attribute;
+                # with the category's permission requested it shows the app's own intent.
+                for f in fields[c]:
+                    refs = ctx.fields_matching(f)
+                    if refs:
+                        hit = Evidence("field-ref", refs[0][0], file=refs[0][1], detail=c)
+                        break
             if hit is not None:
                 ev.append(hit)
         return ev if len(ev) >= n else None
+
+    return run
+
+
+PERMISSION_USES: dict[str, tuple[str, ...]] = {
+    # permission -> what code that uses it references: class prefixes of method or field
+    # refs, or strings (content URIs, intent actions). Broad on purpose: any use counts.
+    "android.permission.READ_SMS": ("Landroid/telephony/SmsMessage;", "Landroid/provider/Telephony$", "content://sms",
+                                    "content://mms", "Landroid/telephony/SmsManager;"),
+    "android.permission.RECEIVE_SMS": ("Landroid/telephony/SmsMessage;", "Landroid/provider/Telephony$",
+                                       "android.provider.Telephony.SMS_RECEIVED"),
+    "android.permission.SEND_SMS": ("Landroid/telephony/SmsManager;", "Landroid/telephony/gsm/SmsManager;"),
+    "android.permission.READ_CONTACTS": ("Landroid/provider/ContactsContract", "Landroid/provider/Contacts",
+                                         "content://com.android.contacts", "content://contacts", "content://icc"),
+    "android.permission.READ_CALL_LOG": ("Landroid/provider/CallLog", "content://call_log"),
+    "android.permission.RECORD_AUDIO": ("Landroid/media/AudioRecord;", "Landroid/media/MediaRecorder;",
+                                        "Landroid/speech/"),
+    "android.permission.CAMERA": ("Landroid/hardware/Camera", "Landroid/hardware/camera2/", "Landroidx/camera/",
+                                  "android.media.action.IMAGE_CAPTURE"),
+    "android.permission.ACCESS_FINE_LOCATION": ("Landroid/location/", "Lcom/google/android/gms/location/",
+                                                "Lcom/amap/api/location/", "Lcom/baidu/location/",
+                                                "Lcom/tencent/map/geolocation/", "Landroid/net/wifi/WifiManager;"),
+    "android.permission.GET_ACCOUNTS": ("Landroid/accounts/AccountManager;",),
+    "android.permission.READ_CALENDAR": ("Landroid/provider/CalendarContract", "content://com.android.calendar"),
+    "android.permission.PROCESS_OUTGOING_CALLS": ("android.intent.action.NEW_OUTGOING_CALL",),
+}
+
+
+@predicate("permissions_without_code")
+def _permissions_without_code(value: Any, env: CompileEnv) -> Pred:
+    """``{min: N}``: at least N of the data permissions the app requests (SMS, contacts,
+    call log, microphone, camera, location, accounts, calendar, outgoing calls) have no
+    code in the APK that could use them: the code that will is fetched or unpacked later."""
+    v = _mapping(value, {"min"})
+    n = _int(v.get("min", 3), "min")
+    uses = {p: tuple(u for u in refs if u.startswith("L")) for p, refs in PERMISSION_USES.items()}
+    texts = {p: tuple(u for u in refs if not u.startswith("L")) for p, refs in PERMISSION_USES.items()}
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        unused = []
+        for perm in sorted(ctx.permissions & set(PERMISSION_USES)):
+            if uses[perm] and (ctx.refs_matching(uses[perm]) or any(ctx.fields_matching(u) for u in uses[perm])):
+                continue
+            if any(ctx.find_text("dex", normalise(t)) for t in texts[perm]):
+                continue
+            unused.append(Evidence("permission", perm, file="AndroidManifest.xml", detail="no code uses it"))
+        return unused if len(unused) >= n else None
+
+    return run
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def gibberish(word: str) -> bool:
+    """A keyboard-mash identifier (``kdghmdfh``, ``rkhgdfh``): five or more lower-case ASCII
+    letters of which under a fifth are vowels. Shrinkers name classes ``a``, ``b``, ``ab``;
+    people and libraries name them with words; builders of malware that randomise the
+    manifest for each victim produce these."""
+    if len(word) < 5 or not word.isascii() or not word.isalpha() or not word.islower():
+        return False
+    return sum(ch in _VOWELS for ch in word) / len(word) < 0.2
+
+
+@predicate("gibberish_components")
+def _gibberish_components(value: Any, env: CompileEnv) -> Pred:
+    """``{min: N}``: at least N manifest components whose class name is keyboard-mash."""
+    v = _mapping(value, {"min"})
+    n = _int(v.get("min", 3), "min")
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        hits = [
+            Evidence("component", f"{c.kind} {c.name}", file="AndroidManifest.xml", class_name=c.name)
+            for c in ctx.facts.manifest.components
+            if gibberish(c.name.rsplit(".", 1)[-1].split("$")[0])
+        ]
+        return _cap(hits) if len(hits) >= n else None
 
     return run
 

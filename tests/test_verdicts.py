@@ -1,0 +1,176 @@
+"""The verdict model, one finding per behaviour, attribution, and the false positives of
+issue 11 as negative cases (samples/toolbox.apk) — plus the labelled benchmark's targets
+where ../shared/benchmark is present."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from apkscan.cli import app
+from apkscan.engine import fingerprint
+from apkscan.model import Evidence, Finding, ScanResult, Severity
+from apkscan.rules.data import pi_table
+from apkscan.verdict import Thresholds, check_thresholds, decide, worse
+from tests.conftest import ROOT, SAMPLES
+
+runner = CliRunner()
+
+
+def _f(rule_id: str, category: str, severity: Severity) -> Finding:
+    ev = (Evidence("string", rule_id),)
+    return Finding(rule_id, rule_id, severity, "high", category, "d", evidence=ev, fingerprint=fingerprint(rule_id, ev))
+
+
+# -- the model ------------------------------------------------------------------------
+def test_nothing_passes() -> None:
+    v = decide([_f("SEC-BACKUP-001", "security", Severity.LOW), _f("X", "fraud", Severity.LOW)])
+    assert v.level == "pass" and v.reason and v.reason_zh
+
+
+def test_compliance_findings_send_back_to_fix_never_worse() -> None:
+    v = decide([_f("PI-SMS-001", "personal-data", Severity.HIGH), _f("SEC-SECRET-002", "security", Severity.CRITICAL)])
+    assert v.level == "fix"
+    assert v.deciding[0] == "SEC-SECRET-002"
+
+
+def test_one_strong_illegal_signal_is_for_a_human() -> None:
+    v = decide([_f("FR-SMS-002", "fraud", Severity.HIGH), _f("PI-SMS-001", "personal-data", Severity.HIGH)])
+    assert v.level == "review"
+    assert "FR-SMS-002" in v.reason
+
+
+def test_two_independent_strong_signals_reject() -> None:
+    v = decide([_f("FR-SMS-002", "fraud", Severity.HIGH), _f("MAL-X-001", "malware", Severity.HIGH)])
+    assert v.level == "reject"
+    assert set(v.deciding) == {"FR-SMS-002", "MAL-X-001"}
+
+
+def test_critical_illegal_rejects_and_thresholds_move_it() -> None:
+    fs = [_f("PROFILE-FRAUD-LOAN-EXFIL", "fraud", Severity.CRITICAL)]
+    assert decide(fs).level == "reject"
+    assert decide([_f("GB-LOTTERY-001", "gambling", Severity.HIGH)], Thresholds(reject_at=Severity.HIGH)).level == (
+        "reject"
+    )
+
+
+@pytest.mark.parametrize("category", ["analysis", "tampering"])
+def test_incomplete_analysis_never_passes(category: str) -> None:
+    v = decide([_f("ANALYSIS-LIMIT-X", category, Severity.MEDIUM)])
+    assert v.level == "review"
+    # and cannot be improved by anything else the app shows
+    assert decide([_f("ANALYSIS-LIMIT-X", category, Severity.MEDIUM), _f("S", "security", Severity.HIGH)]).level == (
+        "review"
+    )
+
+
+def test_levels_are_ordered() -> None:
+    assert worse("fix", "review") == "review" and worse("reject", "pass") == "reject"
+
+
+def test_inverted_thresholds_are_refused() -> None:
+    assert check_thresholds(Thresholds(reject_at=Severity.HIGH, review_at=Severity.CRITICAL))
+    r = runner.invoke(app, ["scan", str(SAMPLES / "clean.apk"), "--reject-at", "low", "--review-at", "high"])
+    assert r.exit_code == 2
+    assert "--review-at" in r.output
+
+
+# -- the samples ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sample", "expected"),
+    [("clean", {"pass"}), ("toolbox", {"pass", "fix"}), ("fraud_loan", {"reject"}), ("gambling", {"reject"})],
+)
+def test_sample_verdicts(sample_results: dict[str, ScanResult], sample: str, expected: set[str]) -> None:
+    r = sample_results[sample]
+    assert r.verdict in expected, (r.verdict, r.verdict_reason)
+    assert r.verdict_reason and r.verdict_reason_zh
+
+
+def test_verdict_reason_names_the_deciding_findings(sample_results: dict[str, ScanResult]) -> None:
+    r = sample_results["fraud_loan"]
+    ids = {f.rule_id for f in r.findings}
+    assert r.verdict_deciding and set(r.verdict_deciding) <= ids
+    assert all(d in r.verdict_reason for d in r.verdict_deciding)
+
+
+# -- the false positives of issue 11, as negative cases -------------------------------
+def test_toolbox_false_positives_are_gone(sample_results: dict[str, ScanResult]) -> None:
+    r = sample_results["toolbox"]
+    ids = {f.rule_id for f in r.findings}
+    cats = {a.category for a in r.data_access}
+    # ImageReader in camera2 code is not screen recording
+    assert "screen-capture" not in cats and "PI-SCREEN-001" not in ids
+    # writing the clipboard is not reading it
+    assert "clipboard" not in cats and "PI-CLIP-001" not in ids
+    # Camera.open for the torch is not camera collection
+    assert "camera" not in cats and "PI-CAM-001" not in ids
+    # AndroidX's TwilightManager is not a third-party SDK collecting location
+    assert "location" not in cats and "PI-SDK-001" not in ids
+    # applist/app_list inside a push SDK's classes is not the app's exfiltration
+    assert not [f for f in r.findings if f.category in ("fraud", "malware")], ids
+    # a notification listener declared by a service holds BIND_NOTIFICATION_LISTENER_SERVICE
+    notif = next(a for a in r.data_access if a.category == "notifications")
+    assert notif.permission_requested
+    assert not any("is not requested" in f.description for f in r.findings)
+
+
+def test_one_finding_per_behaviour(sample_results: dict[str, ScanResult]) -> None:
+    cats = pi_table().get("categories") or {}
+    for name, r in sample_results.items():
+        by_id = {f.rule_id: f for f in r.findings}
+        for f in r.findings:
+            if not f.rule_id.startswith("PI-MAP-"):
+                continue
+            cat = f.tags[0]
+            for rid in (cats.get(cat) or {}).get("rules") or []:
+                if rid in by_id:
+                    mine = {(e.value, e.class_name, e.method) for e in f.evidence}
+                    theirs = {(e.value, e.class_name, e.method) for e in by_id[rid].evidence}
+                    assert not mine & theirs, (name, f.rule_id, rid)
+
+
+def test_same_call_same_attribution_and_a_place(sample_results: dict[str, ScanResult]) -> None:
+    for name, r in sample_results.items():
+        seen: dict[tuple[str, str, str], str] = {}
+        for f in r.findings:
+            for e in f.evidence:
+                if e.kind != "api-call":
+                    continue
+                assert e.file and e.class_name and e.method, (name, f.rule_id, e)
+                key = (e.value, e.class_name, e.method)
+                assert seen.setdefault(key, e.sdk) == e.sdk, (name, f.rule_id, e)
+
+
+# -- the labelled benchmark ------------------------------------------------------------
+def _benchmark() -> Path | None:
+    env = os.environ.get("APKSCAN_BENCHMARK")
+    path = Path(env) if env else ROOT.parent / "shared" / "benchmark"
+    return path if (path / "MANIFEST.tsv").is_file() else None
+
+
+@pytest.mark.corpus
+def test_benchmark_targets(ruleset) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11's targets on ../shared/benchmark (static reading only)."""
+    bench = _benchmark()
+    if bench is None:
+        pytest.skip("labelled benchmark absent: set APKSCAN_BENCHMARK or place it at ../shared/benchmark")
+    from apkscan import api
+
+    with (bench / "MANIFEST.tsv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    got: dict[str, Counter[str]] = {"malicious": Counter(), "gambling": Counter(), "benign": Counter()}
+    for row in rows:
+        path = bench / row["file"]
+        if not path.is_file():
+            path = bench / "malicious" / row["file"]
+        got[row["label"]][api.scan(path, ruleset, timeout=120).verdict] += 1
+    mal, gam, ben = got["malicious"], got["gambling"], got["benign"]
+    assert mal["reject"] >= 0.9 * sum(mal.values()), mal
+    assert gam["reject"] >= 0.8 * sum(gam.values()), gam
+    assert ben["reject"] == 0, ben
+    assert ben["pass"] + ben["fix"] >= 0.7 * sum(ben.values()), ben
