@@ -268,6 +268,7 @@ class SdkMatcher:
         for s in sdks:
             for p in s.classes:
                 self.prefix.setdefault(p, s.id)
+        self._by_files = [s for s in sdks if s.files or s.native or s.meta_data]  # the few with such signatures
         self._cache: dict[str, tuple[str, str]] = {}
         self.discovered: dict[str, str] = {}
         """Tree -> unidentified SDK id, for the app last passed to :meth:`detect`."""
@@ -316,8 +317,8 @@ class SdkMatcher:
             matched.setdefault(sid, set()).add(f"classes {prefix}.* ({n})")
         entry_names = sorted(e.name for e in facts.archive.entries)
         native_names = sorted(lib.name for lib in facts.archive.native_libs)
-        meta_keys = [k for k, _ in facts.manifest.meta_data]
-        for sdk in self.sdks.values():
+        meta_keys = {k for k, _ in facts.manifest.meta_data}
+        for sdk in self._by_files:
             for pattern in sdk.files:
                 hits = glob_filter(entry_names, pattern)
                 if hits:
