@@ -59,7 +59,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "facebook share": ("facebook",),
     "fresco": ("fresco",),
     "firebase": ("firebase",),
-    "mobtech core": ("mob",),
+    "mobtech core": ("mobtech-core",),  # the shared com.mob.tools / com.mob.commons core, not any Mob* product
 }
 
 
