@@ -129,16 +129,31 @@ class OutputLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise OutputWriteError(
-                f"{self.folder}: another apkscan run is writing to this output folder; "
-                "wait for it or use another --output"
-            ) from None
+            raise self._busy() from None
+        try:
+            current = os.stat(path, follow_symlinks=False)
+        except OSError:
+            current = None
+        held = os.fstat(fd)
+        if current is None or (current.st_dev, current.st_ino) != (held.st_dev, held.st_ino):
+            os.close(fd)  # the lock file was removed by the run that just ended, or replaced
+            raise self._busy()
         self._fd = fd
         return self
+
+    def _busy(self) -> OutputWriteError:
+        return OutputWriteError(
+            f"{self.folder}: another apkscan run is writing to this output folder; "
+            "wait for it or use another --output"
+        )
 
     def __exit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._fd >= 0:
-            os.close(self._fd)  # closing releases the lock; the file stays (removing it races)
+            # removed while still held, so that the folder holds only reports afterwards; a
+            # run that locks the removed file sees that it is no longer the one at the path
+            with contextlib.suppress(OSError):
+                os.unlink(self.folder / LOCK_NAME)
+            os.close(self._fd)  # closing releases the lock
             self._fd = -1
