@@ -17,8 +17,9 @@ Four levels, from best to worst:
 ``reject``
     An illegal app (fraud, gambling, malware, impersonation): refuse and report it. A
     finding of an illegal category at ``reject_at`` (by default ``critical``: the composite
-    profiles), or two strong (``review_at``) illegal findings of different rules that
-    corroborate each other.
+    profiles), or a strong (``review_at``) illegal finding corroborated by a second
+    independent one (another strong one, or a medium illegal, tampering or analysis
+    finding) whose evidence is mostly its own.
 
 The levels are ordered; :func:`worse` picks the worse of two. Nothing that removes
 findings can improve a verdict: each rule only ever raises it.
@@ -71,9 +72,10 @@ PROFILE_TAG = "profile"
 """Composite rules (tag ``profile``) restate the findings they combine: they decide alone at
 ``reject_at`` but are not counted again as an independent signal."""
 SUPPORT_AT = Severity.MEDIUM
-SUPPORT_NEEDED = 2
+SUPPORT_NEEDED = 1
 """One strong signal plus this many independent weaker ones (medium illegal-app findings,
-or tampering and analysis findings: hiding corroborates) rejects."""
+or tampering and analysis findings: hiding corroborates) rejects: a strong signal that a
+second, unrelated behaviour confirms is no longer uncertain."""
 SHARED_EVIDENCE = frozenset({"permission", "rule", "sdk"})
 """Evidence kinds that many rules share as context; two findings are independent when the
 rest of their evidence does not overlap."""
