@@ -392,6 +392,17 @@ def test_class_prefixes_not_shared(sdks):
     assert not shared, f"class prefixes claimed by more than one entry: {shared}"
 
 
+def test_meta_data_and_native_signatures_not_shared(sdks):
+    """A manifest key or native library names one SDK (a shared one would report both)."""
+    for kind in ("meta_data", "native"):
+        owners: dict[str, list[str]] = {}
+        for s in sdks:
+            for v in s["signatures"].get(kind) or ():
+                owners.setdefault(v, []).append(s["id"])
+        shared = {v: ids for v, ids in owners.items() if len(ids) > 1}
+        assert not shared, f"{kind} claimed by more than one entry: {shared}"
+
+
 def test_no_duplicate_signatures_within_entry(sdks):
     for s in sdks:
         for k, v in s["signatures"].items():
