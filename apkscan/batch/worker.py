@@ -102,6 +102,10 @@ def describe_error(exc: ApkscanError, path: str) -> Payload:
         if detail.startswith("not an APK (") and detail.endswith(")"):
             detail = detail[len("not an APK ("):-1]
         return failure("not-apk", f"not an APK: {detail}")
+    from apkscan.api import ScanTimeout
+
+    if isinstance(exc, ScanTimeout):  # the worker's own --timeout, as the parent would say it
+        return failure("timeout", detail.replace("took longer than", "timeout after").split(";")[0])
     if isinstance(exc, BrokenApk):
         return failure("broken-apk", f"broken APK: {detail}")
     if isinstance(exc, InputNotFound):
