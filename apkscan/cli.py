@@ -181,6 +181,22 @@ def _load_ruleset(rules: list[Path] | None, rules_only: list[Path] | None) -> Ru
     return load_rules(list(rules or []))
 
 
+def _fail_on(value: str | None) -> tuple[Severity | None, str]:
+    """``--fail-on``: a severity, or a verdict level (fix, review, reject)."""
+    from apkscan.verdict import LEVELS
+
+    if value is None:
+        return None, ""
+    text = value.strip().lower()
+    if text in LEVELS[1:]:
+        return None, text
+    try:
+        return Severity.parse(text), ""
+    except ValueError:
+        names = ", ".join([s.label for s in Severity] + list(LEVELS[1:]))
+        raise UsageError(f"--fail-on: unknown severity or verdict {value!r} (expected one of {names})") from None
+
+
 def _severity(value: str | None, flag: str) -> Severity | None:
     if value is None:
         return None
@@ -238,7 +254,9 @@ def scan(
         Optional[str],  # noqa: UP045
         typer.Option(
             "--fail-on",
-            help="Exit 1 when a finding at or above this severity exists (info, low, medium, high, critical).",
+            help="Exit 1 when a finding at or above this severity exists (info, low, medium, high, critical), "
+            "or when the verdict is this level or worse (fix, review, reject). The baseline's accepted findings "
+            "do not count.",
         ),
     ] = None,
     baseline: Annotated[
@@ -337,7 +355,7 @@ def _scan(
 
         fmts = _formats(format)
         limits = parse_limits(limit or [])
-        fail_sev = _severity(fail_on, "--fail-on")
+        fail_sev, fail_level = _fail_on(fail_on)
         options = Options(
             app_category=category or "",
             reject_at=_severity(reject_at, "--reject-at") or Severity.CRITICAL,
@@ -365,7 +383,9 @@ def _scan(
 
     try:
         with OutputLock(output):
-            return _scan_all(paths, output, fmts, full_facts, quiet, timeout, limits, fail_sev, options, base, ruleset)
+            return _scan_all(
+                paths, output, fmts, full_facts, quiet, timeout, limits, (fail_sev, fail_level), options, base, ruleset
+            )
     except OutputWriteError as exc:
         raise OutputError(str(exc)) from None
 
@@ -390,12 +410,16 @@ def _scan_all(
     quiet: bool,
     timeout: float,
     limits: Limits,
-    fail_sev: Severity | None,
+    fail_gate: tuple[Severity | None, str],
     options: Options,
     base: Baseline | None,
     ruleset: RuleSet,
 ) -> int:
     from apkscan import api
+    from apkscan.verdict import decide
+    from apkscan.verdict import rank as verdict_rank
+
+    fail_sev, fail_level = fail_gate
 
     error_codes: list[int] = []
     used_stems: set[str] = set()
@@ -449,7 +473,11 @@ def _scan_all(
                 _log_result(path, result)
                 written = _write_reports(result, output, fmts, full_facts, used_stems)
                 considered = base.new_findings(result) if base else list(result.findings)
-                if fail_sev is not None and any(f.severity >= fail_sev for f in considered):
+                by_severity = fail_sev is not None and any(f.severity >= fail_sev for f in considered)
+                by_verdict = bool(fail_level) and verdict_rank(
+                    decide(considered, options.thresholds).level
+                ) >= verdict_rank(fail_level)
+                if by_severity or by_verdict:
                     failing += 1
                 if not quiet:
                     from apkscan.report import console as console_report
@@ -473,6 +501,9 @@ def _scan_all(
             err.print(
                 f"[red]fail:[/] {failing} APK(s) have findings at or above "
                 f"{fail_sev.label if fail_sev else ''} not in the baseline"
+                if fail_sev
+                else f"[red]fail:[/] {failing} APK(s) have the verdict {fail_level} or worse without the baseline's "
+                "accepted findings"
             )
         return int(ExitCode.FINDINGS)
     return int(ExitCode.OK)

@@ -192,3 +192,17 @@ def test_benchmark_targets(ruleset) -> None:  # type: ignore[no-untyped-def]
     assert gam["reject"] >= 0.8 * sum(gam.values()), gam
     assert ben["reject"] == 0, ben
     assert ben["pass"] + ben["fix"] >= 0.7 * sum(ben.values()), ben
+
+
+@pytest.mark.parametrize(
+    ("sample", "gate", "code"),
+    [("fraud_loan", "reject", 1), ("clean", "fix", 0), ("toolbox", "fix", 1), ("toolbox", "review", 0)],
+)
+def test_fail_on_a_verdict_level(tmp_path: Path, sample: str, gate: str, code: int) -> None:
+    r = runner.invoke(app, ["scan", str(SAMPLES / f"{sample}.apk"), "-o", str(tmp_path), "-q", "--fail-on", gate])
+    assert r.exit_code == code, r.output
+
+
+def test_fail_on_rejects_an_unknown_level(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["scan", str(SAMPLES / "clean.apk"), "-o", str(tmp_path), "--fail-on", "severe"])
+    assert r.exit_code == 2 and "--fail-on" in r.output
