@@ -75,6 +75,8 @@ class BatchSummary:
     wall_s: float = 0.0
     rules_digest: str = ""
     outputs: list[str] = field(default_factory=list)
+    verdicts: dict[str, int] = field(default_factory=dict)
+    """Verdict -> APKs of this run with it (scanned or re-evaluated)."""
 
     @property
     def processed(self) -> int:
@@ -353,6 +355,8 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
             path, sha = task["path"], task["key"]
             ok = payload.get("status") == "ok"
             if ok:
+                verdict = str(payload.get("verdict") or "")
+                summary.verdicts[verdict] = summary.verdicts.get(verdict, 0) + 1
                 stem = store.report_stem(sha, payload["stem"])
                 for fmt, text in payload["reports"].items():
                     write_text_atomic(reports / f"{stem}.{fmt}", text)
@@ -406,6 +410,11 @@ def print_summary(console: Console, s: BatchSummary) -> None:
         f"{f', {s.skipped_failed} of them failed before' if s.skipped_failed else ''}), "
         f"[{'red' if s.failed else 'green'}]{len(s.failed)} failed[/]"
     )
+    if s.verdicts:
+        from apkscan.verdict import LEVELS
+
+        order = [v for v in reversed(LEVELS) if v in s.verdicts] + sorted(set(s.verdicts) - set(LEVELS))
+        console.print("verdicts: " + ", ".join(f"{v or 'none'} {s.verdicts[v]}" for v in order))
     if s.failed:
         groups: dict[str, list[Failure]] = {}
         for f in s.failed:
