@@ -9,6 +9,7 @@ from rich.table import Table
 
 from apkscan.model import ScanResult, Severity
 from apkscan.report.safe import neutralise
+from apkscan.sdk import UNIDENTIFIED_CATEGORY
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -63,7 +64,14 @@ def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8
     console.print(
         f"  {len(result.findings)} findings ({', '.join(reversed(parts)) or 'none'})"
         + (f"; {more} more in the report" if more > 0 else "")
-        + f"; {len(result.sdks)} SDKs; {len(result.facts.problems)} problems; {result.duration_s:.2f}s"
+        + f"; {len(result.sdks)} SDKs{_unidentified(result)}; {len(result.facts.problems)} problems"
+        + f"; {result.duration_s:.2f}s"
     )
     for p in paths:
         console.print(f"  report: {escape(p)}")
+
+
+def _unidentified(result: ScanResult) -> str:
+    """`` (2 unidentified)`` when discovery found package trees in no catalogue entry."""
+    n = sum(1 for s in result.sdks if s.category == UNIDENTIFIED_CATEGORY)
+    return f" ({n} unidentified)" if n else ""
