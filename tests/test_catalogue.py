@@ -533,3 +533,27 @@ def test_discovery_ignores_the_developers_own_code_under_another_root() -> None:
     }
     hits = SdkMatcher(load_rules().sdks).detect(facts_from_case(case))
     assert [h.id for h in hits if h.category == "unidentified"] == ["unidentified:com.vendor.push"]
+
+
+def test_reports_show_unidentified_sdks() -> None:
+    import json
+
+    import jsonschema
+
+    from apkscan.engine import evaluate
+    from apkscan.report import html, json_report
+    from apkscan.rules.fixtures import facts_from_case
+    from apkscan.rules.loader import load_rules
+
+    result = evaluate(facts_from_case(_discovery_case()), load_rules())
+    doc = json.loads(json_report.render(result))
+    schema_path = Path(__file__).resolve().parents[1] / "apkscan" / "schemas" / "report.schema.json"
+    jsonschema.validate(doc, json.loads(schema_path.read_text(encoding="utf-8")))
+    hit = next(s for s in doc["sdks"] if s["id"] == "unidentified:com.vendor.sdk")
+    assert hit["category"] == "unidentified" and hit["class_count"] == 25 and hit["source"] == "discovery"
+    assert doc["sdks"][-1]["id"] == "unidentified:com.vendor.sdk"  # after the catalogue's SDKs
+    page = html.render(result)
+    row = page[page.index('class="sdk-unidentified"') :]
+    row = row[: row.index("</tr>")]
+    assert "unidentified SDK" in row and "未识别SDK" in row and "com.vendor.sdk" in row
+    assert "device-id" in row  # the personal data its own code reaches
