@@ -206,3 +206,37 @@ def test_fail_on_a_verdict_level(tmp_path: Path, sample: str, gate: str, code: i
 def test_fail_on_rejects_an_unknown_level(tmp_path: Path) -> None:
     r = runner.invoke(app, ["scan", str(SAMPLES / "clean.apk"), "-o", str(tmp_path), "--fail-on", "severe"])
     assert r.exit_code == 2 and "--fail-on" in r.output
+
+
+# -- each new signal, positive on a sample built in samples/ ---------------------------
+@pytest.mark.parametrize(
+    "rule_id",
+    [
+        "MAL-SPY-001",
+        "MAL-SPY-010",
+        "MAL-SMSFRAUD-001",
+        "MAL-STAGER-001",
+        "MAL-OBFNAME-001",
+        "MAL-WORM-001",
+        "MAL-PERSIST-001",
+        "FR-SMS-002",
+    ],
+)
+def test_tracker_sample_shows_each_trojan_signal(sample_results: dict[str, ScanResult], rule_id: str) -> None:
+    r = sample_results["tracker"]
+    assert rule_id in {f.rule_id for f in r.findings}
+    assert r.verdict == "reject"
+
+
+def test_lottery_sample_is_illegal_lottery_sales(sample_results: dict[str, ScanResult]) -> None:
+    r = sample_results["lottery"]
+    ids = {f.rule_id for f in r.findings}
+    assert {"GB-LOTTERY-001", "PROFILE-GAMBLING-LOTTERY"} <= ids
+    assert r.verdict == "reject" and "PROFILE-GAMBLING-LOTTERY" in r.verdict_deciding
+
+
+def test_trojan_signals_stay_quiet_on_ordinary_samples(sample_results: dict[str, ScanResult]) -> None:
+    for name in ("clean", "toolbox", "multidex", "hostile"):
+        ids = {f.rule_id for f in sample_results[name].findings}
+        assert not {i for i in ids if i.startswith(("MAL-SPY", "MAL-SMSFRAUD", "MAL-STAGER", "MAL-OBFNAME",
+                                                    "MAL-WORM", "MAL-PERSIST", "GB-LOTTERY"))}, (name, ids)
