@@ -333,6 +333,17 @@ def test_symlink_at_the_report_name_is_never_followed(tmp_path: Path) -> None:
     assert "symbolic link" in str(run["err"]) and len(str(run["err"]).strip().splitlines()) == 1
 
 
+def test_batch_refuses_planted_links_in_its_output(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    h.write(tmp_path / "in" / "clean.apk", (h.SAMPLES / "clean.apk").read_bytes())
+    (tmp_path / "out").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out" / "reports").symlink_to(tmp_path / "elsewhere")
+    run = apkscan(tmp_path, "batch", "in", "-o", "out", "-j", "1", "-q")
+    assert run["rc"] == int(ExitCode.OUTPUT) and "symbolic link" in str(run["err"]), run
+    assert not list((tmp_path / "elsewhere").iterdir())
+
+
 def test_two_runs_on_one_output_folder(tmp_path: Path) -> None:
     from apkscan.report.safe import OutputLock
 

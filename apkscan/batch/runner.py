@@ -122,6 +122,9 @@ def _validate(opts: BatchOptions) -> None:
     parse_limits(list(opts.limits))  # a bad --limit is a usage error before any work
     if opts.out.exists() and not opts.out.is_dir():
         raise OutputError(f"{opts.out}: the output is a file, not a folder")
+    for inside in (opts.out / "reports", *(opts.out / (DB_NAME + x) for x in ("", "-journal", "-wal", "-shm"))):
+        if inside.is_symlink():  # a planted link would carry the batch's writes elsewhere
+            raise OutputError(f"{inside}: is a symbolic link; refusing to write through it")
     try:
         (opts.out / "reports").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
