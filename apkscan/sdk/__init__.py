@@ -85,7 +85,7 @@ DISCOVERY_EXCLUDED_ROOTS: tuple[str, ...] = (
     "kotlin.",
     "kotlinx.",
     "sun.",
-    "com.android.",
+    "com.android.",  # the platform's namespace: code an app ships there (a spyware payload) is its own
     "org.intellij.",
     "org.jetbrains.",
     "org.json.",
