@@ -443,6 +443,7 @@ def _discovery_case() -> dict:
             *[f"net.owner.shell.S{i}" for i in range(30)],  # the Application class's package
             *[f"a.b.C{i}" for i in range(30)],  # obfuscated
             *[f"kotlin.collections.K{i}" for i in range(30)],  # language runtime
+            *[f"com.android.core.P{i}" for i in range(30)],  # the platform's namespace: the app's own
             *[f"com.small.lib.S{i}" for i in range(19)],  # below the threshold
             *[f"com.umeng.analytics.U{i}" for i in range(30)],  # a catalogue entry
         ],
