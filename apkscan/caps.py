@@ -37,6 +37,7 @@ _RULE_SUFFIX: dict[str, str] = {
     "max_ratio": "LIMIT-RATIO",
     "max_depth": "LIMIT-DEPTH",
     "max_manifest_bytes": "LIMIT-MANIFEST-SIZE",
+    "max_text_asset_bytes": "LIMIT-TEXT-ASSET",
     "arsc_counts": "LIMIT-ARSC-COUNTS",
     "phase_seconds": "TIMEOUT",
     "timeout": "TIMEOUT",

@@ -33,8 +33,9 @@ class Limits:
     (tiny files of zeros legitimately compress that well)."""
     max_depth: int = 3
     """Archives inside archives opened: ``a.apk!b.zip!c.jar!d.zip`` is depth 3."""
-    max_text_asset_bytes: int = 2 << 20
-    """Text read per asset for string extraction."""
+    max_text_asset_bytes: int = 16 << 20
+    """Text read per asset for string extraction and the keyword rules (a larger text asset
+    is an ``ANALYSIS-LIMIT-TEXT-ASSET`` finding: what follows was not searched)."""
     max_manifest_bytes: int = 8 << 20
     """Largest ``AndroidManifest.xml`` parsed (real manifests stay under 1 MiB; androguard
     needs minutes for a 100 MB one)."""
@@ -50,6 +51,7 @@ LIMIT_NAMES: dict[str, tuple[str, str]] = {
     "max_ratio": ("compression ratio", "压缩比"),
     "max_depth": ("nesting depth", "嵌套深度"),
     "max_manifest_bytes": ("manifest size", "清单文件大小"),
+    "max_text_asset_bytes": ("text asset size", "文本资源大小"),
     "phase_seconds": ("time", "时间"),
 }
 """Limit field -> (English, Chinese) name, for the findings that say a limit was hit."""

@@ -169,6 +169,14 @@ def test_lowered_total_budget_is_an_analysis_finding(tmp_path: Path, ruleset: Ru
     assert result.verdict in HUMAN  # type: ignore[attr-defined]
 
 
+def test_text_asset_past_its_limit_is_an_analysis_finding(tmp_path: Path, ruleset: RuleSet) -> None:
+    text = os.urandom(2 << 20).translate(bytes(b"ab"[i & 1] for i in range(256)))
+    data = h.with_entries([h.entry("assets/www/app.js", text)], sample="clean")
+    result = scan_bytes(tmp_path, data, ruleset, limits=Limits(max_text_asset_bytes=1 << 20))
+    assert "ANALYSIS-LIMIT-TEXT-ASSET" in ids(result)
+    assert result.verdict in HUMAN  # type: ignore[attr-defined]
+
+
 def test_memory_error_in_dex_listing_is_never_swallowed(
     tmp_path: Path, ruleset: RuleSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:

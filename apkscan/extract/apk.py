@@ -231,10 +231,21 @@ def _extract(
     for entry in arch_facts.entries:
         if entry.name.startswith(("assets/", "res/raw/")) and is_text_asset(entry.name):
             try:
-                text = decode_text(archive.read_head(entry.name, limits.max_text_asset_bytes))
+                head = archive.read_prefix(entry.name, limits.max_text_asset_bytes)
+                archive.charge(len(head), entry.name)  # the text is kept: it counts against the budget
+                text = decode_text(head)
             except Exception as exc:
                 problems.append(problem_for(entry.name, "asset", exc))
                 continue
+            if entry.size > limits.max_text_asset_bytes:
+                problems.append(
+                    Problem(
+                        entry.name,
+                        "limit",
+                        f"only the first {limits.max_text_asset_bytes} of {entry.size} bytes searched for text",
+                        "max_text_asset_bytes",
+                    )
+                )
             assets.append((entry.name, text))
             text_harvest.add_text(entry.name, text)
     t["strings"] = time.perf_counter() - t4
@@ -245,7 +256,8 @@ def _extract(
             target = _yara_target(entry.name, entry.kind)
             if target and scanner.wants(target) and entry.size <= YARA_MAX_ENTRY_BYTES:
                 try:
-                    scanner.scan(entry.name, target, archive.read(entry.name, max_bytes=YARA_MAX_ENTRY_BYTES))
+                    data = archive.read(entry.name, max_bytes=YARA_MAX_ENTRY_BYTES, transient=True)
+                    scanner.scan(entry.name, target, data)
                 except Exception as exc:
                     problems.append(problem_for(entry.name, "yara", exc, "not scanned"))
     t["yara"] = time.perf_counter() - t5

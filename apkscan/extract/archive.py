@@ -254,6 +254,8 @@ class _Budget:
     """The limit that sets :attr:`cap`."""
     probed: int = 0
     """Bytes inflated (and dropped) by :meth:`ApkArchive.probe_unread`."""
+    transient: int = 0
+    """Bytes inflated for callers that drop them soon (YARA); at most four times :attr:`cap`."""
 
 
 def inflate_cap(limits: Limits, apk_bytes: int) -> tuple[int, str]:
@@ -856,15 +858,30 @@ class ApkArchive:
         """The first ``n`` bytes of an entry (never more, no limit error for big entries)."""
         return self._head(self._lookup(name), n)
 
-    def read(self, name: str, max_bytes: int | None = None) -> bytes:
+    def read(self, name: str, max_bytes: int | None = None, *, transient: bool = False) -> bytes:
         """The whole entry as Android would extract it (first entry of that name).
 
         Raises :class:`LimitExceeded` past ``max_bytes`` (default and cap:
         ``limits.max_entry_bytes``), the ratio limit or the total budget; :class:`EntryError`
-        when the data cannot be read; ``KeyError`` for an unknown name."""
-        return self._read_rec(self._lookup(name), max_bytes)
+        when the data cannot be read; ``KeyError`` for an unknown name.
 
-    def _read_rec(self, rec: _Rec, max_bytes: int | None = None) -> bytes:
+        ``transient``: the caller drops the bytes soon (a YARA scan): they count against a
+        budget of their own (four times the inflate budget) instead of the memory budget."""
+        return self._read_rec(self._lookup(name), max_bytes, transient)
+
+    def charge(self, nbytes: int, where: str) -> None:
+        """Count ``nbytes`` that the caller keeps (text read with :meth:`read_head`)
+        against the inflate budget; :class:`LimitExceeded` when it is used up."""
+        budget = self._budget
+        if budget.total + nbytes > budget.cap:
+            raise LimitExceeded(
+                self.prefix + where,
+                f"inflate budget of {budget.cap} bytes for the whole scan used up ({budget.cap_limit})",
+                budget.cap_limit,
+            )
+        budget.total += nbytes
+
+    def _read_rec(self, rec: _Rec, max_bytes: int | None = None, transient: bool = False) -> bytes:
         lim = self.limits
         where = self.prefix + rec.name
         cap = lim.max_entry_bytes if max_bytes is None else min(max_bytes, lim.max_entry_bytes)
@@ -886,7 +903,7 @@ class ApkArchive:
             )
             raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}", "max_ratio")
         budget = self._budget
-        budget_left = budget.cap - budget.total
+        budget_left = (4 * budget.cap - budget.transient) if transient else (budget.cap - budget.total)
         if rec.usize > budget_left:
             raise LimitExceeded(
                 where,
@@ -902,7 +919,10 @@ class ApkArchive:
                 raise EntryError(f"{where}: stored data runs past the end of the file")
             out = self.data[start:end]
             crc = zlib.crc32(out)
-        self._budget.total += len(out)
+        if transient:
+            budget.transient += len(out)
+        else:
+            budget.total += len(out)
         if crc != rec.crc:
             self._tamper(
                 "zip-crc-mismatch",
@@ -1195,10 +1215,27 @@ class ApkArchive:
                 for p in child.problems:
                     self._problem_raw(p)
 
-    def _probe(self, rec: _Rec, limit: int) -> int:
-        """Inflate at most ``limit`` + 1 bytes of ``rec`` into nothing; the bytes produced.
-        Records ``zip-bomb`` (ratio) and ``zip-header-mismatch`` (more than declared) like
-        a full read would."""
+    def read_prefix(self, name: str, n: int) -> bytes:
+        """The first ``n`` bytes of an entry (all of it when shorter), inflated with the
+        ratio check; a bomb raises :class:`LimitExceeded` (and is recorded as ``zip-bomb``)."""
+        rec = self._lookup(name)
+        if rec.data_start < 0:
+            raise EntryError(f"{self.prefix}{rec.name}: no usable local header")
+        if not rec.deflate:
+            start = rec.data_start
+            return self.data[start : start + min(n, rec.usize, max(0, len(self.data) - start))]
+        parts: list[bytes] = []
+        self._probe(rec, n - 1, parts)  # at most n bytes
+        out = b"".join(parts)[:n]
+        if rec.usize <= n and len(out) == rec.usize:
+            self._tried.add(rec.index)  # read in full: no probe needed
+        return out
+
+    def _probe(self, rec: _Rec, limit: int, keep: list[bytes] | None = None) -> int:
+        """Inflate at most ``limit`` + 1 bytes of ``rec``, into ``keep`` or into nothing;
+        the bytes produced. Records ``zip-bomb`` (ratio) and ``zip-header-mismatch`` (more
+        than declared) like a full read would; with ``keep``, a bomb raises
+        :class:`LimitExceeded`."""
         lim = self.limits
         start = rec.data_start
         src = self._view[start : min(start + rec.csize, len(self.data))]
@@ -1218,10 +1255,15 @@ class ApkArchive:
                     break
                 tail = d.unconsumed_tail
                 got += len(piece)
+                if keep is not None:
+                    keep.append(piece)
                 used = pos - len(tail) - len(d.unused_data)
                 if got >= _RATIO_FLOOR and got > lim.max_ratio * max(used, 1):
                     detail = f"inflates {got} bytes from {used} ({got // max(used, 1)}:1); not analysed"
                     self._tamper("zip-bomb", rec.name, detail)
+                    if keep is not None:
+                        where = self.prefix + rec.name
+                        raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}", "max_ratio")
                     return got
         except zlib.error:
             return got
