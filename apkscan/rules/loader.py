@@ -332,6 +332,8 @@ def load_rules(dirs: list[Path] | None = None, include_builtin: bool = True) -> 
                 rules.append(rule)
 
     TRADITIONAL.save()
+    # the keyword forms that will be searched (traditional variants come from a cache too)
+    digest.update(b"forms\0" + "\0".join(sorted(env.keyword_forms)).encode("utf-8"))
     yara_rules, yara_meta = _load_yara(yara_files, digest.hexdigest(), seen)
     known = set(seen)
     for r in rules:
