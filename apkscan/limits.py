@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Limits:
-    max_apk_bytes: int = 1 << 30
-    """Largest APK accepted at all (1 GiB)."""
+    max_apk_bytes: int = 768 << 20
+    """Largest APK accepted at all (768 MiB, the memory budget: the file is held in memory;
+    raise both for larger trusted inputs)."""
     max_entries: int = 100_000
     """Central directory records read; the rest are ignored (with a problem recorded)."""
     max_entry_bytes: int = 256 << 20

@@ -119,7 +119,10 @@ def _open(path: Path, limits: Limits, data: bytes | None = None) -> tuple[ApkArc
     except OSError as exc:
         raise InputNotFound(f"{path}: cannot open ({exc.strerror})") from None
     if size > limits.max_apk_bytes:
-        raise BrokenApk(f"{path}: {size} bytes exceeds the APK size limit of {limits.max_apk_bytes}")
+        raise BrokenApk(
+            f"{path}: {size} bytes exceeds the APK size limit of {limits.max_apk_bytes} "
+            "(--limit max_apk_bytes=... --limit max_memory_bytes=... for a trusted input)"
+        )
     try:
         return ApkArchive.open(path, limits), size
     except ArchiveError as exc:
