@@ -473,7 +473,7 @@ def _regex_candidates(
     for where, place_blobs in blobs.items():
         row: list[set[int] | None] = []
         for blob in place_blobs:
-            if matcher is None:
+            if matcher is None or expired():  # None: each regex runs on its own (in the main thread)
                 row.append(None)
                 continue
             try:
