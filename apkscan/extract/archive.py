@@ -937,7 +937,9 @@ class ApkArchive:
         notes are recorded and errors raised here, in the caller's order."""
         pending = self._prefetched.pop(rec.index, None)
         done = pending.result() if pending is not None else None
-        if done is None or done.start != start or done.cap != cap:
+        # A prefetch made with another cap is as good when it ended without error within
+        # this one: inflation stopped at the end of the stream either way.
+        if done is None or done.start != start or (done.cap != cap and (done.error is not None or len(done.out) > cap)):
             done = self._inflate_quietly(rec, start, cap)
         for note_kind, kind, entry, detail in done.notes:
             if note_kind == "tamper":
