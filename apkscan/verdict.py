@@ -50,6 +50,15 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 """Level -> (English, Chinese) for reports."""
 
+ZH: dict[Severity, str] = {
+    Severity.CRITICAL: "严重",
+    Severity.HIGH: "高危",
+    Severity.MEDIUM: "中危",
+    Severity.LOW: "低危",
+    Severity.INFO: "提示",
+}
+"""Severity names in Chinese, for the reasons."""
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -140,7 +149,7 @@ def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
         return Verdict(
             "reject",
             f"illegal-app finding at {t.reject_at.label} or above: {_list(ids)}",
-            f"存在违法违规应用特征（{t.reject_at.label} 及以上）：{_list(ids)}",
+            f"存在违法违规应用特征（{ZH[t.reject_at]}及以上）：{_list(ids)}",
             ids,
         )
     strong = [f for f in illegal if f.severity >= t.review_at]
@@ -184,11 +193,11 @@ def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
             "fix",
             f"{n} compliance finding(s) at {t.fix_at.label} or above to fix: {_list(ids)}"
             + (" ..." if n > len(ids) else ""),
-            f"{n} 项合规问题需整改（{t.fix_at.label} 及以上）：{_list(ids)}" + (" 等" if n > len(ids) else ""),
+            f"{n} 项合规问题需整改（{ZH[t.fix_at]}及以上）：{_list(ids)}" + (" 等" if n > len(ids) else ""),
             ids,
         )
     return Verdict(
         "pass",
         f"no finding at {t.fix_at.label} or above",
-        f"未发现 {t.fix_at.label} 及以上问题",
+        f"未发现{ZH[t.fix_at]}及以上问题",
     )

@@ -579,6 +579,7 @@ def _api_call(value: Any, env: CompileEnv) -> Pred:
     from_ids = None if from_sdk in (None, "any") else set(_strings(from_sdk, "from_sdk"))
     out_ids = None if outside in (None, "any") else set(_strings(outside, "outside_sdk"))
     app_only = env.app_code_only and from_sdk is None
+    env_app_only = env.app_code_only
 
     def run(ctx: Context) -> list[Evidence] | None:
         ev = []
@@ -592,7 +593,11 @@ def _api_call(value: Any, env: CompileEnv) -> Pred:
                 continue
             if outside is not None and e.sdk and (out_ids is None or e.sdk in out_ids):
                 continue
-            if from_app is not None and (e.sdk == "") != from_app:
+            # For the illegal-app categories an unidentified package tree is the app's own code
+            # (a trojan's payload rarely sits under the manifest package); elsewhere it is a
+            # third party's, as the personal-data rules need.
+            own = not ctx.is_known_sdk(e.sdk) if env_app_only else e.sdk == ""
+            if from_app is not None and own != from_app:
                 continue
             ev.append(e)
         return _cap(ev) or None
