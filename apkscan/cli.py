@@ -557,10 +557,11 @@ def rules_validate(
     """Check rule files (keys, types, predicates, ids, YARA syntax) without scanning."""
     _setup_logging(verbose, debug)
     _no_cache(no_cache)
-    from apkscan.rules.loader import load_rules
+    from apkscan.rules.loader import load_rules, require_zh
 
     try:
         rs = load_rules(list(dirs), include_builtin=False) if dirs else load_rules()
+        require_zh(rs)  # every rule in both languages (title, description, remediation)
     except ApkscanError as exc:
         raise _fail(exc) from None
     out.print(

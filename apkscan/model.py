@@ -106,6 +106,22 @@ class Finding:
     evidence_total: int = 0
     """How many evidence items the check found when :attr:`evidence` holds only the first
     of them (capped, see :mod:`apkscan.caps`); 0 when nothing was left out."""
+    title_zh: str = ""
+    """Chinese title, description and remediation (the rule file's ``*_zh`` fields; built-in
+    checks write both languages). Reports choose by ``--lang``; JSON carries both."""
+    description_zh: str = ""
+    remediation_zh: str = ""
+
+    def text(self, lang: str) -> tuple[str, str, str]:
+        """(title, description, remediation) in ``lang`` (``zh`` or ``en``), falling back
+        to English where a Chinese text is missing."""
+        if lang == "zh":
+            return (
+                self.title_zh or self.title,
+                self.description_zh or self.description,
+                self.remediation_zh or self.remediation,
+            )
+        return self.title, self.description, self.remediation
 
 
 @dataclass(frozen=True)
@@ -147,6 +163,39 @@ class RuleError:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """A finding a team accepted: by a baseline entry or a config-file suppression."""
+
+    fingerprint: str
+    rule_id: str
+    kind: str
+    """``baseline`` (the ``--baseline`` file) or ``config`` (a ``[[suppress]]`` entry)."""
+    reason: str
+    expires: str = ""
+    """ISO date after which the acceptance lapses; ``""`` for never."""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What the baseline and the config's suppressions accepted in one result, and what
+    ``--min-severity`` hid. Reports mark accepted findings; ``--fail-on`` ignores them."""
+
+    baseline: bool = False
+    """A baseline was compared: SARIF results carry ``baselineState``."""
+    accepted: tuple[Suppression, ...] = ()
+    """One per accepted finding present in the result (matched by fingerprint)."""
+    absent: tuple[Suppression, ...] = ()
+    """Baseline entries for this package that no finding matches any more."""
+    hidden: int = 0
+    """Findings below ``min_severity`` left out of the report (the verdict still saw them)."""
+    min_severity: str = ""
+
+    def of(self, fingerprint: str) -> Suppression | None:
+        return next((s for s in self.accepted if s.fingerprint == fingerprint), None)
+
+
+@dataclass(frozen=True)
 class ScanResult:
     facts: ApkFacts
     findings: tuple[Finding, ...] = ()
@@ -168,6 +217,8 @@ class ScanResult:
     verdict_deciding: tuple[str, ...] = ()
     """Rule ids of the deciding findings."""
     timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    acceptance: Acceptance = field(default_factory=Acceptance)
+    """Accepted (baseline, config) and hidden findings; set by the CLI, empty otherwise."""
 
     def counts(self) -> dict[str, int]:
         out = {s.label: 0 for s in Severity}

@@ -33,6 +33,9 @@ RULE_KEYS = {
     "tags",
     "references",
     "remediation",
+    "title_zh",
+    "description_zh",
+    "remediation_zh",
     "match",
     "tests",
     "enabled",
@@ -48,8 +51,14 @@ YARA_META = {
     "tags",
     "references",
     "remediation",
+    "title_zh",
+    "description_zh",
+    "remediation_zh",
     "targets",
 }
+ZH_KEYS = ("title_zh", "description_zh", "remediation_zh")
+"""Chinese texts every rule carries (``apkscan rules validate`` fails a rule without one;
+a scan still loads it and shows the English text)."""
 YARA_TARGETS = {"dex", "native", "assets", "resources", "nested", "all"}
 ENGINE_VERSION = "1"
 """Part of the rules digest: bump when predicate semantics change."""
@@ -72,6 +81,9 @@ class Rule:
     line: int = 0
     depends: frozenset[str] = frozenset()
     source: str = "yaml"
+    title_zh: str = ""
+    description_zh: str = ""
+    remediation_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,9 @@ class YaraMeta:
     remediation: str
     targets: frozenset[str]
     identifier: str
+    title_zh: str = ""
+    description_zh: str = ""
+    remediation_zh: str = ""
 
 
 @dataclass
@@ -190,8 +205,9 @@ def _rule_from(raw: Any, path: Path, env: CompileEnv) -> Rule:
     tags = raw.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise RuleLoadError(f"{where}: 'tags' must be a list of strings")
-    if "remediation" in raw and not isinstance(raw["remediation"], str):
-        raise RuleLoadError(f"{where}: 'remediation' must be a string")
+    for key in ("remediation", *ZH_KEYS):
+        if key in raw and not isinstance(raw[key], str):
+            raise RuleLoadError(f"{where}: {key!r} must be a string")
     if "enabled" in raw and not isinstance(raw["enabled"], bool):
         raise RuleLoadError(f"{where}: 'enabled' must be true or false")
     before = set(env.referenced_rules)
@@ -228,6 +244,9 @@ def _rule_from(raw: Any, path: Path, env: CompileEnv) -> Rule:
             file=str(path),
             line=int(line),
             depends=depends,
+            title_zh=str(raw.get("title_zh", "")).strip(),
+            description_zh=_zh_text(raw.get("description_zh", "")),
+            remediation_zh=_zh_text(raw.get("remediation_zh", "")),
         )
         if raw.get("enabled", True)
         else Rule(
@@ -248,6 +267,49 @@ def _rule_from(raw: Any, path: Path, env: CompileEnv) -> Rule:
             source="disabled",
         )
     )
+
+
+def _zh_text(value: Any) -> str:
+    """Folded Chinese text: line breaks inside a block scalar join without a space (CJK has
+    no spaces between words); runs of spaces around Latin words stay single spaces."""
+    lines = [ln.strip() for ln in str(value or "").splitlines()]
+    out = ""
+    for ln in lines:
+        if not ln:
+            continue
+        if out and (out[-1].isascii() and ln[0].isascii()):
+            out += " "
+        out += ln
+    return " ".join(out.split(" ")).strip()
+
+
+def missing_zh(rule: Rule | YaraMeta) -> list[str]:
+    """The Chinese keys a rule lacks (``title_zh`` ...); a rule without a remediation needs
+    no ``remediation_zh``."""
+    out = []
+    if not rule.title_zh:
+        out.append("title_zh")
+    if not rule.description_zh:
+        out.append("description_zh")
+    if rule.remediation and not rule.remediation_zh:
+        out.append("remediation_zh")
+    return out
+
+
+def require_zh(rs: RuleSet) -> None:
+    """Raise :class:`RuleLoadError` naming every rule (``file:line``) that lacks a Chinese
+    title, description or remediation: ``apkscan rules validate`` calls it."""
+    problems = [
+        f"{r.file}:{r.line}: rule {r.id}: missing {', '.join(missing_zh(r))}" for r in rs.rules if missing_zh(r)
+    ]
+    problems += [
+        f"YARA rule {m.identifier} ({m.id}): meta missing {', '.join(missing_zh(m))}"
+        for m in rs.yara_meta.values()
+        if missing_zh(m)
+    ]
+    if problems:
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        raise RuleLoadError("\n".join(problems[:20]) + more)
 
 
 def _files(dirs: list[Path]) -> list[Path]:
@@ -445,5 +507,8 @@ def _load_yara(files: list[Path], digest: str, seen: dict[str, str]) -> tuple[An
             remediation=str(meta.get("remediation", "")),
             targets=targets,
             identifier=r.identifier,
+            title_zh=str(meta.get("title_zh", "")).strip(),
+            description_zh=str(meta.get("description_zh", "")).strip(),
+            remediation_zh=str(meta.get("remediation_zh", "")).strip(),
         )
     return compiled, metas
