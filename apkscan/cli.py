@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from apkscan.baseline import Baseline
+    from apkscan.config import Suppress
     from apkscan.engine import Options
     from apkscan.limits import Limits
     from apkscan.model import ScanResult
@@ -163,21 +165,31 @@ def report_stem(result: ScanResult) -> str:
     return _safe_name(Path(result.facts.file_name).stem) + "-" + result.facts.sha256[:8]
 
 
-def _formats(value: str) -> list[str]:
-    fmts = [f.strip().lower() for f in value.split(",") if f.strip()]
-    bad = [f for f in fmts if f not in FORMATS]
+def _formats(values: list[str] | str | None, allowed: tuple[str, ...] = FORMATS, flag: str = "--format") -> list[str]:
+    """Formats from one or more ``-f`` values, each comma-separated: ``-f json -f sarif``
+    and ``-f json,sarif`` mean the same. Unknown or empty is a UsageError (exit 2)."""
+    items = [values] if isinstance(values, str) else list(values or [])
+    fmts = [f.strip().lower() for v in items for f in v.split(",") if f.strip()]
+    bad = [f for f in fmts if f not in allowed]
     if bad or not fmts:
+        shown = bad[0] if bad else ",".join(items)
         raise UsageError(
-            f"--format: unknown format {bad[0] if bad else value!r} (use {', '.join(FORMATS)}, comma-separated)"
+            f"{flag}: unknown format {shown!r} (use {', '.join(allowed)}; repeat -f or separate by commas)"
         )
     return list(dict.fromkeys(fmts))
 
 
 def _load_ruleset(rules: list[Path] | None, rules_only: list[Path] | None) -> RuleSet:
+    """Built-in rules plus ``rules``; or only ``rules_only``, with the built-in SDK
+    catalogue unless one of those folders brings its own."""
+    from apkscan.rules.data import builtin_dir
     from apkscan.rules.loader import load_rules
 
     if rules_only:
-        return load_rules(list(rules_only), include_builtin=False)
+        rs = load_rules(list(rules_only), include_builtin=False)
+        if not rs.sdks:
+            rs = load_rules([*rules_only, builtin_dir() / "sdks"], include_builtin=False)
+        return rs
     return load_rules(list(rules or []))
 
 
@@ -212,7 +224,20 @@ RulesOpt = Annotated[
 ]
 RulesOnlyOpt = Annotated[
     Optional[list[Path]],  # noqa: UP045
-    typer.Option("--rules-only", help="Use only these rule folders, not the built-in rules; repeatable."),
+    typer.Option(
+        "--rules-only",
+        help="Use only these rule folders: no built-in rules or checks (PI-MAP-*, necessity); the fail-closed "
+        "ANALYSIS-* and TAMPER-* checks stay, and so does the built-in SDK catalogue unless a folder has one. "
+        "Repeatable.",
+    ),
+]
+ConfigOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--config",
+        help="Config file (TOML). Default: apkscan.toml, or [tool.apkscan] in pyproject.toml, in the working "
+        "folder or above. Options on the command line win.",
+    ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say more about what is happening.")]
 NoCacheOpt = Annotated[
@@ -236,12 +261,34 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Debug logging (androgua
 @app.command()
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="APK files to scan.", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the reports.")] = Path("reports"),
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Folder for the reports [default: reports].", show_default=False),
+    ] = None,
     format: Annotated[
-        str, typer.Option("--format", "-f", help="Report formats, comma-separated: json, html, sarif.")
-    ] = "json,html",
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--format",
+            "-f",
+            help="Report formats: json, html, sarif; comma-separated or repeated (-f json -f sarif) "
+            "[default: json,html].",
+            show_default=False,
+        ),
+    ] = None,
     rules: RulesOpt = None,
     rules_only: RulesOnlyOpt = None,
+    exclude_rule: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--exclude-rule", help="Leave out a rule's findings: an id or a glob (STORE-*); repeatable."),
+    ] = None,
+    min_severity: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--min-severity",
+            help="Show only findings at or above this severity in the reports and on the console (the verdict "
+            "and --fail-on still see every finding; the reports count the hidden ones).",
+        ),
+    ] = None,
     category: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
@@ -255,28 +302,43 @@ def scan(
         typer.Option(
             "--fail-on",
             help="Exit 1 when a finding at or above this severity exists (info, low, medium, high, critical), "
-            "or when the verdict is this level or worse (fix, review, reject). The baseline's accepted findings "
-            "do not count.",
+            "or when the verdict is this level or worse (fix, review, reject). Findings the baseline or a "
+            "config suppression accepts do not count.",
         ),
     ] = None,
     baseline: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--baseline", help="Baseline file: accepted findings do not count for --fail-on."),
+        typer.Option(
+            "--baseline",
+            help="Baseline file: accepted findings are marked in every report and do not count for --fail-on.",
+        ),
     ] = None,
     reject_at: Annotated[
-        str, typer.Option("--reject-at", help="Verdict 'reject' from an illegal-app finding of this severity.")
-    ] = "critical",
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--reject-at",
+            help="Verdict 'reject' from an illegal-app finding of this severity [default: critical].",
+            show_default=False,
+        ),
+    ] = None,
     review_at: Annotated[
-        str,
+        Optional[str],  # noqa: UP045
         typer.Option(
             "--review-at",
             help="Verdict 'review' from one illegal-app finding of this severity ('reject' from two of "
-            "different rules).",
+            "different rules) [default: high].",
+            show_default=False,
         ),
-    ] = "high",
+    ] = None,
     fix_at: Annotated[
-        str, typer.Option("--fix-at", help="Verdict 'fix' from a compliance finding of this severity.")
-    ] = "medium",
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--fix-at",
+            help="Verdict 'fix' from a compliance finding of this severity [default: medium].",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOpt = None,
     full_facts: Annotated[
         bool,
         typer.Option(
@@ -320,28 +382,47 @@ def scan(
             timeout,
             limit,
             fix_at,
+            config=config,
+            exclude_rule=exclude_rule,
+            min_severity=min_severity,
         )
     except ApkscanError as exc:
         raise _fail(exc) from None
     raise typer.Exit(code)
 
 
+@dataclass(frozen=True)
+class _Post:
+    """What the CLI does to each result after the engine: rule selection, acceptance,
+    the output severity filter."""
+
+    disable: tuple[str, ...] = ()
+    severity: dict[str, Severity] = field(default_factory=dict)
+    builtin: bool = True
+    suppress: tuple[Suppress, ...] = ()
+    min_severity: Severity | None = None
+
+
 def _scan(
     paths: list[Path],
-    output: Path,
-    format: str,
+    output: Path | None,
+    format: list[str] | str | None,
     rules: list[Path] | None,
     rules_only: list[Path] | None,
     category: str | None,
     fail_on: str | None,
     baseline: Path | None,
-    reject_at: str,
-    review_at: str,
+    reject_at: str | None,
+    review_at: str | None,
     full_facts: bool,
     quiet: bool,
     timeout: float = 300.0,
     limit: list[str] | None = None,
-    fix_at: str = "medium",
+    fix_at: str | None = None,
+    *,
+    config: Path | None = None,
+    exclude_rule: list[str] | None = None,
+    min_severity: str | None = None,
 ) -> int:
     # Imports and the rule set make long-lived objects and no garbage cycles: made with the
     # collector paused, then frozen (gc.freeze) so that no later pass walks them again.
@@ -349,18 +430,22 @@ def _scan(
     with gc_paused():
         from apkscan import api  # noqa: F401 - imported with the collector paused, used per APK
         from apkscan.baseline import Baseline
+        from apkscan.config import load_config
         from apkscan.engine import Options
         from apkscan.rules.data import app_types
         from apkscan.verdict import check_thresholds
 
-        fmts = _formats(format)
+        cfg = load_config(config)  # the command line wins over the file
+        fmts = _formats(format or (list(cfg.formats) or ["json,html"]))
+        output = output or cfg.output or Path("reports")
         limits = parse_limits(limit or [])
-        fail_sev, fail_level = _fail_on(fail_on)
+        fail_sev, fail_level = _fail_on(fail_on if fail_on is not None else cfg.fail_on)
+        category = category or cfg.category
         options = Options(
             app_category=category or "",
-            reject_at=_severity(reject_at, "--reject-at") or Severity.CRITICAL,
-            review_at=_severity(review_at, "--review-at") or Severity.HIGH,
-            fix_at=_severity(fix_at, "--fix-at") or Severity.MEDIUM,
+            reject_at=_severity(reject_at or cfg.reject_at, "--reject-at") or Severity.CRITICAL,
+            review_at=_severity(review_at or cfg.review_at, "--review-at") or Severity.HIGH,
+            fix_at=_severity(fix_at or cfg.fix_at, "--fix-at") or Severity.MEDIUM,
         )
         inverted = check_thresholds(options.thresholds)
         if inverted:
@@ -368,8 +453,16 @@ def _scan(
         if category and not any(category in (t.get("id"), t.get("name_zh")) for t in app_types()):
             known = ", ".join(str(t.get("id")) for t in app_types())
             raise UsageError(f"--category: unknown app type {category!r} (known: {known})")
+        post = _Post(
+            disable=(*cfg.disable, *(exclude_rule or [])),
+            severity=dict(cfg.severity),
+            builtin=not rules_only,
+            suppress=cfg.suppress,
+            min_severity=_severity(min_severity or cfg.min_severity, "--min-severity"),
+        )
+        baseline = baseline or cfg.baseline
         base = Baseline.load(baseline) if baseline else None
-        ruleset = _load_ruleset(rules, rules_only)
+        ruleset = _load_ruleset([*cfg.rules, *(rules or [])], rules_only)
         gc.freeze()
     log.info(
         "rules: %d YAML, %d YARA, %d SDKs in the catalogue (%s)",
@@ -378,13 +471,26 @@ def _scan(
         len(ruleset.sdks),
         ruleset.digest,
     )
+    if cfg.path is not None:
+        log.info("config: %s", cfg.path)
     _make_output(output)
     from apkscan.report.safe import OutputLock, OutputWriteError
 
     try:
         with OutputLock(output):
             return _scan_all(
-                paths, output, fmts, full_facts, quiet, timeout, limits, (fail_sev, fail_level), options, base, ruleset
+                paths,
+                output,
+                fmts,
+                full_facts,
+                quiet,
+                timeout,
+                limits,
+                (fail_sev, fail_level),
+                options,
+                base,
+                ruleset,
+                post,
             )
     except OutputWriteError as exc:
         raise OutputError(str(exc)) from None
@@ -402,6 +508,34 @@ def _make_output(output: Path) -> None:
         raise OutputError(f"{output}: the output folder is not writable")
 
 
+def _rules_ran(ruleset: RuleSet, post: _Post) -> list[Any]:
+    """The YAML and YARA rules that ran (not the disabled ones), severities as overridden:
+    SARIF's ``tool.driver.rules``."""
+    import dataclasses
+    import fnmatch
+
+    out: list[Any] = []
+    every: list[Any] = [*ruleset.rules, *ruleset.yara_meta.values()]
+    for r in every:
+        if any(fnmatch.fnmatchcase(r.id, pat) for pat in post.disable):
+            continue
+        sev = next((s for pat, s in post.severity.items() if fnmatch.fnmatchcase(r.id, pat)), None)
+        out.append(dataclasses.replace(r, severity=sev) if sev is not None else r)
+    return out
+
+
+def _postprocess(result: ScanResult, post: _Post, options: Options, base: Baseline | None) -> ScanResult:
+    """Rule selection (--rules-only, --exclude-rule, config severities; the verdict is
+    decided again on what is left) and acceptance (baseline, config suppressions)."""
+    from apkscan.baseline import accept
+    from apkscan.config import select
+
+    result = select(result, post.disable, post.severity, options.thresholds, builtin=post.builtin)
+    if base is not None or post.suppress:
+        result = accept(result, base, post.suppress)
+    return result
+
+
 def _scan_all(
     paths: list[Path],
     output: Path,
@@ -414,12 +548,16 @@ def _scan_all(
     options: Options,
     base: Baseline | None,
     ruleset: RuleSet,
+    post: _Post | None = None,
 ) -> int:
     from apkscan import api
+    from apkscan.baseline import hide_below, open_findings
     from apkscan.verdict import decide
     from apkscan.verdict import rank as verdict_rank
 
     fail_sev, fail_level = fail_gate
+    post = post or _Post()
+    ran = _rules_ran(ruleset, post) if "sarif" in fmts else []
 
     error_codes: list[int] = []
     used_stems: set[str] = set()
@@ -471,14 +609,16 @@ def _scan_all(
                     if progress is not None:
                         progress.advance(task)
                 _log_result(path, result)
-                written = _write_reports(result, output, fmts, full_facts, used_stems)
-                considered = base.new_findings(result) if base else list(result.findings)
+                result = _postprocess(result, post, options, base)
+                considered = open_findings(result)
                 by_severity = fail_sev is not None and any(f.severity >= fail_sev for f in considered)
                 by_verdict = bool(fail_level) and verdict_rank(
                     decide(considered, options.thresholds).level
                 ) >= verdict_rank(fail_level)
                 if by_severity or by_verdict:
                     failing += 1
+                result = hide_below(result, post.min_severity)  # for the reports only
+                written = _write_reports(result, output, fmts, full_facts, used_stems, ran)
                 if not quiet:
                     from apkscan.report import console as console_report
 
@@ -500,10 +640,10 @@ def _scan_all(
         if not quiet:
             err.print(
                 f"[red]fail:[/] {failing} APK(s) have findings at or above "
-                f"{fail_sev.label if fail_sev else ''} not in the baseline"
+                f"{fail_sev.label if fail_sev else ''} not accepted by the baseline or the config"
                 if fail_sev
-                else f"[red]fail:[/] {failing} APK(s) have the verdict {fail_level} or worse without the baseline's "
-                "accepted findings"
+                else f"[red]fail:[/] {failing} APK(s) have the verdict {fail_level} or worse without the accepted "
+                "findings"
             )
         return int(ExitCode.FINDINGS)
     return int(ExitCode.OK)
@@ -526,23 +666,53 @@ def _log_result(path: Path, result: ScanResult) -> None:
         log.warning("%s: rule %s failed: %s", path.name, rule_error.rule_id, rule_error.message)
 
 
+def _ext(fmt: str) -> str:
+    return "sarif" if fmt == "sarif" else fmt
+
+
+def _other_apk(path: Path, sha256: str) -> bool:
+    """``path`` is a report of a different APK: it exists and does not name ``sha256``
+    (every format writes the APK's hash). Unreadable counts as another APK's."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return path.is_symlink()
+        with path.open("rb") as fh:
+            return sha256.encode() not in fh.read(64 << 20)
+    except OSError:
+        return True
+
+
 def _write_reports(
-    result: ScanResult, output: Path, fmts: list[str], full_facts: bool, used_stems: set[str]
+    result: ScanResult,
+    output: Path,
+    fmts: list[str],
+    full_facts: bool,
+    used_stems: set[str],
+    ran: list[Any] | None = None,
 ) -> list[str]:
     """Write one report per format into ``output``; the paths written. A package and
-    version seen before in this run gets the file's hash in its name, so both are kept."""
+    version seen before in this run, or whose report in the folder is of a different APK
+    (an earlier run), gets the file's hash in its name, so both are kept; the same APK
+    scanned again replaces its own reports."""
     from apkscan.report import render
     from apkscan.report.safe import write_atomic
 
     stem = report_stem(result)
-    if stem in used_stems:
-        stem = f"{stem}-{result.facts.sha256[:8]}"
+    sha = result.facts.sha256
+    if stem in used_stems or any(_other_apk(output / f"{stem}.{_ext(fmt)}", sha) for fmt in fmts):
+        stem = f"{stem}-{sha[:8]}"
     used_stems.add(stem)
     written = []
     for fmt in fmts:
-        target = output / f"{stem}.{'sarif' if fmt == 'sarif' else fmt}"
+        target = output / f"{stem}.{_ext(fmt)}"
+        if fmt == "sarif":
+            from apkscan.report import sarif
+
+            text = sarif.render([result], ran=ran or ())
+        else:
+            text = render(result, fmt, full_facts=full_facts)
         # a unique temporary file in the folder, renamed over the target; never through a symlink
-        write_atomic(target, render(result, fmt, full_facts=full_facts))
+        write_atomic(target, text)
         written.append(str(target))
     return written
 

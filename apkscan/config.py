@@ -355,15 +355,20 @@ def select(
     disable: tuple[str, ...] | list[str],
     severity: dict[str, Severity],
     thresholds: Thresholds,
+    builtin: bool = True,
 ) -> ScanResult:
-    """The result without the findings of disabled rules (ids or globs) and with
-    severities overridden; the verdict is decided again on what is left."""
-    from apkscan.verdict import decide
+    """The result without the findings of disabled rules (ids or globs), without the
+    built-in checks when ``builtin`` is false (``--rules-only``: PI-MAP-*, necessity;
+    the fail-closed ``analysis`` and ``tampering`` checks stay) and with severities
+    overridden; the verdict is decided again on what is left."""
+    from apkscan.verdict import INCOMPLETE, decide
 
-    if not disable and not severity:
+    if not disable and not severity and builtin:
         return result
     findings: list[Finding] = []
     for f in result.findings:
+        if not builtin and f.source == "builtin" and f.category not in INCOMPLETE:
+            continue
         if any(fnmatch.fnmatchcase(f.rule_id, pat) for pat in disable):
             continue
         new_sev = next((s for pat, s in severity.items() if fnmatch.fnmatchcase(f.rule_id, pat)), None)

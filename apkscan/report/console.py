@@ -50,10 +50,11 @@ def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8
             where = e.class_name or e.file or e.value
             if e.sdk:
                 where += f" [{e.sdk}]"
+        accepted = result.acceptance.of(finding.fingerprint)
         table.add_row(
             f"[{SEVERITY_STYLE[finding.severity]}]{finding.severity.label}[/]",
             clean(finding.rule_id, 40),
-            clean(finding.title, 90),
+            clean(finding.title, 90) + (f" [dim](accepted: {accepted.kind})[/]" if accepted else ""),
             clean(where, 70),
         )
     console.print(table)
@@ -67,6 +68,9 @@ def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8
         + f"; {len(result.sdks)} SDKs{_unidentified(result)}; {len(result.facts.problems)} problems"
         + f"; {result.duration_s:.2f}s"
     )
+    line = _acceptance_line(result)
+    if line:
+        console.print(f"  {line}")
     for p in paths:
         console.print(f"  report: {escape(p)}")
 
@@ -75,3 +79,22 @@ def _unidentified(result: ScanResult) -> str:
     """`` (2 unidentified)`` when discovery found package trees in no catalogue entry."""
     n = sum(1 for s in result.sdks if s.category == UNIDENTIFIED_CATEGORY)
     return f" ({n} unidentified)" if n else ""
+
+
+def _acceptance_line(result: ScanResult) -> str:
+    """``12 accepted (10 by the baseline, 2 by the config), 21 open; 3 in the baseline no
+    longer found; 4 below medium not shown``; ``""`` when nothing was accepted or hidden."""
+    a = result.acceptance
+    parts = []
+    if a.accepted or a.baseline:
+        by = {k: sum(1 for s in a.accepted if s.kind == k) for k in ("baseline", "config")}
+        detail = ", ".join(f"{n} by the {k}" for k, n in by.items() if n)
+        parts.append(
+            f"{len(a.accepted)} accepted" + (f" ({detail})" if detail else "")
+            + f", {sum(1 for f in result.findings if a.of(f.fingerprint) is None)} open"
+        )
+    if a.absent:
+        parts.append(f"{len(a.absent)} in the baseline no longer found")
+    if a.hidden:
+        parts.append(f"{a.hidden} below {a.min_severity} not shown")
+    return "; ".join(parts)

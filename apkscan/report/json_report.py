@@ -90,12 +90,42 @@ def report_dict(result: ScanResult, full_facts: bool = False) -> dict[str, Any]:
             "deciding": list(result.verdict_deciding),
         },
         "counts": result.counts(),
-        "findings": to_jsonable(result.findings),
+        "acceptance": _acceptance(result),
+        "findings": _findings(result),
         "sdks": to_jsonable(result.sdks),
         "data_access": to_jsonable(result.data_access),
         "facts": facts_dict(result.facts, full_facts),
         "problems": to_jsonable(result.facts.problems),
         "rule_errors": to_jsonable(result.rule_errors),
+    }
+
+
+def _findings(result: ScanResult) -> list[dict[str, Any]]:
+    """Findings, each accepted one with its ``suppression`` and, when a baseline was
+    compared, every one with its ``baseline_state`` (``new`` or ``unchanged``)."""
+    out: list[dict[str, Any]] = to_jsonable(result.findings)
+    a = result.acceptance
+    if not a.accepted and not a.baseline:
+        return out
+    for item, f in zip(out, result.findings, strict=True):
+        s = a.of(f.fingerprint)
+        if s is not None:
+            item["suppression"] = to_jsonable(s)
+        if a.baseline:
+            item["baseline_state"] = "unchanged" if s is not None and s.kind == "baseline" else "new"
+    return out
+
+
+def _acceptance(result: ScanResult) -> dict[str, Any]:
+    a = result.acceptance
+    shown = {f.fingerprint for f in result.findings}
+    return {
+        "baseline": a.baseline,
+        "accepted": sum(1 for s in a.accepted if s.fingerprint in shown),
+        "open": sum(1 for f in result.findings if a.of(f.fingerprint) is None),
+        "absent": to_jsonable(a.absent),
+        "hidden": a.hidden,
+        "min_severity": a.min_severity,
     }
 
 

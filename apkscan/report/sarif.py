@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from apkscan import __version__
-from apkscan.model import Finding, ScanResult, Severity
+from apkscan.model import Finding, ScanResult, Severity, Suppression
 
 LEVEL = {
     Severity.CRITICAL: "error",
@@ -27,12 +28,15 @@ SECURITY_SEVERITY = {
 PRECISION = {"high": "high", "medium": "medium", "low": "low"}
 
 
-def _rule(f: Finding) -> dict[str, Any]:
+def _rule(f: Finding | Any) -> dict[str, Any]:
+    """A ``reportingDescriptor`` from a finding, or from a rule (the same attributes:
+    id, title, description, remediation, severity, confidence, category, tags, references)."""
+    rule_id = f.rule_id if isinstance(f, Finding) else f.id
     refs = "\n".join(f"- {r.id}" + (f" <{r.url}>" if r.url else "") for r in f.references)
     help_text = f"{f.description}\n\nRemediation: {f.remediation}\n\nReferences:\n{refs}".strip()
     out: dict[str, Any] = {
-        "id": f.rule_id,
-        "name": "".join(w.capitalize() for w in f.rule_id.replace("_", "-").split("-")),
+        "id": rule_id,
+        "name": "".join(w.capitalize() for w in rule_id.replace("_", "-").split("-")),
         "shortDescription": {"text": f.title},
         "fullDescription": {"text": f.description},
         "help": {"text": help_text, "markdown": help_text},
@@ -52,6 +56,24 @@ def _rule(f: Finding) -> dict[str, Any]:
     return out
 
 
+def _suppression(s: Suppression) -> dict[str, Any]:
+    """A SARIF ``suppression``: ``external`` (a baseline or config file, not the APK),
+    accepted, with the team's reason."""
+    out: dict[str, Any] = {
+        "kind": "external",
+        "status": "accepted",
+        "justification": s.reason,
+        "properties": {"source": s.kind},
+    }
+    if s.expires:
+        out["properties"]["expires"] = s.expires
+    return out
+
+
+def _absent_rule(s: Suppression) -> dict[str, Any]:
+    return {"id": s.rule_id, "shortDescription": {"text": s.title or s.rule_id}}
+
+
 def _message(f: Finding) -> str:
     where = ""
     if f.evidence:
@@ -67,9 +89,18 @@ def _message(f: Finding) -> str:
     return f"{f.title}{where}"
 
 
-def render(results: list[ScanResult]) -> str:
+def render(results: list[ScanResult], ran: Sequence[Any] = ()) -> str:
+    """One run for ``results``. ``ran``: the rules that ran (YAML rules, YARA metas), all
+    listed in ``tool.driver.rules`` whether they fired or not; built-in checks that fired
+    are added from their findings. Findings a baseline or the config accepted carry
+    ``suppressions``; with a baseline every result has a ``baselineState`` (``new``,
+    ``unchanged``, and ``absent`` for baseline entries no longer found)."""
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
+    for r in ran:
+        if r.id not in index:
+            index[r.id] = len(rules)
+            rules.append(_rule(r))
     artifacts: list[dict[str, Any]] = []
     sarif_results: list[dict[str, Any]] = []
     notifications: list[dict[str, Any]] = []
@@ -113,14 +144,23 @@ def render(results: list[ScanResult]) -> str:
             }
             if logical:
                 location["logicalLocations"] = list({json.dumps(x, sort_keys=True): x for x in logical}.values())[:10]
+            item: dict[str, Any] = {
+                "ruleId": f.rule_id,
+                "ruleIndex": index[f.rule_id],
+                "level": LEVEL[f.severity],
+                "message": {"text": _message(f)},
+                "locations": [location],
+                "partialFingerprints": {"apkscanFinding/v1": f.fingerprint},
+            }
+            accepted = res.acceptance.of(f.fingerprint)
+            if res.acceptance.baseline:
+                in_baseline = accepted is not None and accepted.kind == "baseline"
+                item["baselineState"] = "unchanged" if in_baseline else "new"
+            if accepted is not None:
+                item["suppressions"] = [_suppression(accepted)]
             sarif_results.append(
                 {
-                    "ruleId": f.rule_id,
-                    "ruleIndex": index[f.rule_id],
-                    "level": LEVEL[f.severity],
-                    "message": {"text": _message(f)},
-                    "locations": [location],
-                    "partialFingerprints": {"apkscanFinding/v1": f.fingerprint},
+                    **item,
                     "properties": {
                         "severity": f.severity.label,
                         "confidence": f.confidence,
@@ -143,6 +183,25 @@ def render(results: list[ScanResult]) -> str:
                             for e in f.evidence[:50]
                         ],
                     },
+                }
+            )
+        for gone in res.acceptance.absent:
+            if gone.rule_id not in index:
+                index[gone.rule_id] = len(rules)
+                rules.append(_absent_rule(gone))
+            sarif_results.append(
+                {
+                    "ruleId": gone.rule_id,
+                    "ruleIndex": index[gone.rule_id],
+                    "level": "none",
+                    "message": {"text": f"{gone.title or gone.rule_id}: in the baseline, no longer found"},
+                    "locations": [
+                        {"physicalLocation": {"artifactLocation": {"uri": facts.file_name, "index": a_idx}}}
+                    ],
+                    "partialFingerprints": {"apkscanFinding/v1": gone.fingerprint},
+                    "baselineState": "absent",
+                    "suppressions": [_suppression(gone)],
+                    "properties": {"package": facts.manifest.package},
                 }
             )
     run: dict[str, Any] = {
