@@ -13,6 +13,9 @@ rule PAY_FOURTH_PARTY_FIELDS
         tags = "payment,fourth-party-payment"
         references = "反电信网络诈骗法 Art. 25; 反电信网络诈骗法 Art. 31"
         remediation = "Use licensed payment institutions only."
+        title_zh = "第四方支付网关请求字段"
+        description_zh = "出现至少三个常见第四方（“四方”）支付网关协议的请求字段（pay_memberid、pay_orderid、pay_bankcode、pay_notifyurl、pay_md5sign等）。此类无证聚合支付通过租用的商户账户为诈骗和赌博结算资金。"
+        remediation_zh = "仅使用持牌支付机构。"
         targets = "dex,assets,resources,nested"
     strings:
         $a = "pay_memberid"
@@ -38,6 +41,9 @@ rule CRYPTO_TRON_ADDRESS
         tags = "crypto,usdt,wallet-address"
         references = "反电信网络诈骗法 Art. 25; 人民银行等十部门 关于进一步防范和处置虚拟货币交易炒作风险的通知 (2021-09)"
         remediation = "Remove embedded wallet addresses; report them if the app is fraudulent."
+        title_zh = "与USDT相关文字相邻的波场（TRC20）钱包地址"
+        description_zh = "在同时提及USDT或TRC20的文件中，“address”/“wallet”/“地址”标签后出现波场地址（T后接33个base58字符）。诈骗和赌博应用通过内置在网页资源中的收款地址以虚拟货币收取资金。"
+        remediation_zh = "删除内嵌的钱包地址；如应用涉及诈骗，应报告这些地址。"
         targets = "assets,resources,nested"
     strings:
         $usdt = "USDT" ascii wide nocase
@@ -59,6 +65,9 @@ rule CN_KW_FAKE_LOAN
         tags = "fraud-loan,keywords"
         references = "MPS 2022 five fraud types (虚假网络贷款); 反电信网络诈骗法"
         remediation = "Remove credit-blind lending claims and advance fees."
+        title_zh = "内置网页资源中的虚假贷款话术"
+        description_zh = "assets中以UTF-8文本形式出现三个或更多虚假贷款话术（无抵押、黑户可贷、不查征信、解冻费等）。WebView外壳应用的全部界面都位于该目录中。"
+        remediation_zh = "删除“无视征信”类放贷宣传和前置收费。"
         targets = "assets,nested"
     strings:
         $k0 = { E6 97 A0 E6 8A B5 E6 8A BC }  // 无抵押
@@ -85,6 +94,9 @@ rule CN_KW_ORDER_BRUSHING
         tags = "fraud-task,keywords"
         references = "MPS 2022 five fraud types (刷单返利); 反电信网络诈骗法"
         remediation = "Remove paid order-brushing tasks."
+        title_zh = "内置网页资源中的刷单话术"
+        description_zh = "assets中以UTF-8文本形式出现三个或更多刷单话术（刷单、任务大厅、垫付本金、返还佣金）。"
+        remediation_zh = "删除有偿刷单任务。"
         targets = "assets,nested"
     strings:
         $k0 = { E5 88 B7 E5 8D 95 }  // 刷单
@@ -110,6 +122,9 @@ rule CN_KW_POLICE_IMPERSONATION
         tags = "fraud-police,keywords"
         references = "MPS 2022 five fraud types (冒充公检法); 反电信网络诈骗法"
         remediation = "No legitimate app handles warrants or safe accounts; remove the content."
+        title_zh = "内置资源中的冒充公检法话术"
+        description_zh = "assets中以UTF-8文本形式出现三个或更多冒充公检法话术（逮捕令、安全账户、涉嫌洗钱、资产核查、保密协议）。"
+        remediation_zh = "没有任何正当应用会处理逮捕令或安全账户；删除相关内容。"
         targets = "assets,nested"
     strings:
         $k0 = { E9 80 9A E7 BC 89 E4 BB A4 }  // 通缉令
@@ -136,6 +151,9 @@ rule CN_KW_MONEY_MULE
         tags = "mule,payment,keywords"
         references = "反电信网络诈骗法 Art. 31"
         remediation = "Remove features paying users to route money through their accounts."
+        title_zh = "内置资源中的“跑分”话术"
+        description_zh = "assets中以UTF-8文本形式出现两个或更多“跑分”话术（跑分、码商、承兑商、代收代付）。"
+        remediation_zh = "删除向用户付费、通过其账户转移资金的功能。"
         targets = "assets,nested"
     strings:
         $k0 = { E8 B7 91 E5 88 86 }  // 跑分
@@ -159,6 +177,9 @@ rule CN_KW_MASKING_OVERLAY
         tags = "remote-control,overlay"
         references = "反电信网络诈骗法 Art. 14"
         remediation = "Remove full-screen masking notices."
+        title_zh = "黑屏遮罩文字"
+        description_zh = "应用的代码或assets中出现两条或更多远程控制诈骗在转移资金时使用的遮罩文字（“系统维护中”“官方操作中”“请勿关机”）。"
+        remediation_zh = "删除全屏遮罩提示。"
         targets = "dex,assets,nested"
     strings:
         $k0 = { E7 B3 BB E7 BB 9F E7 BB B4 E6 8A A4 E4 B8 AD }  // 系统维护中

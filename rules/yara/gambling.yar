@@ -13,6 +13,9 @@ rule CN_KW_GAMBLING
         tags = "gambling,keywords"
         references = "中华人民共和国刑法 Art. 303"
         remediation = "Remove betting functions."
+        title_zh = "内置网页资源中的赌博词汇"
+        description_zh = "assets中以UTF-8文本形式出现三个或更多彩票、赌场或投注术语（时时彩、北京赛车、百家乐、投注、返水等）；赌博类WebView外壳应用的界面就位于该目录中。"
+        remediation_zh = "删除投注功能。"
         targets = "assets,nested"
     strings:
         $k0 = { E6 97 B6 E6 97 B6 E5 BD A9 }  // 时时彩
@@ -41,6 +44,9 @@ rule LOTTERY_DATA_API
         tags = "gambling,lottery-api"
         references = "中华人民共和国刑法 Art. 303; 两高一部 网络赌博意见 (2010)"
         remediation = "Remove private lottery betting."
+        title_zh = "开奖数据接口路径"
+        description_zh = "出现开奖数据源的路径（apiplus.net带彩种代码的newly/daily接口）。私彩投注平台轮询这些数据源，依据官方开奖结果结算投注。"
+        remediation_zh = "删除私彩投注功能。"
         targets = "dex,assets,resources,nested"
     strings:
         $h = "apiplus.net"

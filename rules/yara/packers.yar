@@ -13,6 +13,9 @@ rule PK_360_JIAGU_STUB
         tags = "packer,not-fully-analysable"
         references = "OWASP MASVS MASVS-RESILIENCE-3"
         remediation = "Review dynamically or obtain the unpacked build."
+        title_zh = "dex文件中的360加固壳类"
+        description_zh = "dex类型表中出现com.stub.StubApp，即360加固的加载类。若出现在嵌套或次级dex中，表明存在加固载荷，其真实代码在运行时解密。"
+        remediation_zh = "进行动态检测，或获取未加固版本。"
         targets = "dex,nested"
     strings:
         $a = "Lcom/stub/StubApp;"
@@ -33,6 +36,9 @@ rule PK_PACKER_STUBS
         tags = "packer,not-fully-analysable"
         references = "OWASP MASVS MASVS-RESILIENCE-3"
         remediation = "Review dynamically or obtain the unpacked build."
+        title_zh = "dex文件中的商业加固壳类"
+        description_zh = "dex类型表中出现商业加固工具（腾讯乐固、梆梆、爱加密、百度、网易易盾、阿里）的加载类。可见的dex仅为壳代码，真实代码在运行时解密，因此静态检测结果不完整。"
+        remediation_zh = "进行动态检测，或获取未加固版本。"
         targets = "dex,nested"
     strings:
         $legu = "Lcom/tencent/StubShell/"
