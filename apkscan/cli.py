@@ -834,44 +834,82 @@ def baseline_create(
 def diff(
     old: Annotated[Path, typer.Argument(help="The older APK (or its JSON report).")],
     new: Annotated[Path, typer.Argument(help="The newer APK (or its JSON report).")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for diff.json and diff.html.")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="Files to write with -o: json, html.")] = "json,html",
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Folder for diff.json and diff.html."),
+    ] = None,
+    format: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--format",
+            "-f",
+            help="Files to write into --output: json, html; comma-separated or repeated [default: json,html].",
+            show_default=False,
+        ),
+    ] = None,
     rules: RulesOpt = None,
     rules_only: RulesOnlyOpt = None,
-    fail_on_new: Annotated[
-        str | None,
-        typer.Option("--fail-on-new", help="Exit 1 when a new finding at or above this severity appears."),
+    exclude_rule: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--exclude-rule", help="Leave out a rule's findings: an id or a glob; repeatable."),
     ] = None,
+    fail_on_new: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--fail-on-new",
+            help="Exit 1 when a new finding at or above this severity appears (a finding present in both "
+            "versions, even with moved evidence, is not new).",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
     no_cache: NoCacheOpt = False,
 ) -> None:
-    """What changed between two versions: permissions, SDKs, personal data, findings, signer, domains."""
+    """What changed between two versions: verdict, permissions, SDKs, personal data, findings, signer, domains."""
     _setup_logging(verbose, debug)
     _no_cache(no_cache)
-    from apkscan.diff import diff_paths, print_diff, render_diff_html, render_diff_json
+    from apkscan.diff import DIFF_FORMATS, diff_paths, print_diff, render_diff_html, render_diff_json
 
     try:
+        from apkscan.config import load_config
+
+        cfg = load_config(config)
         sev = _severity(fail_on_new, "--fail-on-new")
+        fmts = _formats(format or ["json,html"], DIFF_FORMATS)
+        if format and output is None:
+            raise UsageError("--format: needs --output (the folder for diff.json and diff.html)")
         if output is not None:
             _make_output(output)  # before the work: -o naming an existing file is a one-line error
-        d = diff_paths(old, new, _load_ruleset(rules, rules_only))
+        from apkscan.engine import Options
+
+        post = _Post(
+            disable=(*cfg.disable, *(exclude_rule or [])), severity=dict(cfg.severity), builtin=not rules_only
+        )
+        thresholds = Options().thresholds
+
+        def transform(result: ScanResult) -> ScanResult:
+            from apkscan.config import select
+
+            return select(result, post.disable, post.severity, thresholds, builtin=post.builtin)
+
+        d = diff_paths(old, new, _load_ruleset([*cfg.rules, *(rules or [])], rules_only), transform)
     except ApkscanError as exc:
         raise _fail(exc) from None
     print_diff(out.real, d)
     if output is not None:
         from apkscan.report.safe import OutputLock, OutputWriteError, write_atomic
 
-        fmts = [f.strip() for f in format.split(",") if f.strip()]
+        written = []
         try:
             with OutputLock(output):
-                if "json" in fmts:
-                    write_atomic(output / "diff.json", render_diff_json(d))
-                if "html" in fmts:
-                    write_atomic(output / "diff.html", render_diff_html(d))
+                for fmt in fmts:
+                    target = output / f"diff.{fmt}"
+                    write_atomic(target, render_diff_json(d) if fmt == "json" else render_diff_html(d))
+                    written.append(str(target))
         except OutputWriteError as exc:
             raise _fail(OutputError(str(exc))) from None
-        out.print(f"  written to {output}")
+        out.print(f"  written: {', '.join(written)}")
     if sev is not None and any(f.severity >= sev for f in d.new_findings):
         raise typer.Exit(int(ExitCode.FINDINGS))
 
