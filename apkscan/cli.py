@@ -948,3 +948,7 @@ def _exit(code: int | str | None) -> None:
 from apkscan.batch.cli import register as _register_batch  # noqa: E402
 
 _register_batch(app)
+
+from apkscan.serve.cli import register as _register_serve  # noqa: E402
+
+_register_serve(app)

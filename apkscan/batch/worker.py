@@ -152,6 +152,9 @@ def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool
         "reports": {fmt: render(result, fmt) for fmt in formats},
         "scanned_at": result.scanned_at,
         "tool_version": result.tool_version,
+        "timings": dict(result.timings),
+        "verdict_reason": result.verdict_reason,
+        "verdict_reason_zh": result.verdict_reason_zh,
     }
     if with_facts:
         certs = facts.signing.certificates
