@@ -44,6 +44,8 @@ def evaluate_facts(
     result = evaluate(facts, ruleset, options)
     t = dict(timings or {})
     t["rules"] = time.perf_counter() - t0
+    if result.privacy is not None:  # a part of "rules", shown as its own phase under --verbose
+        t["consent_reach"] = result.privacy.consent.seconds
     return replace(
         result,
         tool_version=__version__,

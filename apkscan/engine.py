@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from apkscan.caps import analysis_findings, cap_findings
+from apkscan.extract.policy import PolicyDocument
 from apkscan.facts import ApkFacts
 from apkscan.model import (
     DataAccess,
@@ -26,6 +27,7 @@ from apkscan.model import (
 from apkscan.rules.context import Context, api_prefix, split_ref
 from apkscan.rules.data import app_types, app_types_source, permission_table, pi_table
 from apkscan.rules.loader import Rule, RuleSet, YaraMeta
+from apkscan.rules.privacy import review as privacy_review
 from apkscan.runtime import quick_gil_handoff
 from apkscan.sdk import SdkMatcher
 from apkscan.verdict import Thresholds, decide
@@ -76,6 +78,10 @@ class Options:
     """One illegal-app finding from here sends the app to a human; two of different rules reject."""
     fix_at: Severity = Severity.MEDIUM
     """A compliance finding from here sends the app back to be fixed."""
+    policy: PolicyDocument | None = None
+    """A privacy policy the user gave (``--policy``); else the one the app bundles is used."""
+    privacy: bool = True
+    """Run the privacy-policy checks, lists and pre-consent reachability (issue 14)."""
 
     @property
     def thresholds(self) -> Thresholds:
@@ -414,6 +420,13 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     findings += _tamper_findings(facts)
     if options.app_category:
         findings += _necessity_findings(options.app_category, access, facts)
+    privacy = None
+    if options.privacy:
+        try:
+            privacy, privacy_findings = privacy_review(ctx, access, options.policy)
+            findings += privacy_findings
+        except Exception as exc:  # the policy checks must not cost the scan
+            errors.append(RuleError("PRIV", f"{type(exc).__name__}: {exc}"[:300]))
     findings += _analysis_findings(facts, errors)
     findings.sort(key=lambda f: (-f.severity, f.category, f.rule_id))
     findings = cap_findings(findings)
@@ -430,4 +443,5 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
         verdict_reason=decision.reason,
         verdict_reason_zh=decision.reason_zh,
         verdict_deciding=decision.deciding,
+        privacy=privacy,
     )

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from apkscan.facts import ApkFacts
+
+if TYPE_CHECKING:
+    from apkscan.rules.privacy import PrivacyReport
 
 
 class Severity(enum.IntEnum):
@@ -219,6 +223,9 @@ class ScanResult:
     timings: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     acceptance: Acceptance = field(default_factory=Acceptance)
     """Accepted (baseline, config) and hidden findings; set by the CLI, empty otherwise."""
+    privacy: PrivacyReport | None = field(default=None, compare=False, hash=False)
+    """Personal-data compliance against the privacy policy: the policy found and read, the
+    two draft lists and the pre-consent candidates (:mod:`apkscan.rules.privacy`)."""
 
     def counts(self) -> dict[str, int]:
         out = {s.label: 0 for s in Severity}

@@ -1,0 +1,253 @@
+"""Reads a privacy policy's text into what it declares: data types, SDKs, permissions,
+purposes, and which self-assessment points the text meets.
+
+A plain lexicon-and-pattern reader for Chinese and English (lexicon in
+``rules/data/privacy.yaml``): every declaration keeps the sentence that makes it, so a
+finding can quote the policy. No model, no network.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from apkscan.rules.data import builtin_dir, load_yaml, permission_table
+
+QUOTE_CHARS = 240
+"""Quoted sentences are cut to this many characters."""
+SDK_BLOCK_CHARS = 800
+"""After an SDK's name, this much text (up to the next SDK's name) is its list entry."""
+
+_SPLIT = re.compile(r"(?<=[。！？；;!?\n])|(?<=[.])\s+(?=[A-Z])")
+
+
+@functools.cache
+def privacy_table() -> dict[str, Any]:
+    path = builtin_dir() / "data" / "privacy.yaml"
+    doc = load_yaml(path) if path.exists() else {}
+    return doc if isinstance(doc, dict) else {}
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One thing the policy declares, with the sentence that declares it."""
+
+    key: str
+    """A data type (``location``), an SDK id, a permission name or a check id."""
+    sentence: str
+    where: str = ""
+    """The source of the policy text the sentence comes from."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    passed: bool
+    missing: tuple[str, ...] = ()
+    """For a failed check: the pattern groups none of whose patterns were found."""
+    quote: str = ""
+    """For a passed check: the sentence that satisfied its first group."""
+
+
+@dataclass(frozen=True)
+class PolicyReading:
+    chars: int = 0
+    data_types: tuple[Declaration, ...] = ()
+    """The first sentence declaring each data type (pi_apis.yaml categories, device-info, network)."""
+    sdks: tuple[Declaration, ...] = ()
+    """SDKs the policy names (by name, brand, company or package), with the sentence."""
+    sdk_data: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(SDK id, data types named in its list entry)."""
+    permissions: tuple[Declaration, ...] = ()
+    purposes: tuple[Declaration, ...] = ()
+    """(data type, sentence) where the declaring sentence or the one before states a purpose."""
+    vague: tuple[Declaration, ...] = ()
+    """Sentences that declare data with an open enumeration (等, 例如, 包括但不限于)."""
+    checks: tuple[CheckResult, ...] = ()
+
+    def declared(self, data_type: str) -> bool:
+        return any(d.key == data_type for d in self.data_types)
+
+    def sentence_for(self, data_type: str) -> str:
+        return next((d.sentence for d in self.data_types if d.key == data_type), "")
+
+    def names_sdk(self, sdk_id: str) -> bool:
+        return any(d.key == sdk_id for d in self.sdks)
+
+    def sdk_types(self, sdk_id: str) -> tuple[str, ...]:
+        return next((t for s, t in self.sdk_data if s == sdk_id), ())
+
+    def check(self, check_id: str) -> CheckResult | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SPLIT.split(text) if s and s.strip()]
+
+
+def quote(sentence: str) -> str:
+    s = " ".join(sentence.split())
+    return s if len(s) <= QUOTE_CHARS else s[: QUOTE_CHARS - 1] + "…"
+
+
+def term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive alternation; short ASCII words only as whole words."""
+    parts = []
+    for t in sorted({t for t in terms if t}, key=len, reverse=True):
+        esc = re.escape(t)
+        if t.isascii() and len(t) <= 4:
+            esc = rf"(?<![A-Za-z]){esc}(?![A-Za-z])"
+        parts.append(esc)
+    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+
+@functools.cache
+def _type_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    out = []
+    for cat, spec in (privacy_table().get("data_types") or {}).items():
+        pat = term_pattern([*(spec.get("zh") or []), *(spec.get("en") or [])])
+        if pat is not None:
+            out.append((str(cat), pat))
+    return tuple(out)
+
+
+@functools.cache
+def _any_of(key: str) -> re.Pattern[str]:
+    pats = [str(p) for p in privacy_table().get(key) or []]
+    return re.compile("|".join(f"(?:{p})" for p in pats) or "(?!)", re.IGNORECASE)
+
+
+@functools.cache
+def _permission_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    out = []
+    for name, info in permission_table().items():
+        if info.get("protection") not in ("dangerous", "special"):
+            continue
+        terms = [name, name.rsplit(".", 1)[-1]]
+        zh = str(info.get("name_zh") or "")
+        if len(zh) >= 3:
+            terms.append(zh)
+        pat = term_pattern(t for t in terms if len(t) >= 5)
+        if pat is not None:
+            out.append((name, pat))
+    return tuple(out)
+
+
+def types_in(text: str) -> list[str]:
+    return [cat for cat, pat in _type_patterns() if pat.search(text)]
+
+
+def read(
+    text: str,
+    where: str = "",
+    sdk_names: Mapping[str, Iterable[str]] | None = None,
+    where_of: list[tuple[int, str]] | None = None,
+) -> PolicyReading:
+    """Read a policy. ``sdk_names``: SDK id -> the names to look for (name, Chinese name,
+    brand and company aliases, package prefixes). ``where_of``: (character offset, source)
+    where each source of a combined text starts."""
+    sents = sentences(text)
+    starts: list[int] = []
+    pos = 0
+    for s in sents:
+        pos = text.find(s, pos)
+        starts.append(max(pos, 0))
+
+    def source_at(i: int) -> str:
+        if not where_of:
+            return where
+        off = starts[i] if i < len(starts) else 0
+        best = where
+        for start, w in where_of:
+            if start <= off:
+                best = w
+        return best
+
+    purpose = _any_of("purpose")
+    vague = _any_of("vague")
+    data: dict[str, Declaration] = {}
+    purposes: dict[str, Declaration] = {}
+    vague_out: list[Declaration] = []
+    for i, s in enumerate(sents):
+        cats = types_in(s)
+        if not cats:
+            continue
+        for cat in cats:
+            if cat not in data:
+                data[cat] = Declaration(cat, quote(s), source_at(i))
+            if cat not in purposes and (purpose.search(s) or (i and purpose.search(sents[i - 1]))):
+                purposes[cat] = Declaration(cat, quote(s), source_at(i))
+        if vague.search(s) and len(vague_out) < 20:
+            vague_out.append(Declaration(",".join(cats), quote(s), source_at(i)))
+
+    sdks: list[Declaration] = []
+    sdk_data: list[tuple[str, tuple[str, ...]]] = []
+    mentions: list[tuple[int, int, str]] = []
+    for sdk_id, names in (sdk_names or {}).items():
+        pat = term_pattern(n for n in names if len(n) >= 2)
+        if pat is None:
+            continue
+        for m in pat.finditer(text):
+            mentions.append((m.start(), m.end(), sdk_id))
+    mentions.sort()
+    for k, (start, end, sdk_id) in enumerate(mentions):
+        if not any(d.key == sdk_id for d in sdks):
+            i = max(0, _index_at(starts, start))
+            sdks.append(Declaration(sdk_id, quote(sents[i]) if sents else "", source_at(i)))
+        stop = next((s for s, _, other in mentions[k + 1 :] if other != sdk_id), len(text))
+        block = text[end : min(stop, end + SDK_BLOCK_CHARS)]
+        sdk_data.append((sdk_id, tuple(types_in(block))))
+    merged: dict[str, set[str]] = {}
+    for sdk_id, named in sdk_data:
+        merged.setdefault(sdk_id, set()).update(named)
+
+    perms = []
+    for name, pat in _permission_patterns():
+        pm = pat.search(text)
+        if pm:
+            i = max(0, _index_at(starts, pm.start()))
+            perms.append(Declaration(name, quote(sents[i]) if sents else "", source_at(i)))
+
+    return PolicyReading(
+        chars=len(text),
+        data_types=tuple(data.values()),
+        sdks=tuple(sdks),
+        sdk_data=tuple((k, tuple(sorted(v))) for k, v in sorted(merged.items())),
+        permissions=tuple(perms),
+        purposes=tuple(purposes.values()),
+        vague=tuple(vague_out),
+        checks=tuple(run_checks(text, sents)),
+    )
+
+
+def _index_at(starts: list[int], offset: int) -> int:
+    """The sentence holding character ``offset``."""
+    lo, hi = 0, len(starts)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if starts[mid] <= offset:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1
+
+
+def run_checks(text: str, sents: list[str] | None = None) -> list[CheckResult]:
+    """Each self-assessment point of ``privacy.yaml`` against the text."""
+    sents = sents if sents is not None else sentences(text)
+    out = []
+    for check in privacy_table().get("checks") or []:
+        missing = []
+        first = ""
+        for group in check.get("all") or []:
+            pat = re.compile("|".join(f"(?:{p})" for p in group), re.IGNORECASE)
+            m = pat.search(text)
+            if m is None:
+                missing.append(" / ".join(str(p) for p in group[:4]))
+            elif not first:
+                first = next((s for s in sents if pat.search(s)), "")
+        out.append(CheckResult(str(check["id"]), not missing, tuple(missing), quote(first) if first else ""))
+    return out

@@ -1,0 +1,563 @@
+"""Personal-data compliance against the privacy policy (issue 14): the policy checks, the
+comparison of policy and behaviour, the two lists (已收集个人信息清单, 第三方信息共享清单)
+and the collection-before-consent candidates.
+
+Every finding is of category ``personal-data`` and at most ``medium``: these are
+compliance findings, which send an app back to be fixed and never reject it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from apkscan.extract.policy import PolicyDocument, find_policy
+from apkscan.model import DataAccess, Evidence, Finding, Reference, SdkHit, Severity
+from apkscan.rules import consent, policy
+from apkscan.rules.consent import ConsentScan
+from apkscan.rules.context import Context
+from apkscan.rules.data import pi_table
+from apkscan.rules.policy import PolicyReading
+
+NOT_DATA = frozenset({"overlay", "calls", "device-admin"})
+"""pi_apis.yaml categories that are capabilities, not personal data a policy lists."""
+NO_LIST_CATEGORIES = frozenset({"ui", "development", "game-engine", "packer", "hybrid-framework", "network", "hotfix"})
+"""SDK categories left out of the sharing list unless their code reaches personal data."""
+TODO_ZH = "待补充"
+
+
+@dataclass(frozen=True)
+class CollectedRow:
+    """A row of 已收集个人信息清单 (the app's own collection)."""
+
+    data_type: str
+    type_zh: str
+    fields_zh: str
+    function_zh: str
+    """What the policy says it is for (its declaring sentence), or 待补充."""
+    permission: str
+    permission_zh: str
+    declared: bool
+    sites: tuple[str, ...]
+    """Up to five callers (``class.method``) in the app's code."""
+
+
+@dataclass(frozen=True)
+class SharingRow:
+    """A row of 第三方信息共享清单 (one third-party SDK)."""
+
+    sdk: str
+    name: str
+    name_zh: str
+    packages: tuple[str, ...]
+    vendor: str
+    purpose_zh: str
+    types_seen: tuple[str, ...]
+    """Personal-data categories the SDK's code in this app reaches."""
+    types_documented: tuple[str, ...]
+    """What the vendor documents the SDK collects (the catalogue's data_collected)."""
+    types_zh: str
+    """Both, in Chinese, for pasting into a policy."""
+    permissions: tuple[str, ...]
+    policy_url: str
+    listed: bool
+    """The policy names it."""
+    listed_sentence: str = ""
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    where: tuple[tuple[str, str, int], ...] = ()
+    """(source, kind, characters) of each text read as the policy."""
+    urls: tuple[tuple[str, str], ...] = ()
+    given: bool = False
+
+
+@dataclass(frozen=True)
+class PrivacyReport:
+    policy: PolicySummary = field(default_factory=PolicySummary)
+    reading: PolicyReading | None = None
+    collected: tuple[CollectedRow, ...] = ()
+    sharing: tuple[SharingRow, ...] = ()
+    consent: ConsentScan = field(default_factory=ConsentScan)
+    finding_ids: tuple[str, ...] = ()
+
+
+def refs(*keys: str) -> tuple[Reference, ...]:
+    table = policy.privacy_table().get("refs") or {}
+    out = []
+    for k in keys:
+        r = table.get(k)
+        if r:
+            out.append(Reference(str(r["id"]), str(r.get("url", "")), str(r.get("title", ""))))
+    return tuple(out)
+
+
+def _finding(**kw: Any) -> Finding:
+    f = Finding(source="builtin", category="personal-data", **kw)
+    parts = sorted({f"{e.sdk}|{e.value}|{e.class_name}|{e.method}" for e in f.evidence})
+    fp = hashlib.sha256("\n".join([f.rule_id, *parts]).encode()).hexdigest()[:32]
+    return Finding(**{**f.__dict__, "fingerprint": fp})
+
+
+def category_zh(cat: str) -> str:
+    if cat == "device-info":
+        return "设备信息"
+    if cat == "network":
+        return "网络信息"
+    info = (pi_table().get("categories") or {}).get(cat) or {}
+    return str(info.get("name_zh") or cat)
+
+
+def _fields_zh(cat: str) -> str:
+    spec = (policy.privacy_table().get("data_types") or {}).get(cat) or {}
+    return str(spec.get("fields_zh") or category_zh(cat))
+
+
+def sdk_names(hit: SdkHit, aliases: dict[str, list[str]]) -> list[str]:
+    """Names a policy may list this SDK under: its names, aliases, and package prefixes."""
+    names = [hit.name, hit.name_zh, *aliases.get(hit.id, [])]
+    if "(" in hit.name:
+        names += [p.strip(" )") for p in hit.name.replace("(", "|").split("|")]
+    for m in hit.matched:
+        pkg = m.split(" ", 1)[0]
+        if pkg.count(".") >= 1 and "/" not in pkg and "*" not in pkg:
+            names.append(pkg)
+    return [n for n in dict.fromkeys(n.strip() for n in names) if len(n) >= 2]
+
+
+def listed_sdks(
+    sdks: tuple[SdkHit, ...] | list[SdkHit], platform: frozenset[str], seen: dict[str, set[str]]
+) -> list[SdkHit]:
+    """The SDKs a sharing list must name: trackers, and any SDK whose code reaches personal data."""
+    out = []
+    for s in sdks:
+        if s.id in platform or s.id.startswith("unidentified:"):
+            continue
+        if s.tracker or seen.get(s.id) or (s.data_collected and s.category not in NO_LIST_CATEGORIES):
+            out.append(s)
+    return out
+
+
+def review(
+    ctx: Context, access: list[DataAccess], doc: PolicyDocument | None = None
+) -> tuple[PrivacyReport, list[Finding]]:
+    """The privacy section of a scan and its findings. ``doc``: a policy the user gave
+    (``--policy``); else the one the app bundles, if any."""
+    doc = doc if doc is not None else find_policy(ctx.facts)
+    table = policy.privacy_table()
+    aliases = {str(k): [str(x) for x in v or []] for k, v in (table.get("sdk_aliases") or {}).items()}
+    platform = ctx.matcher.platform_ids
+
+    # What the code reaches: by the app itself, and by each SDK.
+    app_sites: dict[str, list[Evidence]] = defaultdict(list)
+    sdk_seen: dict[str, set[str]] = defaultdict(set)
+    sdk_sites: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
+    perm_of: dict[str, tuple[str, bool]] = {}
+    for acc in access:
+        if acc.category in NOT_DATA or not acc.permission_requested:
+            continue
+        perm_of[acc.category] = (acc.permission, acc.permission_requested)
+        for e in acc.sites:
+            if not e.sdk or e.sdk.startswith("unidentified:"):
+                app_sites[acc.category].append(e)
+            elif e.sdk not in platform:
+                sdk_seen[e.sdk].add(acc.category)
+                sdk_sites[(e.sdk, acc.category)].append(e)
+    hits = listed_sdks(ctx.sdk_hits, platform, sdk_seen)
+
+    sources = doc.sources
+    text = doc.text
+    where_of: list[tuple[int, str]] = []
+    off = 0
+    for s in sources:
+        where_of.append((off, s.where))
+        off += len(s.text) + 2
+    reading = (
+        policy.read(text, sources[0].where, {h.id: sdk_names(h, aliases) for h in hits}, where_of) if sources else None
+    )
+
+    cscan = consent.scan(ctx)
+
+    collected = _collected_rows(app_sites, perm_of, reading)
+    sharing = _sharing_rows(hits, sdk_seen, perm_of, reading)
+    findings: list[Finding] = []
+    if reading is None:
+        findings.append(_no_policy(doc))
+    else:
+        findings += _text_findings(reading, sources[0].where, app_sites, sdk_seen, hits)
+        findings += _behaviour_findings(reading, app_sites, sdk_sites, hits, sharing)
+    findings += _consent_findings(cscan)
+    report = PrivacyReport(
+        PolicySummary(tuple((s.where, s.kind, len(s.text)) for s in sources), doc.urls[:20], doc.given),
+        reading,
+        tuple(collected),
+        tuple(sharing),
+        cscan,
+        tuple(dict.fromkeys(f.rule_id for f in findings)),
+    )
+    return report, findings
+
+
+def _collected_rows(
+    app_sites: dict[str, list[Evidence]], perm_of: dict[str, tuple[str, bool]], reading: policy.PolicyReading | None
+) -> list[CollectedRow]:
+    from apkscan.rules.data import permission_table
+
+    perms = permission_table()
+    rows = []
+    for cat in sorted(app_sites):
+        perm, _ = perm_of.get(cat, ("", False))
+        purpose = ""
+        if reading is not None:
+            purpose = next((d.sentence for d in reading.purposes if d.key == cat), "")
+        sites = tuple(dict.fromkeys(f"{e.class_name}.{e.method.split('(', 1)[0]}" for e in app_sites[cat]))[:5]
+        rows.append(
+            CollectedRow(
+                cat,
+                category_zh(cat),
+                _fields_zh(cat),
+                purpose or TODO_ZH + "（使用该信息的业务功能及目的）",
+                perm,
+                str((perms.get(perm) or {}).get("name_zh", "")) if perm else "无需权限",
+                bool(reading and reading.declared(cat)),
+                sites,
+            )
+        )
+    return rows
+
+
+def _sharing_rows(
+    hits: list[SdkHit],
+    sdk_seen: dict[str, set[str]],
+    perm_of: dict[str, tuple[str, bool]],
+    reading: policy.PolicyReading | None,
+) -> list[SharingRow]:
+    purposes = policy.privacy_table().get("purpose_zh") or {}
+    rows = []
+    for h in sorted(hits, key=lambda h: (h.category, h.id)):
+        seen = tuple(sorted(sdk_seen.get(h.id, ())))
+        documented = tuple(c for c in h.data_collected if c)
+        both = list(dict.fromkeys([*seen, *documented]))
+        types_zh = "、".join(category_zh(c) for c in both) or "未发现"
+        perms = tuple(sorted({perm_of[c][0] for c in seen if c in perm_of and perm_of[c][0]}))
+        decl = next((d for d in reading.sdks if d.key == h.id), None) if reading else None
+        packages = tuple(m.split(" ", 1)[0] for m in h.matched if "." in m.split(" ", 1)[0] and "/" not in m)[:4]
+        rows.append(
+            SharingRow(
+                h.id,
+                h.name,
+                h.name_zh or h.name,
+                packages,
+                h.vendor,
+                str(purposes.get(h.category, h.category)),
+                seen,
+                documented,
+                types_zh,
+                perms,
+                h.source,
+                decl is not None,
+                decl.sentence if decl else "",
+            )
+        )
+    return rows
+
+
+def _no_policy(doc: PolicyDocument) -> Finding:
+    urls = [u for u, _ in doc.urls[:5]]
+    return _finding(
+        rule_id="PRIV-POLICY-NONE",
+        title="No bundled privacy policy to check (未在安装包内找到隐私政策文本)",
+        severity=Severity.INFO,
+        confidence="high",
+        description=(
+            "No privacy-policy text was found in the app's assets, raw resources or string resources, so "
+            "the policy checks and the policy-versus-behaviour comparison did not run. "
+            + (
+                "The app carries these policy or agreement URLs: " + ", ".join(urls) + ". "
+                if urls
+                else "The app carries no URL that looks like a policy. "
+            )
+            + "Scans are offline: save the policy and scan again with --policy FILE."
+        ),
+        remediation="Give the policy text with --policy FILE (text or HTML) to run the checks.",
+        tags=("privacy-policy",),
+        references=refs("rending-1"),
+        evidence=tuple(Evidence("url", u, file=w) for u, w in doc.urls[:10]),
+    )
+
+
+def _text_findings(
+    reading: policy.PolicyReading,
+    where: str,
+    app_sites: dict[str, list[Evidence]],
+    sdk_seen: dict[str, set[str]],
+    hits: list[SdkHit],
+) -> list[Finding]:
+    table = policy.privacy_table()
+    sensitive = set(table.get("sensitive") or [])
+    collected = set(app_sites) | {c for cats in sdk_seen.values() for c in cats}
+    out = []
+    for check in table.get("checks") or []:
+        cid = str(check["id"])
+        res = reading.check(cid)
+        if res is None or res.passed:
+            continue
+        if check.get("when_declared") == "sensitive" and not (
+            sensitive & ({d.key for d in reading.data_types} | collected)
+        ):
+            continue
+        if check.get("when_sdks") and not hits:
+            continue
+        out.append(
+            _finding(
+                rule_id=f"PRIV-TEXT-{cid}",
+                title=f"Privacy policy: {check['title_en']} ({check['title_zh']})",
+                severity=Severity.LOW,
+                confidence="medium",
+                description=(
+                    f"{check['what_zh']}。The policy text ({where}, {reading.chars} characters) has none of: "
+                    + "; ".join(res.missing)
+                    + "."
+                ),
+                remediation=f"Add it to the policy: {check['what_zh']}.",
+                tags=("privacy-policy", "policy-text"),
+                references=refs(*[str(r) for r in check.get("refs") or []]),
+                evidence=(Evidence("policy-text", f"missing: {check['title_zh']}", file=where),),
+            )
+        )
+    if reading.vague:
+        out.append(
+            _finding(
+                rule_id="PRIV-TEXT-VAGUE",
+                title="Privacy policy: data types listed with 等/例如 instead of a full list "
+                "(以“等”“例如”概括收集的个人信息)",
+                severity=Severity.LOW,
+                confidence="medium",
+                description=(
+                    "Sentences that declare personal data leave the list open (等, 例如, 包括但不限于), so the reader "
+                    "cannot tell every type collected; each type must be named with its function."
+                ),
+                remediation="Name every personal-information type for each function, without 等 or 例如.",
+                tags=("privacy-policy", "policy-text"),
+                references=refs("gbt35273-5.5", "gbt42582", "rending-2"),
+                evidence=tuple(
+                    Evidence("policy-text", d.sentence, file=d.where, detail=d.key) for d in reading.vague[:10]
+                ),
+            )
+        )
+    unmapped = [d for d in reading.data_types if not any(p.key == d.key for p in reading.purposes)]
+    if unmapped and len(unmapped) * 2 >= len(reading.data_types):
+        out.append(
+            _finding(
+                rule_id="PRIV-TEXT-FUNCTION",
+                title="Privacy policy: data types not tied to a function (个人信息类型未与业务功能一一对应)",
+                severity=Severity.LOW,
+                confidence="low",
+                description=(
+                    "These declared data types appear in no sentence that states the function or purpose they serve "
+                    "(为了, 用于, 功能, 目的): " + ", ".join(category_zh(d.key) for d in unmapped) + "."
+                ),
+                remediation="For each business function, list the personal information it collects and why.",
+                tags=("privacy-policy", "policy-text"),
+                references=refs("gbt35273-5.5", "gbt42582", "rending-2"),
+                evidence=tuple(Evidence("policy-text", d.sentence, file=d.where, detail=d.key) for d in unmapped[:10]),
+            )
+        )
+    return out
+
+
+def _behaviour_findings(
+    reading: policy.PolicyReading,
+    app_sites: dict[str, list[Evidence]],
+    sdk_sites: dict[tuple[str, str], list[Evidence]],
+    hits: list[SdkHit],
+    sharing: list[SharingRow],
+) -> list[Finding]:
+    out = []
+    by_id = {h.id: h for h in hits}
+    # Collected but undeclared: the app's own code, and SDK code where the vendor documents
+    # that the SDK collects the type (an SDK's code reaching an API it never uses is not counted).
+    holders: dict[str, list[tuple[str, list[Evidence]]]] = defaultdict(list)
+    for cat, sites in app_sites.items():
+        holders[cat].append(("", sites))
+    for (sdk, cat), sites in sdk_sites.items():
+        h = by_id.get(sdk)
+        if h is not None and cat in h.data_collected:
+            holders[cat].append((sdk, sites))
+    for cat in sorted(holders):
+        if reading.declared(cat):
+            continue
+        who = [s or "the app itself (应用自身)" for s, _ in holders[cat]]
+        ev = tuple(e for _, sites in holders[cat] for e in sites[:5])[:30]
+        out.append(
+            _finding(
+                rule_id=f"PRIV-UNDECLARED-{cat.upper()}",
+                title=f"{category_zh(cat)} collected but not declared in the privacy policy (收集但未在隐私政策中声明)",
+                severity=Severity.MEDIUM,
+                confidence="medium",
+                description=(
+                    f"Code reaches {cat} ({category_zh(cat)}), collected by {', '.join(who)}, and the policy names "
+                    "this type nowhere. A policy must state every type of personal information the app and its "
+                    "embedded SDKs collect, with purpose, method and scope."
+                ),
+                remediation=f"Declare {category_zh(cat)} with the function that needs it, or remove the collection.",
+                tags=("privacy-policy", "undeclared", cat, *(f"sdk:{s}" for s, _ in holders[cat] if s)),
+                references=refs("rending-2", "gbt35273-5.5", "gbt42582", "miit164"),
+                evidence=ev,
+            )
+        )
+    unlisted = [r for r in sharing if not r.listed]
+    if unlisted:
+        out.append(
+            _finding(
+                rule_id="PRIV-SDK-UNLISTED",
+                title="SDKs missing from the third-party sharing list (第三方SDK未在共享清单中列明)",
+                severity=Severity.MEDIUM,
+                confidence="medium",
+                description=(
+                    "The app embeds these SDKs, which collect personal information, and the policy names none of "
+                    "them (by name, brand, company or package): "
+                    + ", ".join(f"{r.name_zh} ({r.sdk})" for r in unlisted)
+                    + ". Every embedded SDK must be listed with its company, purpose, data collected and its policy."
+                ),
+                remediation="Add each SDK to 第三方信息共享清单 (the draft list in this report has the columns).",
+                tags=("privacy-policy", "sdk-list", *(f"sdk:{r.sdk}" for r in unlisted)),
+                references=refs("rending-2", "gbt35273-9.7", "miit-dual-list", "miit164"),
+                evidence=tuple(
+                    Evidence("sdk", r.sdk, class_name=(r.packages or ("",))[0], sdk=r.sdk, detail=r.name_zh)
+                    for r in unlisted
+                ),
+            )
+        )
+    partial = []
+    for r in sharing:
+        if not r.listed:
+            continue
+        missing = [c for c in r.types_seen if c in r.types_documented and c not in reading.sdk_types(r.sdk)]
+        if missing:
+            partial.append((r, missing))
+    if partial:
+        out.append(
+            _finding(
+                rule_id="PRIV-SDK-DATA-UNDECLARED",
+                title="Listed SDKs collect data their list entry does not name (SDK收集的个人信息未在其清单条目中写明)",
+                severity=Severity.LOW,
+                confidence="low",
+                description="; ".join(f"{r.name_zh}: {', '.join(category_zh(c) for c in miss)}" for r, miss in partial)
+                + ". The SDK's code in this app reaches these types and its vendor documents collecting them, "
+                "but the text that follows the SDK's name in the policy does not name them.",
+                remediation="Name every type each SDK collects in its row of the sharing list.",
+                tags=("privacy-policy", "sdk-list"),
+                references=refs("gbt35273-9.7", "miit-dual-list"),
+                evidence=tuple(
+                    Evidence("policy-text", r.listed_sentence, sdk=r.sdk, detail=",".join(miss)) for r, miss in partial
+                ),
+            )
+        )
+    seen_all = set(app_sites) | {c for (_, c) in sdk_sites} | {c for h in hits for c in h.data_collected}
+    unseen = [d for d in reading.data_types if d.key not in seen_all and d.key not in ("device-info", "network")]
+    if unseen:
+        out.append(
+            _finding(
+                rule_id="PRIV-DECLARED-UNSEEN",
+                title="Declared in the policy but not seen in the code (声明但未发现收集行为)",
+                severity=Severity.INFO,
+                confidence="low",
+                description=(
+                    "The policy declares these types and no code in the app was seen reaching them: "
+                    + ", ".join(category_zh(d.key) for d in unseen)
+                    + ". They may be entered by the user, collected by the server, or no longer collected; the "
+                    "policy should not claim more than the app does."
+                ),
+                remediation="Check whether the app still collects them; remove what it does not.",
+                tags=("privacy-policy",),
+                references=refs("gbt35273-5.5"),
+                evidence=tuple(Evidence("policy-text", d.sentence, file=d.where, detail=d.key) for d in unseen[:10]),
+            )
+        )
+    return out
+
+
+def chain_text(chain: tuple[str, ...]) -> str:
+    return " -> ".join(c.split("(", 1)[0].lstrip("L").replace("/", ".").replace(";->", ".") for c in chain)
+
+
+def _consent_findings(cscan: consent.ConsentScan) -> list[Finding]:
+    out = []
+    inited = {c.sdk for c in cscan.chains if c.kind == "sdk-init"}
+    open_sdk = [c for c in cscan.chains if c.kind in ("sdk-init", "sdk-call") and not c.gated]
+    open_sdk = [c for c in open_sdk if c.kind == "sdk-init" or c.sdk not in inited]
+    open_api = [c for c in cscan.chains if c.kind == "pi-api" and not c.gated]
+    gated = [c for c in cscan.chains if c.gated or c.kind == "pre-init"]
+
+    def ev(c: consent.ConsentChain) -> Evidence:
+        cls, _, method = c.chain[-2].partition("->") if len(c.chain) > 1 else ("", "", "")
+        return Evidence(
+            "call-chain",
+            c.target,
+            class_name=cls.lstrip("L").rstrip(";").replace("/", "."),
+            method=method,
+            sdk=c.sdk,
+            detail=f"{c.entry}: {chain_text(c.chain)}" + (f" [gated: {c.gated}]" if c.gated else ""),
+        )
+
+    if open_sdk:
+        out.append(
+            _finding(
+                rule_id="PRIV-PRECONSENT-SDK",
+                title="SDK started at app start-up, before consent (candidate) (疑似同意隐私政策前初始化SDK)",
+                severity=Severity.MEDIUM,
+                confidence="medium",
+                description=(
+                    "A start-up entry point reaches these SDK start calls with no consent switch of the SDK and no "
+                    "consent flag on the way: "
+                    + ", ".join(sorted({c.sdk for c in open_sdk}))
+                    + ". SDKs collect device data when they start; starting one before the user agrees to the "
+                    "privacy policy is collection before consent. Static analysis gives candidates: the chain "
+                    "needs dynamic confirmation (a condition around the call is not seen)."
+                ),
+                remediation="Start the SDK only after the user agrees (or call its documented pre-init and "
+                "consent switch), and re-test with a traffic or hook capture before consent.",
+                tags=("privacy-policy", "pre-consent", "needs-dynamic-confirmation"),
+                references=refs("rending-3", "gbt35273-5.4", "miit164"),
+                evidence=tuple(ev(c) for c in open_sdk[:20]),
+            )
+        )
+    if open_api:
+        out.append(
+            _finding(
+                rule_id="PRIV-PRECONSENT-API",
+                title="Personal data read at app start-up, before consent (candidate) (疑似同意前收集个人信息)",
+                severity=Severity.MEDIUM,
+                confidence="low",
+                description=(
+                    "A start-up entry point reaches these personal-data APIs through the app's own code: "
+                    + ", ".join(sorted({category_zh(c.category) for c in open_api}))
+                    + ". Static analysis gives candidates: needs dynamic confirmation."
+                ),
+                remediation="Read personal data only after consent and only when the function that needs it runs.",
+                tags=("privacy-policy", "pre-consent", "needs-dynamic-confirmation"),
+                references=refs("rending-3", "gbt35273-5.4", "miit164"),
+                evidence=tuple(ev(c) for c in open_api[:20]),
+            )
+        )
+    if gated:
+        out.append(
+            _finding(
+                rule_id="PRIV-PRECONSENT-GATED",
+                title="SDK start-up behind a consent switch or pre-init (已识别的同意开关/预初始化)",
+                severity=Severity.INFO,
+                confidence="medium",
+                description=(
+                    "These start-up chains pass through an SDK's documented consent switch or pre-init call, or a "
+                    "method that reads the app's consent flag; taken as gated, still to be confirmed dynamically."
+                ),
+                tags=("privacy-policy", "pre-consent"),
+                references=refs("rending-3"),
+                evidence=tuple(ev(c) for c in gated[:20]),
+            )
+        )
+    return out
