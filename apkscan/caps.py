@@ -52,19 +52,29 @@ def _fingerprint(rule_id: str, evidence: tuple[Evidence, ...]) -> str:
     return hashlib.sha256("\n".join([rule_id, *parts]).encode()).hexdigest()[:32]
 
 
-def _analysis(rule_id: str, title: str, severity: Severity, description: str, ev: list[Evidence]) -> Finding:
+def _analysis(
+    rule_id: str,
+    title: tuple[str, str],
+    severity: Severity,
+    description: tuple[str, str],
+    ev: list[Evidence],
+) -> Finding:
+    """An ``analysis`` finding; ``title`` and ``description`` are (English, Chinese)."""
     kept = tuple(ev[:MAX_EVIDENCE])
     return Finding(
         rule_id=rule_id,
-        title=title,
+        title=title[0],
         severity=severity,
         confidence="high",
         category="analysis",
-        description=description,
+        description=description[0],
         remediation=(
             "A person must review the parts that were not analysed (or rescan with higher "
-            "--limit values / --timeout if the input is trusted). 需人工复核未分析的部分。"
+            "--limit values / --timeout if the input is trusted)."
         ),
+        title_zh=title[1],
+        description_zh=description[1],
+        remediation_zh="需人工复核未分析的部分（如输入可信，也可提高 --limit 限值或 --timeout 后重新扫描）。",
         tags=("analysis", "fail-closed"),
         references=(FAIL_CLOSED_REF,),
         evidence=kept,
@@ -99,11 +109,13 @@ def analysis_findings(facts: ApkFacts, errors: list[RuleError] | tuple[RuleError
             out.append(
                 _analysis(
                     rid,
-                    "Ran out of memory: part of the app was not analysed (内存不足，部分内容未分析)",
+                    ("Ran out of memory: part of the app was not analysed", "内存不足，部分内容未分析"),
                     Severity.HIGH,
-                    "The scan ran out of memory while reading the parts listed; what they hold is unknown, "
-                    "and the verdict cannot be better than review. 扫描在读取所列部分时内存不足，其内容未知，"
-                    "结论至少为人工复核。",
+                    (
+                        "The scan ran out of memory while reading the parts listed; what they hold is unknown, "
+                        "and the verdict cannot be better than review.",
+                        "扫描在读取所列部分时内存不足，其内容未知，结论至少为人工复核。",
+                    ),
                     ev,
                 )
             )
@@ -111,11 +123,14 @@ def analysis_findings(facts: ApkFacts, errors: list[RuleError] | tuple[RuleError
             out.append(
                 _analysis(
                     rid,
-                    "Code or manifest could not be read (代码或清单无法解析)",
+                    ("Code or manifest could not be read", "代码或清单无法解析"),
                     Severity.MEDIUM,
-                    "Android may run parts of this app that the scanner could not parse (a corrupt or "
-                    "deliberately malformed dex, manifest or resource table); they were not analysed. "
-                    "部分代码、清单或资源表无法解析，未被分析。",
+                    (
+                        "Android may run parts of this app that the scanner could not parse (a corrupt or "
+                        "deliberately malformed dex, manifest or resource table); they were not analysed.",
+                        "Android可能运行本应用中扫描器无法解析的部分（损坏或被蓄意构造畸形的dex、清单或资源表），"
+                        "这些部分未被分析。",
+                    ),
                     ev,
                 )
             )
@@ -123,10 +138,12 @@ def analysis_findings(facts: ApkFacts, errors: list[RuleError] | tuple[RuleError
             out.append(
                 _analysis(
                     rid,
-                    "Rules failed on this app (规则执行失败)",
+                    ("Rules failed on this app", "规则执行失败"),
                     Severity.MEDIUM,
-                    "Some rules raised an error on this app's facts, so what they check was not "
-                    "evaluated. 部分规则在本应用上执行出错，相应检查未完成。",
+                    (
+                        "Some rules raised an error on this app's facts, so what they check was not evaluated.",
+                        "部分规则在本应用上执行出错，相应检查未完成。",
+                    ),
                     ev,
                 )
             )
@@ -134,10 +151,12 @@ def analysis_findings(facts: ApkFacts, errors: list[RuleError] | tuple[RuleError
             out.append(
                 _analysis(
                     rid,
-                    "Time limit reached: part of the app was not analysed (超时，部分内容未分析)",
+                    ("Time limit reached: part of the app was not analysed", "超时，部分内容未分析"),
                     Severity.MEDIUM,
-                    "A phase of the scan reached its time limit and stopped; the parts listed were not "
-                    "analysed. 扫描阶段达到时间上限后停止，所列部分未被分析。",
+                    (
+                        "A phase of the scan reached its time limit and stopped; the parts listed were not analysed.",
+                        "扫描阶段达到时间上限后停止，所列部分未被分析。",
+                    ),
                     ev,
                 )
             )
@@ -147,11 +166,16 @@ def analysis_findings(facts: ApkFacts, errors: list[RuleError] | tuple[RuleError
             out.append(
                 _analysis(
                     rid,
-                    f"Safety limit on {en} reached: part of the app was not analysed ({zh}上限，部分内容未分析)",
+                    (
+                        f"Safety limit on {en} reached: part of the app was not analysed",
+                        f"达到{zh}上限，部分内容未分析",
+                    ),
                     Severity.MEDIUM,
-                    f"The {en} limit ({limit}, changeable with --limit) stopped the parts listed from being "
-                    "read; what they hold is unknown, so the app cannot pass on silence. "
-                    f"{zh}上限使所列部分未被读取，其内容未知，结论至少为人工复核。",
+                    (
+                        f"The {en} limit ({limit}, changeable with --limit) stopped the parts listed from being "
+                        "read; what they hold is unknown, so the app cannot pass on silence.",
+                        f"{zh}上限（{limit}，可用 --limit 调整）使所列部分未被读取，其内容未知，结论至少为人工复核。",
+                    ),
                     ev,
                 )
             )
@@ -177,11 +201,14 @@ def cap_findings(findings: list[Finding]) -> list[Finding]:
     kept.append(
         _analysis(
             "ANALYSIS-FINDINGS-CAP",
-            f"Too many findings: {len(dropped)} more not listed (发现过多，另有 {len(dropped)} 项未列出)",
+            (f"Too many findings: {len(dropped)} more not listed", f"发现过多，另有 {len(dropped)} 项未列出"),
             Severity.MEDIUM,
-            f"This app produced {len(out)} findings; the report lists the {MAX_FINDINGS - 1} most severe and "
-            "names the rules of the rest (a flood of findings is itself a reason for a person to look). "
-            f"本应用产生 {len(out)} 项发现，报告列出最严重的 {MAX_FINDINGS - 1} 项。",
+            (
+                f"This app produced {len(out)} findings; the report lists the {MAX_FINDINGS - 1} most severe and "
+                "names the rules of the rest (a flood of findings is itself a reason for a person to look).",
+                f"本应用产生 {len(out)} 项发现，报告列出最严重的 {MAX_FINDINGS - 1} 项，并列出其余发现的规则编号"
+                "（发现数量过多本身就是需要人工查看的理由）。",
+            ),
             ev,
         )
     )

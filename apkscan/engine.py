@@ -62,6 +62,15 @@ TAMPER_SEVERITY = {
     "disguised-payload": Severity.MEDIUM,
     "signing-block": Severity.MEDIUM,
 }
+PROTECTION_ZH = {"dangerous": "危险", "special": "特殊"}
+TAMPER_NAMES_ZH = {
+    "zip-path-traversal": "ZIP路径穿越",
+    "zip-overlapping-entries": "ZIP条目重叠",
+    "zip-bomb": "ZIP压缩炸弹",
+    "disguised-payload": "伪装载荷",
+    "signing-block": "签名块异常",
+}
+"""Chinese names of the tampering kinds (a kind without one is shown by its id)."""
 TAMPER_REF = Reference(
     "MASVS-RESILIENCE-1",
     "https://mas.owasp.org/MASVS/11-MASVS-RESILIENCE/",
@@ -190,6 +199,8 @@ def _pi_findings(access: list[DataAccess]) -> list[Finding]:
         sdks = sorted({e.sdk for e in acc.sites if e.sdk})
         app_sites = sum(1 for e in acc.sites if not e.sdk)
         who = ", ".join(sdks + (["the app itself"] if app_sites else []))
+        who_zh = "、".join(sdks + (["应用自身"] if app_sites else []))
+        cat_zh = name_zh or acc.category
         sev = Severity.MEDIUM if acc.category in HIGH_SENSITIVITY else Severity.LOW
         out.append(
             _finding(
@@ -212,6 +223,18 @@ def _pi_findings(access: list[DataAccess]) -> list[Finding]:
                 remediation="Check each call site against the privacy policy and the app type's necessary "
                 "information; remove collection that the user-facing function does not need, and "
                 "disclose every SDK that collects this data.",
+                title_zh=f"收集{cat_zh}",
+                description_zh=(
+                    f"代码在{len(acc.sites)}处访问{cat_zh}，归属于{who_zh}。个人信息的收集应限于用户所请求服务所必需的"
+                    "范围，应用中嵌入的SDK同样适用这一要求。"
+                    + (
+                        ""
+                        if acc.permission_requested
+                        else f"应用未申请相应的权限{acc.permission}，在当前Android版本上这些调用可能失败。"
+                    )
+                ),
+                remediation_zh="逐一对照隐私政策和该类型应用的必要个人信息范围核查各调用点；删除面向用户的功能不需要的"
+                "收集行为，并告知每一个收集此类信息的SDK。",
                 tags=(acc.category, *(f"sdk:{s}" for s in sdks)),
                 references=(PIPL_MIN, NECESSITY_REF),
                 evidence=acc.sites[:200],
@@ -283,6 +306,10 @@ def _tamper_findings(facts: ApkFacts) -> list[Finding]:
                     "malware signal (tampered AXML was 99.9% malware in one large study)."
                 ),
                 remediation="Rebuild the APK with standard tools; reject uploads with tampered structure.",
+                title_zh=f"安装包结构篡改：{TAMPER_NAMES_ZH.get(kind, kind)}",
+                description_zh="安装包的结构偏离了构建工具的正常产物：Android可以容忍，但分析工具可能无法处理。"
+                "蓄意篡改本身就是强烈的恶意程序信号（一项大规模研究中，被篡改AXML的样本99.9%为恶意程序）。",
+                remediation_zh="使用标准工具重新构建安装包；拒绝接收结构被篡改的上传文件。",
                 tags=("tampering", kind),
                 references=(TAMPER_REF,),
                 evidence=tuple(ev[:50]),
@@ -323,6 +350,8 @@ def _necessity_findings(category: str, access: list[DataAccess], facts: ApkFacts
     ref = Reference(str(src.get("id", NECESSITY_REF.id)), str(src.get("url", NECESSITY_REF.url)), NECESSITY_REF.title)
     out = []
     type_name = f"{spec.get('name_zh', '')} ({spec.get('name', spec.get('id'))})"
+    type_zh = str(spec.get("name_zh") or spec.get("name") or spec.get("id"))
+    cat_names = {str(k): str((v or {}).get("name_zh") or k) for k, v in (pi_table().get("categories") or {}).items()}
     for acc in access:
         if acc.category in necessary:
             continue
@@ -340,6 +369,13 @@ def _necessity_findings(category: str, access: list[DataAccess], facts: ApkFacts
                 ),
                 remediation="Collect it only for an optional feature the user turns on, with separate consent, "
                 "or remove it.",
+                title_zh=f"收集{cat_names.get(acc.category, acc.category)}，超出{type_zh}应用的必要范围",
+                description_zh=(
+                    f"{type_zh}应用的必要个人信息为：{spec.get('necessary_zh') or '无'}。代码访问了"
+                    f"{cat_names.get(acc.category, acc.category)}，不在此范围内；"
+                    "不得因用户不同意收集该信息而拒绝提供基本功能。"
+                ),
+                remediation_zh="仅在用户主动开启的可选功能中收集，并取得单独同意；否则删除。",
                 tags=("necessity", acc.category, str(spec.get("id"))),
                 references=(ref,),
                 evidence=acc.sites[:50],
@@ -364,6 +400,12 @@ def _necessity_findings(category: str, access: list[DataAccess], facts: ApkFacts
                     f"basic function of a {type_name} app does not need."
                 ),
                 remediation="Request it only when the user uses a feature that needs it, or remove it.",
+                title_zh=f"申请{type_zh}应用不需要的权限{perm.rsplit('.', 1)[-1]}",
+                description_zh=(
+                    f"{perm}（{info.get('name_zh', '')}）属于{PROTECTION_ZH.get(str(info.get('protection')), '')}权限，"
+                    f"{type_zh}应用的基本功能不需要该权限。"
+                ),
+                remediation_zh="仅在用户使用需要该权限的功能时申请，否则删除。",
                 tags=("necessity", str(spec.get("id"))),
                 references=(ref,),
                 evidence=(Evidence("permission", perm, file="AndroidManifest.xml"),),
