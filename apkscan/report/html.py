@@ -25,7 +25,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from apkscan.facts import ApkFacts, Component, Manifest
-from apkscan.model import CATEGORIES, Evidence, Finding, ScanResult, SdkHit, Severity
+from apkscan.model import CATEGORIES, Evidence, Finding, ScanResult, SdkHit, Severity, Suppression
 from apkscan.report.safe import html_finalize, neutralise
 from apkscan.sdk import UNIDENTIFIED_CATEGORY
 from apkscan.verdict import TEXT as VERDICT_TEXT
@@ -168,6 +168,10 @@ class FindingView:
     columns: list[tuple[str, str]]
     """Evidence columns (key, heading) that hold a value in at least one row; kind, value
     and SDK always."""
+    accepted: Suppression | None = None
+    """The baseline entry or config suppression that accepts this finding."""
+    baseline_state: str = ""
+    """``new`` or ``unchanged`` when a baseline was compared."""
 
 
 @dataclass
@@ -233,9 +237,19 @@ def _finding_views(result: ScanResult) -> list[FindingView]:
                 references=refs,
                 evidence=rows,
                 columns=columns,
+                accepted=result.acceptance.of(f.fingerprint),
+                baseline_state=_baseline_state(result, f),
             )
         )
     return out
+
+
+def _baseline_state(result: ScanResult, f: Finding) -> str:
+    a = result.acceptance
+    if not a.baseline:
+        return ""
+    s = a.of(f.fingerprint)
+    return "unchanged" if s is not None and s.kind == "baseline" else "new"
 
 
 def _sort_views(views: list[FindingView]) -> list[FindingView]:
@@ -471,6 +485,8 @@ def context(result: ScanResult) -> dict[str, Any]:
         "timings": sorted(result.timings.items()),
         "short_permission": short_permission,
         "open_evidence": OPEN_EVIDENCE,
+        "acceptance": result.acceptance,
+        "accepted_count": sum(1 for v in views if v.accepted is not None),
     }
 
 
