@@ -55,8 +55,9 @@ class ConsentChain:
     """One start-up path to a personal-data API or an SDK's start."""
 
     kind: str
-    """``sdk-init`` (a documented SDK start call), ``sdk-call`` (another call into a
-    catalogued tracker SDK), ``pi-api`` (a personal-data API in the app's code) or
+    """``sdk-init`` (a documented SDK start call), ``sdk-call`` (another init-like call
+    into a catalogued tracker SDK), ``sdk-provider`` (a tracker SDK's own ContentProvider,
+    which Android starts with the app), ``pi-api`` (a personal-data API in the app's code) or
     ``pre-init`` (the SDK's documented pre-consent call: allowed)."""
     target: str
     """The API called (smali method reference)."""
@@ -183,6 +184,15 @@ def entry_points(ctx: Context) -> list[tuple[str, str]]:
     return out
 
 
+INIT_NAMES = frozenset({"init", "initialize", "start", "register", "setup", "onappcreate", "attach"})
+
+
+def _init_like(ref: str) -> bool:
+    """A call that starts an SDK: ``init``, ``initialize``, ``initSdk``, ``start``, ``register`` ..."""
+    name = ref.split("->", 1)[-1].split("(", 1)[0].lower()
+    return name in INIT_NAMES or name.startswith(("init", "start", "register"))
+
+
 def _starts_with(ref: str, prefixes: tuple[str, ...]) -> str:
     return next((p for p in prefixes if ref.startswith(p)), "")
 
@@ -221,6 +231,17 @@ def scan(ctx: Context) -> ConsentScan:
         if start in parent:
             continue
         parent[start] = ""
+        own_cls, _ = split_ref(start)
+        own = ctx.matcher.sdk_of(own_cls)
+        if own and not own.startswith("unidentified:") and own not in platform:
+            # An SDK's own ContentProvider (or receiver) starts the SDK with the app's process.
+            info = ctx.sdks.get(own)
+            starts_sdk = "init" in own_cls.rsplit(".", 1)[-1].lower() or any(
+                _init_like(c) and not c.split("->", 1)[-1].startswith("<init>") for c in graph.callees(start)
+            )
+            if info is not None and info.tracker and label == "ContentProvider.onCreate" and starts_sdk:
+                found.append(("sdk-provider", start, own, "", label, ""))
+            continue
         queue: deque[tuple[str, int]] = deque([(start, 0)])
         while queue:
             ref, depth = queue.popleft()
@@ -257,7 +278,7 @@ def scan(ctx: Context) -> ConsentScan:
                     continue
                 if sdk and not sdk.startswith("unidentified:"):
                     info = ctx.sdks.get(sdk)
-                    if info is not None and info.tracker and key not in seen_targets:
+                    if info is not None and info.tracker and key not in seen_targets and _init_like(callee):
                         seen_targets.add(key)
                         found.append(("sdk-call", callee, sdk, "", label, ref))
                     continue
@@ -290,7 +311,7 @@ def scan(ctx: Context) -> ConsentScan:
     # One chain per (kind, target group): the shortest, so the report stays readable.
     best: dict[tuple[str, str, str], ConsentChain] = {}
     for kind, target, sdk, cat, label, caller in found:
-        path = path_to(caller)
+        path = path_to(caller) if caller else []
         chain = ConsentChain(kind, target, sdk, cat, label, (*path, target), gate(path, sdk))
         k = (kind, sdk or cat, target.split("(", 1)[0] if kind == "pi-api" else "")
         old = best.get(k)
