@@ -328,16 +328,18 @@ async def submit(request: Request) -> Response:
     svc = service(request)
     if svc.runner.fatal:
         return error(503, f"the scanner is not running: {svc.runner.fatal}")
-    if svc.runner.queued() >= svc.s.queue_max:
-        return error(503, f"the queue is full ({svc.s.queue_max} jobs waiting); try again later",
-                     **{"Retry-After": "10"})
     wait_s = svc.take_rate(token)
     if wait_s > 0:
         return error(429, f"rate limit: {svc.s.rate_per_minute:g} uploads per minute for this token",
                      **{"Retry-After": str(int(wait_s) + 1)})
+    if svc.runner.queued() >= svc.s.queue_max:
+        return error(503, f"the queue is full ({svc.s.queue_max} jobs waiting); try again later",
+                     **{"Retry-After": "10"})
     limit = svc.s.max_upload_bytes
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit + (64 << 10):
+        if int(length) <= limit + DRAIN_BYTES:  # read and drop it, so the client sees the answer
+            await _drain(request, DRAIN_BYTES)
         return error(413, f"upload larger than the limit of {limit} bytes", Connection="close")
     t0 = time.perf_counter()
     sink = UploadSink(svc.s.data, limit)
@@ -720,8 +722,9 @@ async def ui_diff(request: Request) -> Response:
     if a is None or b is None:
         return error(404, "both scans must be done under the current rules")
     html = render_diff_html(diff_reports(a, b))
-    return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                       "frame-ancestors 'none'"})
+    m = _META_CSP.search(html[:4096])
+    csp = (m.group(1) if m else "default-src 'none'; style-src 'unsafe-inline'") + "; frame-ancestors 'none'"
+    return HTMLResponse(html, headers={"Content-Security-Policy": csp})
 
 
 async def ui_dashboard(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,13 @@ def run(opts: ServeOptions, out: Any = None) -> None:
                              proxy_headers=opts.proxy_headers, forwarded_allow_ips=opts.forwarded_allow_ips,
                              timeout_keep_alive=30, limit_concurrency=512)
         server = uvicorn.Server(cfg)
+
+        def _term(signum: int, frame: Any) -> None:
+            server.should_exit = True
+
+        # uvicorn raises the signal it stopped on again once it is done: with this handler
+        # SIGTERM ends here, so the workers are stopped and the folder unlocked (exit 0)
+        signal.signal(signal.SIGTERM, _term)
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
         runner.stop()
