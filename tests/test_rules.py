@@ -63,7 +63,7 @@ GOOD = """rules:
 @pytest.mark.parametrize(
     ("text", "expect"),
     [
-        (GOOD.replace("    title: t\n", "    title: t\n    colour: red\n"), ":2: rule X-1: unknown key 'colour'"),
+        (GOOD.replace("    title: t\n", "    title: t\n    colour: red\n"), ":4: rule X-1: unknown key 'colour'"),  # the bad key's line
         (GOOD.replace("severity: low", "severity: 3"), "unknown severity '3'"),
         (GOOD.replace("severity: low", "severity: severe"), "unknown severity 'severe'"),
         (GOOD.replace("category: fraud", "category: misc"), "category must be one of"),
@@ -108,7 +108,7 @@ def test_bad_rules_stop_a_scan_with_exit_code_3(tmp_path: Path) -> None:
     ):
         p = subprocess.run([sys.executable, "-m", "apkscan", *args], capture_output=True, text=True, timeout=120)
         assert p.returncode == ExitCode.BAD_RULES, p.stderr
-        assert p.stderr.count("\n") == 1 and "bad.yaml:2" in p.stderr and "permision" in p.stderr
+        assert p.stderr.count("\n") == 1 and "bad.yaml:8" in p.stderr and "permision" in p.stderr  # the key's line
         assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 

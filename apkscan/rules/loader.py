@@ -10,6 +10,7 @@ import functools
 import hashlib
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,61 @@ def _refs(value: Any, where: str) -> tuple[Reference, ...]:
     return tuple(out)
 
 
+def _key_line(path: Path, start: int, keys: list[str]) -> int:
+    """The line of ``keys`` (a path such as ``["match", "all", "regex"]``) inside the rule
+    that starts at line ``start``: each key is looked for from the line of the one before,
+    within the rule (before the next ``- `` item at the rule's indentation). ``start``
+    where the text is unreadable or a key is not found. A small scan of the text: the
+    parsed documents only remember where each mapping starts."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return start
+    if not 0 < start <= len(lines):
+        return start
+    first = lines[start - 1]
+    item_indent = len(first) - len(first.lstrip())
+    end = len(lines)
+    for no in range(start, len(lines)):
+        text = lines[no]
+        if text.strip() and not text.lstrip().startswith("#"):
+            ind = len(text) - len(text.lstrip())
+            if ind < item_indent or (ind == item_indent and text.lstrip().startswith("-")):
+                end = no
+                break
+    found, pos = start, start - 1
+    for key in keys:
+        pattern = re.compile(r"(^|[\s{,-])[\"']?" + re.escape(key) + r"[\"']?\s*:")
+        for no in range(pos, end):
+            if pattern.search(lines[no].split("#", 1)[0]):
+                found, pos = no + 1, no
+                break
+        else:
+            break
+    return found
+
+
+_PRED_PATH = re.compile(r"^([A-Za-z_][\w-]*): ")
+_QUOTED = re.compile(r"(?:unknown predicate|unknown key) '([^']+)'")
+
+
+def _match_keys(message: str) -> list[str]:
+    """``all: regex: bad pattern ...`` -> ``["all", "regex"]``; an unknown predicate's
+    own name is the last key."""
+    keys = []
+    rest = message
+    while True:
+        m = _PRED_PATH.match(rest)
+        if not m:
+            break
+        keys.append(m.group(1))
+        rest = rest[m.end():]
+    q = _QUOTED.search(rest)
+    if q:
+        keys.append(q.group(1))
+    return keys
+
+
 def _rule_from(raw: Any, path: Path, env: CompileEnv) -> Rule:
     line = raw.get("__line__", 0) if isinstance(raw, dict) else 0
     where = f"{path}:{line}"
@@ -183,40 +239,48 @@ def _rule_from(raw: Any, path: Path, env: CompileEnv) -> Rule:
     if not isinstance(rid, str) or not rid:
         raise RuleLoadError(f"{where}: rule without an 'id'")
     where = f"{path}:{line}: rule {rid}"
+
+    def at(*keys: str) -> str:
+        """``file:line: rule ID`` with the line of the bad key, not the rule's first line."""
+        return f"{path}:{_key_line(path, line, list(keys))}: rule {rid}"
+
     unknown = set(raw) - RULE_KEYS - {"__line__"}
     if unknown:
-        raise RuleLoadError(f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(RULE_KEYS))})")
+        bad = sorted(unknown)[0]
+        raise RuleLoadError(f"{at(str(bad))}: unknown key {bad!r} (allowed: {', '.join(sorted(RULE_KEYS))})")
     for key in REQUIRED_KEYS:
         if key not in raw:
             raise RuleLoadError(f"{where}: missing required key {key!r}")
     for key in ("title", "description"):
         if not isinstance(raw[key], str) or not raw[key].strip():
-            raise RuleLoadError(f"{where}: {key!r} must be a non-empty string")
+            raise RuleLoadError(f"{at(key)}: {key!r} must be a non-empty string")
     try:
         severity = Severity.parse(str(raw["severity"]))
     except ValueError as exc:
-        raise RuleLoadError(f"{where}: {exc}") from None
+        raise RuleLoadError(f"{at('severity')}: {exc}") from None
     confidence = str(raw.get("confidence", "medium"))
     if confidence not in CONFIDENCES:
-        raise RuleLoadError(f"{where}: confidence must be one of {', '.join(CONFIDENCES)}, not {confidence!r}")
+        raise RuleLoadError(
+            f"{at('confidence')}: confidence must be one of {', '.join(CONFIDENCES)}, not {confidence!r}"
+        )
     category = str(raw["category"])
     if category not in CATEGORIES:
-        raise RuleLoadError(f"{where}: category must be one of {', '.join(CATEGORIES)}, not {category!r}")
+        raise RuleLoadError(f"{at('category')}: category must be one of {', '.join(CATEGORIES)}, not {category!r}")
     tags = raw.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise RuleLoadError(f"{where}: 'tags' must be a list of strings")
+        raise RuleLoadError(f"{at('tags')}: 'tags' must be a list of strings")
     for key in ("remediation", *ZH_KEYS):
         if key in raw and not isinstance(raw[key], str):
-            raise RuleLoadError(f"{where}: {key!r} must be a string")
+            raise RuleLoadError(f"{at(key)}: {key!r} must be a string")
     if "enabled" in raw and not isinstance(raw["enabled"], bool):
-        raise RuleLoadError(f"{where}: 'enabled' must be true or false")
+        raise RuleLoadError(f"{at('enabled')}: 'enabled' must be true or false")
     before = set(env.referenced_rules)
     env.referenced_rules = set()
     env.app_code_only = category in ILLEGAL
     try:
         pred = compile_pred(_strip(raw["match"]), env)
     except PredicateError as exc:
-        raise RuleLoadError(f"{where}: match: {exc}") from None
+        raise RuleLoadError(f"{at('match', *_match_keys(str(exc)))}: match: {exc}") from None
     finally:
         env.app_code_only = False
     depends = frozenset(env.referenced_rules)
