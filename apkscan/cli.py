@@ -914,8 +914,31 @@ def diff(
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
+SHELLS = ("bash", "zsh", "fish", "powershell")
+COMPLETE_VAR = "_APKSCAN_COMPLETE"
+
+
+@app.command()
+def completion(
+    shell: Annotated[str, typer.Argument(help="bash, zsh, fish or powershell.", show_default=False)],
+) -> None:
+    """Print the shell completion script, e.g. `apkscan completion bash >
+    ~/.local/share/bash-completion/completions/apkscan` (docs/ci.md)."""
+    if shell not in SHELLS:
+        raise _fail(UsageError(f"completion: unknown shell {shell!r} (use {', '.join(SHELLS)})"))
+    from typer._completion_shared import get_completion_script
+
+    sys.stdout.write(get_completion_script(prog_name="apkscan", complete_var=COMPLETE_VAR, shell=shell) + "\n")
+
+
 def main() -> None:
     code: int | str | None = 0
+    if os.environ.get(COMPLETE_VAR):
+        # the shell asks for completions: register typer's completion classes only now, so
+        # that an ordinary start (apkscan --version) pays nothing for them
+        from typer._completion_classes import completion_init
+
+        completion_init()
     try:
         app()
     except KeyboardInterrupt:

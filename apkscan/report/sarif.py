@@ -226,3 +226,67 @@ def render(results: list[ScanResult], ran: Sequence[Any] = ()) -> str:
         "runs": [run],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def merge(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One SARIF log with one run from apkscan's per-APK logs (code scanning refuses
+    several runs of one tool and category in an upload): rules united by id, artifacts
+    concatenated, ``ruleIndex`` and artifact ``index`` renumbered."""
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    artifacts: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    notifications: list[dict[str, Any]] = []
+    digests: list[str] = []
+    driver: dict[str, Any] = {}
+    for doc in docs:
+        for run in doc.get("runs", []):
+            driver = driver or run["tool"]["driver"]
+            run_rules = run["tool"]["driver"].get("rules", [])
+            for r in run_rules:
+                if r["id"] not in index:
+                    index[r["id"]] = len(rules)
+                    rules.append(r)
+            offset = len(artifacts)
+            artifacts.extend(run.get("artifacts", []))
+            for res in run.get("results", []):
+                res = json.loads(json.dumps(res))
+                res["ruleIndex"] = index[res["ruleId"]]
+                for loc in res.get("locations", []):
+                    art = loc.get("physicalLocation", {}).get("artifactLocation", {})
+                    if "index" in art:
+                        art["index"] += offset
+                results.append(res)
+            for inv in run.get("invocations", []):
+                notifications.extend(inv.get("toolExecutionNotifications", []))
+            d = run.get("properties", {}).get("rulesDigest")
+            digests.extend([d] if isinstance(d, str) else list(d or []))
+    run_out: dict[str, Any] = {
+        "tool": {"driver": {**driver, "name": "apkscan", "rules": rules}},
+        "artifacts": artifacts,
+        "results": results,
+        "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+        "columnKind": "unicodeCodePoints",
+        "properties": {"rulesDigest": sorted(set(digests))},
+    }
+    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run_out]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m apkscan.report.sarif OUT.sarif IN.sarif...``: merge per-APK logs (the
+    GitHub action uploads one file)."""
+    import sys
+    from pathlib import Path
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) < 2:
+        sys.stderr.write("usage: python -m apkscan.report.sarif OUT.sarif IN.sarif...\n")
+        return 2
+    out, inputs = Path(args[0]), [Path(a) for a in args[1:] if Path(a).resolve() != Path(args[0]).resolve()]
+    docs = [json.loads(p.read_text(encoding="utf-8")) for p in inputs]
+    out.write_text(json.dumps(merge(docs), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
