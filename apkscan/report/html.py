@@ -26,6 +26,7 @@ from markupsafe import Markup, escape
 
 from apkscan.facts import ApkFacts, Component, Manifest
 from apkscan.model import CATEGORIES, Evidence, Finding, ScanResult, SdkHit, Severity, Suppression
+from apkscan.report import i18n
 from apkscan.report.safe import html_finalize, neutralise
 from apkscan.sdk import UNIDENTIFIED_CATEGORY
 from apkscan.verdict import TEXT as VERDICT_TEXT
@@ -172,6 +173,10 @@ class FindingView:
     """The baseline entry or config suppression that accepts this finding."""
     baseline_state: str = ""
     """``new`` or ``unchanged`` when a baseline was compared."""
+    title: str = ""
+    description: str = ""
+    remediation: str = ""
+    """The finding's texts in the report's language."""
 
 
 @dataclass
@@ -200,9 +205,10 @@ def _sdk_names(sdks: Iterable[SdkHit]) -> dict[str, str]:
     return {s.id: s.name or s.id for s in sdks}
 
 
-def _evidence_row(e: Evidence, sdk_names: dict[str, str]) -> dict[str, str]:
+def _evidence_row(e: Evidence, sdk_names: dict[str, str], lang: str = "en") -> dict[str, str]:
     return {
         "kind": e.kind,
+        "kind_label": i18n.term(i18n.EVIDENCE_KIND_ZH, e.kind, lang),
         "value": e.value,
         "file": e.file,
         "class_name": e.class_name,
@@ -214,19 +220,21 @@ def _evidence_row(e: Evidence, sdk_names: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _finding_views(result: ScanResult) -> list[FindingView]:
+def _finding_views(result: ScanResult, lang: str = "en") -> list[FindingView]:
     names = _sdk_names(result.sdks)
+    _ = i18n.ui(lang)
     anchors: dict[str, str] = {}
     for i, f in enumerate(result.findings):
         anchors.setdefault(f.rule_id, f"f{i + 1}")
     out = []
     for i, f in enumerate(result.findings):
         refs = [{"id": r.id, "title": r.title, "url": _safe_url(r.url)} for r in f.references]
-        rows = [_evidence_row(e, names) for e in f.evidence]
+        rows = [_evidence_row(e, names, lang) for e in f.evidence]
         for row in rows:
             row["link"] = anchors.get(row["value"], "") if row["kind"] == "rule" else ""
-        columns = [(k, h) for k, h in EVIDENCE_COLUMNS
+        columns = [(k, _(h)) for k, h in EVIDENCE_COLUMNS
                    if k in ("kind", "value", "sdk") or any(row[k] for row in rows)]
+        title, description, remediation = f.text(lang)
         out.append(
             FindingView(
                 index=i,
@@ -239,6 +247,9 @@ def _finding_views(result: ScanResult) -> list[FindingView]:
                 columns=columns,
                 accepted=result.acceptance.of(f.fingerprint),
                 baseline_state=_baseline_state(result, f),
+                title=title,
+                description=description,
+                remediation=remediation,
             )
         )
     return out
@@ -256,20 +267,20 @@ def _sort_views(views: list[FindingView]) -> list[FindingView]:
     return sorted(views, key=lambda v: (-v.rank, v.finding.category, v.finding.rule_id, v.index))
 
 
-def _by_category(views: list[FindingView]) -> list[Group]:
+def _by_category(views: list[FindingView], lang: str = "en") -> list[Group]:
     groups: dict[str, Group] = {}
     for v in _sort_views(views):
         cat = v.finding.category
         if cat not in groups:
-            groups[cat] = Group(key=cat, title=cat, anchor=f"cat-{len(groups) + 1}")
+            groups[cat] = Group(key=cat, title=i18n.category_name(cat, lang), anchor=f"cat-{len(groups) + 1}")
         groups[cat].items.append(v)
     order = {c: i for i, c in enumerate(CATEGORIES)}
     return sorted(groups.values(), key=lambda g: (-g.top, order.get(g.key, len(order)), g.key))
 
 
-def _by_reference(views: list[FindingView]) -> list[Group]:
+def _by_reference(views: list[FindingView], lang: str = "en") -> list[Group]:
     groups: dict[str, Group] = {}
-    none = Group(key="", title="(no reference)", anchor="ref-none")
+    none = Group(key="", title=i18n.ui(lang)("(no reference)"), anchor="ref-none")
     for v in _sort_views(views):
         if not v.references:
             none.items.append(v)
@@ -291,7 +302,7 @@ def _by_reference(views: list[FindingView]) -> list[Group]:
     return out
 
 
-def _category_chart(views: list[FindingView]) -> dict[str, Any]:
+def _category_chart(views: list[FindingView], lang: str = "en") -> dict[str, Any]:
     """Stacked horizontal bars per category, segments coloured by severity (SVG numbers only)."""
     per: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for v in views:
@@ -311,7 +322,7 @@ def _category_chart(views: list[FindingView]) -> dict[str, Any]:
             w = bar_w * n / biggest
             segs.append({"x": round(x, 1), "w": round(w, 1), "sev": s.label, "n": n})
             x += w
-        rows.append({"y": i * row_h, "label": c, "total": sum(per[c].values()), "segs": segs,
+        rows.append({"y": i * row_h, "label": i18n.category_name(c, lang), "total": sum(per[c].values()), "segs": segs,
                      "end": round(x + 6, 1)})
     return {"rows": rows, "width": label_w + bar_w + 40, "height": max(len(rows) * row_h, row_h),
             "row_h": row_h, "label_w": label_w}
@@ -375,7 +386,9 @@ def _data_access(result: ScanResult, pi_cats: dict[str, dict[str, Any]]) -> list
 _PROTECTION_RANK = {"special": 0, "dangerous": 1, "privileged": 2, "signature": 3, "normal": 4}
 
 
-def _permissions(result: ScanResult, table: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _permissions(
+    result: ScanResult, table: dict[str, dict[str, Any]], pi_cats: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     used = {d.category for d in result.data_access}
     rows: list[dict[str, Any]] = []
     for p in result.facts.manifest.permissions:
@@ -389,6 +402,7 @@ def _permissions(result: ScanResult, table: dict[str, dict[str, Any]]) -> list[d
             "protection": prot or ("custom" if not p.name.startswith("android.") else "unknown"),
             "marked": prot in ("dangerous", "special"),
             "category": cat,
+            "category_name": str((pi_cats or {}).get(cat, {}).get("name_zh") or cat),
             "used": (cat in used) if cat else None,
             "max_sdk": "" if p.max_sdk is None else str(p.max_sdk),
             "sdk23": p.sdk23,
@@ -442,12 +456,13 @@ def _archive(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def context(result: ScanResult) -> dict[str, Any]:
-    """Everything the template needs (all plain values; the template escapes them)."""
+def context(result: ScanResult, lang: str = "en") -> dict[str, Any]:
+    """Everything the template needs (all plain values; the template escapes them), with
+    the page's own words and the rule texts in ``lang`` (``zh`` or ``en``)."""
     facts = result.facts
     m = facts.manifest
     perms, pi_cats = _tables()
-    views = _finding_views(result)
+    views = _finding_views(result, lang)
     label, other_labels = _labels(m)
     counts = result.counts()
     categories_present = sorted({v.finding.category for v in views},
@@ -463,18 +478,19 @@ def context(result: ScanResult) -> dict[str, Any]:
         "size_h": human_size(facts.size),
         "verdict": verdict,
         "verdict_text": VERDICTS.get(verdict, ("NO VERDICT", "未评定")),
+        "verdict_main": VERDICTS.get(verdict, ("NO VERDICT", "未评定"))[1 if lang == "zh" else 0],
         "severities": [s.label for s in SEVERITIES_DESC],
         "counts": counts,
         "total": len(views),
-        "chart": _category_chart(views),
+        "chart": _category_chart(views, lang),
         "categories_present": categories_present,
-        "by_category": _by_category(views),
-        "by_reference": _by_reference(views),
+        "by_category": _by_category(views, lang),
+        "by_reference": _by_reference(views, lang),
         "sdks": result.sdks,
         "sdk_reaches": _sdk_reaches(result),
         "unidentified_category": UNIDENTIFIED_CATEGORY,
         "data_access": _data_access(result, pi_cats),
-        "permissions": _permissions(result, perms),
+        "permissions": _permissions(result, perms, pi_cats),
         "exported": [_component(c, m.launcher) for c in m.components if c.exported],
         "components_total": len(m.components),
         "app_flags": list(m.app_flags),
@@ -490,12 +506,28 @@ def context(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def render(result: ScanResult) -> str:
+def _lang_context(lang: str) -> dict[str, Any]:
+    """The template's language helpers: ``_("text")``, severity and category names, term tables."""
+    return {
+        "lang": lang,
+        "_": i18n.ui(lang),
+        "sev_name": lambda s: i18n.severity_name(str(s), lang),
+        "cat_name": lambda c: i18n.category_name(str(c), lang),
+        "term": lambda table, key: i18n.term(table, str(key), lang),
+        "confidence_names": i18n.CONFIDENCE_ZH,
+        "source_names": i18n.SOURCE_ZH,
+        "protection_names": i18n.PROTECTION_ZH,
+    }
+
+
+def render(result: ScanResult, lang: str = "en") -> str:
+    """The page in ``lang`` (``en``: English with Chinese headings; ``zh``: Chinese only,
+    except rule ids, API names, identifiers and quoted evidence)."""
     script = _script()
     env = _env()
     template = env.get_template("report.html.j2")
     # The script is our own static file (no APK data); it is the only Markup on the page.
-    return template.render(**context(result), script=Markup(script), csp=_csp(script))
+    return template.render(**context(result, lang), **_lang_context(lang), script=Markup(script), csp=_csp(script))
 
 
 __all__ = ["context", "icon_data_uri", "pretty_api", "render"]
