@@ -41,7 +41,7 @@ MARKERS = (
     "permission",
 )
 TITLE_MARKERS = ("隐私政策", "隐私权政策", "个人信息保护政策", "隐私保护指引", "privacy policy", "privacy notice")
-MIN_CHARS = 600
+MIN_CHARS = 400
 """A text shorter than this is a consent dialog or a link, not a policy."""
 MIN_MARKERS = 4
 URL_HINT = re.compile(r"privacy|policy|yinsi|xieyi|protocol|agreement|隐私", re.IGNORECASE)
