@@ -33,8 +33,7 @@ def csp() -> str:
     digest = base64.b64encode(hashlib.sha256(script().encode("utf-8")).digest()).decode("ascii")
     return (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{digest}'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
+        f"script-src 'sha256-{digest}'; connect-src 'self'; base-uri 'none'; form-action 'self'"
     )
 
 
@@ -52,4 +51,6 @@ def _env() -> jinja2.Environment:
 
 def page(name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
     html = _env().get_template(f"{name}.html").render(page=name, script=script(), csp=csp(), **ctx)
-    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": csp()})
+    # frame-ancestors only works in the header (a <meta> policy with it is an error in the console)
+    return HTMLResponse(html, status_code=status,
+                        headers={"Content-Security-Policy": csp() + "; frame-ancestors 'none'"})
