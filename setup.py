@@ -1,7 +1,8 @@
 """Build hook for the optional C extension; the project metadata is in pyproject.toml.
 
 ``apkscan.extract._dexfast`` speeds up the dex reader about eightfold, and
-``apkscan.extract._textfast`` builds the text blob the keyword rules search. Both are
+``apkscan.extract._textfast`` builds the text blob the keyword rules search, and
+``apkscan._simfast`` makes the per-method passes of the code sketch (apkscan.similarity). All are
 optional: without a C compiler (or Python headers) their build fails with a warning, the
 install goes on, and :mod:`apkscan.extract.dex` and :mod:`apkscan.rules.context` use
 their pure-Python code.
@@ -19,6 +20,11 @@ setup(
         Extension(
             "apkscan.extract._textfast",
             ["apkscan/extract/_textfast.c"],
+            optional=True,
+        ),
+        Extension(
+            "apkscan._simfast",
+            ["apkscan/_simfast.c"],
             optional=True,
         ),
     ]

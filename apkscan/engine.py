@@ -15,6 +15,7 @@ from typing import Any
 from apkscan.caps import analysis_findings, cap_findings
 from apkscan.extract.policy import PolicyDocument
 from apkscan.facts import ApkFacts
+from apkscan.known import KnownLibrary
 from apkscan.model import (
     DataAccess,
     Evidence,
@@ -30,6 +31,7 @@ from apkscan.rules.loader import Rule, RuleSet, YaraMeta
 from apkscan.rules.privacy import review as privacy_review
 from apkscan.runtime import quick_gil_handoff
 from apkscan.sdk import SdkMatcher
+from apkscan.similarity import with_fingerprint
 from apkscan.verdict import Thresholds, decide
 
 PIPL_MIN = Reference(
@@ -91,6 +93,8 @@ class Options:
     """A privacy policy the user gave (``--policy``); else the one the app bundles is used."""
     privacy: bool = True
     """Run the privacy-policy checks, lists and pre-consent reachability (issue 14)."""
+    known: KnownLibrary | None = None
+    """The known-sample library to match the app against (issue 16; ``KNOWN-*`` findings)."""
 
     @property
     def thresholds(self) -> Thresholds:
@@ -438,6 +442,10 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     sdk_hits = ctx.sdk_hits
     errors: list[RuleError] = []
     findings: list[Finding] = []
+    try:  # the code sketches need the SDK attribution (apkscan.similarity)
+        facts = with_fingerprint(facts, matcher)
+    except Exception as exc:
+        errors.append(RuleError("FINGERPRINT", f"{type(exc).__name__}: {exc}"[:300]))
     try:
         access = data_access(ctx)
     except Exception as exc:  # a broken data table must not cost the scan
@@ -469,6 +477,11 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
             findings += privacy_findings
         except Exception as exc:  # the policy checks must not cost the scan
             errors.append(RuleError("PRIV", f"{type(exc).__name__}: {exc}"[:300]))
+    if options.known is not None:
+        try:
+            findings += options.known.findings(facts)
+        except Exception as exc:  # a broken library must not cost the scan
+            errors.append(RuleError("KNOWN", f"{type(exc).__name__}: {exc}"[:300]))
     findings += _analysis_findings(facts, errors)
     findings.sort(key=lambda f: (-f.severity, f.category, f.rule_id))
     findings = cap_findings(findings)

@@ -305,6 +305,30 @@ class YaraHit:
 
 
 @dataclass(frozen=True)
+class Fingerprint:
+    """Similarity fingerprints of one APK (see docs/families.md and :mod:`apkscan.similarity`).
+
+    The fuzzy hashes are taken from the bytes during extraction; the MinHash sketches of
+    the app's own code are filled in by the engine, which knows which classes belong to
+    catalogued SDKs."""
+
+    fuzzy: tuple[tuple[str, str], ...] = ()
+    """(component, TLSH digest): ``manifest``, ``resources``, ``web`` (the bundled H5 /
+    uni-app / Cordova text assets together) and ``dex:<path>`` for each dex. Entries
+    over 1 MiB are hashed from 16 evenly spaced windows (see :mod:`.extract.fingerprint`)."""
+    code: tuple[int, ...] = ()
+    """MinHash of the shapes of the app's own methods (the framework APIs each one calls,
+    names of the app's classes and methods ignored: survives renaming and obfuscation)."""
+    code_features: int = 0
+    text: tuple[int, ...] = ()
+    """MinHash of the string constants the app's own methods load."""
+    text_features: int = 0
+    files: tuple[int, ...] = ()
+    """MinHash of the content (CRC-32) of the app's assets, native libraries and own resources."""
+    files_features: int = 0
+
+
+@dataclass(frozen=True)
 class ApkFacts:
     """Everything apkscan knows about one APK."""
 
@@ -322,3 +346,5 @@ class ApkFacts:
     icon_png: bytes | None = None
     """The launcher icon if it is a PNG/WebP/JPEG image (for the HTML report)."""
     problems: tuple[Problem, ...] = ()
+    fingerprint: Fingerprint = field(default_factory=Fingerprint)
+    """Similarity fingerprints (families and the known-sample library)."""

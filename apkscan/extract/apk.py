@@ -22,6 +22,7 @@ from loguru import logger
 from apkscan.errors import BrokenApk, InputNotFound, NotAnApk
 from apkscan.extract.archive import ApkArchive, ArchiveError, LimitExceeded
 from apkscan.extract.dex import DexError, read_dex
+from apkscan.extract.fingerprint import FuzzyHashes, is_web_asset
 from apkscan.extract.manifest import read_manifest
 from apkscan.extract.signing import read_signing
 from apkscan.extract.structure import arsc_counts, dex_map_count
@@ -30,6 +31,7 @@ from apkscan.facts import (
     ApkFacts,
     Archive,
     Dex,
+    Fingerprint,
     Manifest,
     Problem,
     Signing,
@@ -163,6 +165,7 @@ def _extract(
 
     t1 = time.perf_counter()
     manifest = Manifest()
+    fuzzy = FuzzyHashes()
     resource_strings: list[tuple[str, str, str]] = []
     icon: bytes | None = None
     try:
@@ -172,6 +175,7 @@ def _extract(
             if not exc.limit:
                 exc.limit = "max_manifest_bytes"
             raise
+        fuzzy.add("manifest", axml)
         arsc: bytes | None = None
         if "resources.arsc" in names:
             try:
@@ -179,6 +183,7 @@ def _extract(
             except (ArchiveError, LimitExceeded, MemoryError) as exc:
                 problems.append(problem_for("resources.arsc", "arsc", exc))
         if arsc is not None:
+            fuzzy.add("resources", arsc)
             arsc_tamper, arsc_ok = arsc_counts(arsc)
             tampering += arsc_tamper
             if not arsc_ok:
@@ -251,6 +256,8 @@ def _extract(
                 )
             assets.append((entry.name, text))
             text_harvest.add_text(entry.name, text)
+            if is_web_asset(entry.name):
+                fuzzy.add_web(entry.name, text)
     t["strings"] = time.perf_counter() - t4
 
     t5 = time.perf_counter()
@@ -286,6 +293,7 @@ def _extract(
         dex_path, blob = dex_blobs.pop()
         scanner.scan(dex_path, "dex", blob)
         tampering += dex_map_count(blob, dex_path)
+        fuzzy.add("dex:" + dex_path, blob)
         try:
             dex, dex_tamper = read_dex(blob, dex_path)
         except DexError as exc:
@@ -323,6 +331,7 @@ def _extract(
         yara_digest=yara_spec.digest if yara_spec else "",
         icon_png=icon,
         problems=tuple(dict.fromkeys(problems)),
+        fingerprint=Fingerprint(fuzzy=fuzzy.result()),
     )
 
 

@@ -1,0 +1,314 @@
+"""The known-sample library: labelled fingerprints of confirmed samples, matched by similarity.
+
+A local SQLite database (``known.sqlite`` in :func:`data_dir`) keeps, per sample, its
+SHA-256, package, label (``"family / type"``, e.g. ``"SilverLoan / fraud / loan"``), the
+finding category the label names, and the fingerprint (:class:`apkscan.facts.Fingerprint`).
+``apkscan known add|remove|list|export|import`` edits it; ``scan``, ``batch`` and the
+service (:func:`open_default`, :meth:`KnownLibrary.findings`) consult it. The project
+ships it empty. See docs/families.md for what a match means.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from apkscan import serial, similarity
+from apkscan.facts import ApkFacts, Fingerprint
+from apkscan.model import CATEGORIES, Evidence, Finding, Reference, Severity
+
+DB_NAME = "known.sqlite"
+ILLEGAL = ("fraud", "gambling", "malware")
+STRONG = 0.85
+"""From this score a match to an illegal-app family is ``critical`` (rejects on its own)."""
+MEDIUM = 0.7
+"""From this score ``high`` (human review); below it, down to :data:`similarity.THRESHOLD`, ``medium``."""
+REFERENCE = Reference(
+    "apkscan known-sample library",
+    "",
+    "Similarity to samples an operator confirmed and labelled (docs/families.md)",
+)
+CATEGORY_ZH = {"fraud": "诈骗", "gambling": "赌博", "malware": "恶意软件"}
+
+
+def data_dir() -> Path:
+    """``$APKSCAN_DATA_DIR``, else ``$XDG_DATA_HOME/apkscan``, else ``~/.local/share/apkscan``."""
+    env = os.environ.get("APKSCAN_DATA_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "apkscan"
+
+
+def default_path() -> Path:
+    return data_dir() / DB_NAME
+
+
+def category_of(label: str) -> str:
+    """The finding category a label names: its first ``/``-separated part that is one of
+    :data:`apkscan.model.CATEGORIES` (``"Anubis / malware / banker"`` -> ``malware``);
+    ``""`` when none does."""
+    for part in label.split("/"):
+        word = part.strip().lower()
+        if word in CATEGORIES:
+            return word
+    return ""
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: int
+    sha256: str
+    package: str
+    label: str
+    category: str
+    added: str
+    fingerprint: Fingerprint
+
+    @property
+    def family(self) -> str:
+        """The label's first part (``"Anubis / malware"`` -> ``Anubis``)."""
+        return self.label.split("/")[0].strip() or self.label
+
+
+@dataclass(frozen=True)
+class Match:
+    sample: Sample
+    score: float
+    components: dict[str, float]
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT UNIQUE NOT NULL,
+    package TEXT NOT NULL,
+    label TEXT NOT NULL,
+    category TEXT NOT NULL,
+    added TEXT NOT NULL,
+    fingerprint TEXT NOT NULL
+);
+"""
+
+
+class KnownLibrary:
+    """The database and, once loaded, an LSH index over its samples (thread-safe reads)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._index: similarity.LshIndex | None = None
+        self._stamp = 0
+        self._samples: dict[int, Sample] = {}
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        db.executescript(SCHEMA)
+        return db
+
+    # --- editing ---
+
+    def add(self, facts: ApkFacts, label: str, category: str = "") -> Sample:
+        """Add (or relabel) a sample. Raises ValueError when the label names no category
+        and none is given, or the facts carry no fingerprint to match with."""
+        category = category or category_of(label)
+        if category not in CATEGORIES:
+            raise ValueError(
+                f"label {label!r} names no finding category; add one of {', '.join(ILLEGAL)} "
+                "(e.g. \"SilverLoan / fraud / loan\") or pass --category"
+            )
+        fp = facts.fingerprint
+        if not (fp.code or fp.text or fp.files or fp.fuzzy):
+            raise ValueError(f"{facts.file_name}: no fingerprint (was it read by this version of apkscan?)")
+        added = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        blob = json.dumps(serial.to_jsonable(fp), separators=(",", ":"))
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO samples (sha256, package, label, category, added, fingerprint) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, category=excluded.category, "
+                "fingerprint=excluded.fingerprint",
+                (facts.sha256, facts.manifest.package, label.strip(), category, added, blob),
+            )
+            row = db.execute("SELECT * FROM samples WHERE sha256 = ?", (facts.sha256,)).fetchone()
+        self._index = None
+        return _sample(row)
+
+    def remove(self, what: str) -> int:
+        """Remove samples by SHA-256 (or a unique prefix of 8+ characters), package or exact label."""
+        with self._connect() as db:
+            if len(what) >= 8 and all(c in "0123456789abcdefABCDEF" for c in what):
+                cur = db.execute("DELETE FROM samples WHERE sha256 LIKE ?", (what.lower() + "%",))
+            else:
+                cur = db.execute("DELETE FROM samples WHERE package = ? OR label = ?", (what, what))
+            n = cur.rowcount
+        self._index = None
+        return n
+
+    def samples(self) -> list[Sample]:
+        if not self.path.exists():
+            return []
+        with self._connect() as db:
+            return [_sample(r) for r in db.execute("SELECT * FROM samples ORDER BY label, package, sha256")]
+
+    def export(self) -> dict[str, Any]:
+        return {
+            "format": "apkscan-known/1",
+            "samples": [
+                {
+                    "sha256": s.sha256,
+                    "package": s.package,
+                    "label": s.label,
+                    "category": s.category,
+                    "added": s.added,
+                    "fingerprint": serial.to_jsonable(s.fingerprint),
+                }
+                for s in self.samples()
+            ],
+        }
+
+    def import_(self, doc: dict[str, Any]) -> int:
+        if doc.get("format") != "apkscan-known/1" or not isinstance(doc.get("samples"), list):
+            raise ValueError("not an apkscan known-sample export (format apkscan-known/1)")
+        n = 0
+        with self._connect() as db:
+            for item in doc["samples"]:
+                fp = serial.from_dict(Fingerprint, item["fingerprint"])
+                category = str(item.get("category") or category_of(str(item["label"])))
+                if category not in CATEGORIES:
+                    raise ValueError(f"sample {item.get('sha256')}: unknown category {category!r}")
+                db.execute(
+                    "INSERT INTO samples (sha256, package, label, category, added, fingerprint) VALUES (?,?,?,?,?,?) "
+                    "ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, category=excluded.category, "
+                    "fingerprint=excluded.fingerprint",
+                    (
+                        str(item["sha256"]).lower(),
+                        str(item.get("package", "")),
+                        str(item["label"]),
+                        category,
+                        str(item.get("added", "")),
+                        json.dumps(serial.to_jsonable(fp), separators=(",", ":")),
+                    ),
+                )
+                n += 1
+        self._index = None
+        return n
+
+    # --- matching ---
+
+    def index(self) -> similarity.LshIndex:
+        with self._lock:
+            try:
+                stamp = self.path.stat().st_mtime_ns
+            except OSError:
+                stamp = 0
+            if self._index is None or stamp != self._stamp:  # another process edited it
+                self._stamp = stamp
+                index = similarity.LshIndex()
+                self._samples = {}
+                for s in self.samples():
+                    self._samples[s.id] = s
+                    index.add(s.id, s.fingerprint)
+                self._index = index
+            return self._index
+
+    def match(self, fp: Fingerprint, sha256: str = "", threshold: float = similarity.THRESHOLD) -> list[Match]:
+        """Samples similar to ``fp`` (the app itself, by SHA-256, is skipped), best first."""
+        index = self.index()
+        out = []
+        for key, score, comps in index.query(fp, threshold):
+            sample = self._samples[key]
+            if sample.sha256 != sha256:
+                out.append(Match(sample, score, comps))
+        return out
+
+    def findings(self, facts: ApkFacts) -> list[Finding]:
+        """One finding per matched family (:func:`finding`)."""
+        matches = self.match(facts.fingerprint, facts.sha256)
+        by_family: dict[tuple[str, str], list[Match]] = {}
+        for m in matches:
+            by_family.setdefault((m.sample.category, m.sample.family), []).append(m)
+        return [finding(ms) for ms in by_family.values()]
+
+
+def _sample(row: tuple[Any, ...]) -> Sample:
+    sid, sha, package, label, category, added, blob = row
+    return Sample(sid, sha, package, label, category, added, serial.from_dict(Fingerprint, json.loads(blob)))
+
+
+def severity_for(category: str, score: float) -> Severity:
+    """Illegal-app families: ``critical`` from :data:`STRONG`, ``high`` from :data:`MEDIUM`,
+    else ``medium``. Other categories: ``medium`` from :data:`STRONG`, else ``low``."""
+    if category in ILLEGAL:
+        if score >= STRONG:
+            return Severity.CRITICAL
+        return Severity.HIGH if score >= MEDIUM else Severity.MEDIUM
+    return Severity.MEDIUM if score >= STRONG else Severity.LOW
+
+
+def finding(matches: list[Match]) -> Finding:
+    """"Similar to N known samples of family X": the closest sample, the similarity per component."""
+    best = matches[0]
+    s = best.sample
+    n = len(matches)
+    comps = ", ".join(f"{k} {v:.2f}" for k, v in sorted(best.components.items(), key=lambda kv: -kv[1]))
+    confidence = "high" if best.score >= STRONG else "medium" if best.score >= MEDIUM else "low"
+    samples = "sample" if n == 1 else "samples"
+    evidence = tuple(
+        Evidence(
+            kind="known-sample",
+            value=m.sample.sha256,
+            detail=f"{m.sample.label}; {m.sample.package}; similarity {m.score:.2f}",
+        )
+        for m in matches[:10]
+    )
+    zh_cat = CATEGORY_ZH.get(s.category, s.category)
+    return Finding(
+        rule_id=f"KNOWN-{s.category.upper()}",
+        title=f"Similar to {n} known {samples} of {s.family}",
+        title_zh=f"与已知{zh_cat}样本家族 {s.family} 的 {n} 个样本相似",
+        severity=severity_for(s.category, best.score),
+        confidence=confidence,
+        category=s.category,
+        description=(
+            f"The app's fingerprint is similar to {n} {samples} in the local known-sample library labelled "
+            f"{s.label!r}; closest: {s.package or '?'} ({s.sha256[:16]}), similarity {best.score:.2f} "
+            f"({comps}). Apps stamped out of one kit keep their code shape, string constants, "
+            "bundled files and web bundle while names, keys and servers change."
+        ),
+        description_zh=(
+            f"本应用的指纹与本地已知样本库中标记为“{s.label}”的 {n} 个样本相似；最接近的样本："
+            f"{s.package or '?'}（{s.sha256[:16]}），相似度 {best.score:.2f}（{comps}）。"
+            "同一套源码或打包工具生成的应用，改换名称、签名和服务器后，代码结构、字符串常量、资源文件和网页包仍然相同。"
+        ),
+        remediation="Compare the app with the closest sample; confirm or correct the library label.",
+        remediation_zh="与最接近的样本比对，确认或更正样本库中的标签。",
+        tags=("known-sample", f"family:{s.family}"),
+        references=(REFERENCE,),
+        evidence=evidence,
+        source="builtin",
+        fingerprint=f"KNOWN-{s.category.upper()}|{s.family}",
+    )
+
+
+_default: KnownLibrary | None = None
+_default_lock = threading.Lock()
+
+
+def open_default(path: Path | None = None) -> KnownLibrary | None:
+    """The library at ``path`` (default :func:`default_path`), or None when it does not
+    exist (nothing to match). Cached per process; for scan, batch and the service."""
+    global _default
+    path = path or default_path()
+    if not path.exists():
+        return None
+    with _default_lock:
+        if _default is None or _default.path != path:
+            _default = KnownLibrary(path)
+        return _default

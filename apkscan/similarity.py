@@ -1,0 +1,361 @@
+"""Similarity of apps: MinHash sketches of the app's own code, comparison, and an LSH index.
+
+See docs/families.md. Three sketches are made from the facts (no second read of the APK):
+
+``code``
+    one feature per method of the app's own classes (classes of catalogued SDKs and of
+    the Android/Java platform are left out): the set of framework APIs (``Landroid/``,
+    ``Ljava/`` ...) the method calls. Names of the app's packages, classes and methods
+    play no part, so a kit rebuilt under a new package, or renamed by an obfuscator,
+    keeps its sketch.
+``text``
+    the string constants the app's own methods load.
+``files``
+    the CRC-32 of every asset, native library and resource that is not a known library
+    resource (the central directory's CRC: nothing is inflated for it).
+
+Each is a one-permutation MinHash of :data:`K` slots (empty slots filled from the next
+non-empty one, "densification"), so the share of equal slots estimates the Jaccard
+similarity of the feature sets. The fuzzy hashes (TLSH) of the manifest, resources, each
+dex and the web bundle come from :mod:`apkscan.extract.fingerprint`.
+
+:class:`LshIndex` bands the sketches (:data:`BANDS` bands of :data:`ROWS` slots): two apps
+become candidates when one band of one sketch is equal, which happens with probability
+``1 - (1 - J**ROWS)**BANDS`` (over 0.96 from J = 0.5, under 0.1 below J = 0.2); only
+candidates are scored, so a look-up costs about the same for 1,000 or 100,000 apps.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from apkscan.extract.fingerprint import distance
+from apkscan.facts import ApkFacts, Fingerprint
+from apkscan.sdk import SdkMatcher
+
+K = 64
+BANDS = 16
+ROWS = 4
+MASK = (1 << 64) - 1
+MIN_FEATURES = 20
+"""A sketch of fewer features than this is not compared (a handful of trivial methods)."""
+
+PLATFORM = (
+    "Landroid/", "Ljava/", "Ljavax/", "Ldalvik/", "Lorg/json/", "Lorg/w3c/", "Lorg/xml/",
+    "Lorg/apache/http/", "Lkotlin/",
+)
+"""Classes whose calls make the shape of a method (never renamed by an obfuscator)."""
+LIBRARY_CLASSES = ("androidx.", "android.", "kotlin.", "kotlinx.", "java.", "javax.", "dalvik.")
+LIBRARY_RESOURCES = (
+    "abc_", "mtrl_", "design_", "material_", "m3_", "notification_", "common_google_", "googleg_",
+    "btn_checkbox_", "btn_radio_", "test_", "tooltip_", "select_dialog_", "support_", "exo_",
+)
+"""Resource file names of AndroidX, Material and Play services (same bytes in every app)."""
+
+
+def _mix(x: int) -> int:
+    """splitmix64's finaliser: spreads any 64-bit value over all bits."""
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9 & MASK
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB & MASK
+    return x ^ (x >> 31)
+
+
+def _text_hash(text: str) -> int:
+    data = text.encode("utf-8", "surrogatepass")
+    return _mix(zlib.crc32(data) << 32 | zlib.adler32(data))
+
+
+def minhash(features: Iterable[int]) -> tuple[int, ...]:
+    """One-permutation MinHash of well-mixed 64-bit feature hashes; ``()`` for no features."""
+    slots: list[int] = [MASK] * K
+    seen = False
+    for h in features:
+        slot = h % K
+        if h < slots[slot]:
+            slots[slot] = h
+        seen = True
+    if not seen:
+        return ()
+    # densification: an empty slot takes the next filled one's value, re-mixed by distance
+    filled = [i for i in range(K) if slots[i] != MASK]
+    out = list(slots)
+    for i in range(K):
+        if slots[i] == MASK:
+            j = next((f for f in filled if f > i), filled[0])
+            out[i] = _mix(slots[j] ^ ((j - i) % K))
+    return tuple(out)
+
+
+def jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    if not a or not b:
+        return 0.0
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / K
+
+
+def _excluded_prefixes(facts: ApkFacts, matcher: SdkMatcher | None) -> tuple[str, ...]:
+    """Smali prefixes of code that is not the app's own: the platform libraries and the
+    catalogued SDKs found in this app (unidentified trees stay: a kit's own code is
+    often one)."""
+    out = {"L" + p.replace(".", "/") for p in LIBRARY_CLASSES}
+    if matcher is not None:
+        packages = {c[1:].rpartition("/")[0] for dex in facts.dex for c in dex.classes}
+        for pkg in packages:
+            if not pkg:
+                continue
+            sid, prefix = matcher.match(pkg.replace("/", "."))
+            if sid and prefix:
+                base = "L" + prefix.replace(".", "/")
+                out.update((base + "/", base + ";", base + "$"))
+    return tuple(sorted(out))
+
+
+def _method_flags_py(
+    methods: tuple[str, ...], exclude: tuple[str, ...], platform: tuple[str, ...]
+) -> tuple[bytes, list[int]]:
+    flags = bytearray(len(methods))
+    api: list[int] = []
+    for i, m in enumerate(methods):
+        if m.startswith(platform):
+            flags[i] = 2
+            api.append(i)
+        elif not m.startswith(exclude):
+            flags[i] = 1
+    return bytes(flags), api
+
+
+def _shape_sums_py(calls: array[int], flags: bytes, api_hash: array[int]) -> list[int]:
+    n = len(flags)
+    sums: dict[int, int] = {}
+    for k in range(0, len(calls) - 1, 2):
+        caller, callee = calls[k], calls[k + 1]
+        if caller >= n or callee >= n or flags[caller] != 1:
+            continue
+        h = api_hash[callee]
+        if h:
+            sums[caller] = (sums.get(caller, 0) + h) & MASK
+    return [_mix(sums[i]) for i in sorted(sums)]
+
+
+def _own_loads_py(loads: array[int], flags: bytes) -> list[int]:
+    n = len(flags)
+    return [loads[k + 1] for k in range(0, len(loads) - 1, 2) if loads[k] < n and flags[loads[k]] == 1]
+
+
+_native: Any
+try:
+    from apkscan import _simfast as _native
+except ImportError:  # pragma: no cover - the extension is optional
+    _native = None
+if os.environ.get("APKSCAN_PURE_PYTHON"):
+    _native = None
+
+
+def _crc_hash(text: str) -> int:
+    """A cheap 64-bit hash of a string: CRC-32 spread by a Fibonacci multiplier (never 0)."""
+    return (zlib.crc32(text.encode("utf-8", "surrogatepass")) * 0x9E3779B97F4A7C15 & MASK) or 1
+
+
+def _str_hashes_py(texts: Iterable[str]) -> list[int]:
+    return [_crc_hash(t) for t in texts]
+
+
+def code_features(facts: ApkFacts, matcher: SdkMatcher | None = None) -> tuple[list[int], list[int]]:
+    """(method-shape hashes, string-constant hashes) of the app's own code."""
+    exclude = _excluded_prefixes(facts, matcher)
+    flags_of = _native.method_flags if _native is not None else _method_flags_py
+    sums_of = _native.shape_sums if _native is not None else _shape_sums_py
+    loads_of = _native.own_loads if _native is not None else _own_loads_py
+    hashes_of = _native.str_hashes if _native is not None else _str_hashes_py
+    shapes: set[int] = set()
+    texts: set[str] = set()
+    api_hash_of: dict[str, int] = {}
+    for dex in facts.dex:
+        methods = dex.methods
+        flags, api = flags_of(methods, exclude, PLATFORM)
+        hashes = array("Q", bytes(8 * len(methods)))
+        names = [methods[i] for i in api]
+        new = [m for m in names if m not in api_hash_of]
+        api_hash_of.update(zip(new, hashes_of(new), strict=True))
+        for i, m in zip(api, names, strict=True):
+            hashes[i] = api_hash_of[m]
+        shapes.update(sums_of(dex.calls.flat, flags, hashes))
+        strings = dex.strings
+        ns = len(strings)
+        texts.update(strings[i] for i in loads_of(dex.const_strings.flat, flags) if i < ns)
+    return list(shapes), hashes_of(texts)
+
+
+def file_features(facts: ApkFacts) -> list[int]:
+    out: set[int] = set()
+    for e in facts.archive.entries:
+        name = e.name
+        if e.size == 0 or name.startswith("META-INF/") or e.kind in ("dex", "axml", "arsc"):
+            continue
+        if name.startswith("res/") and name.rpartition("/")[2].startswith(LIBRARY_RESOURCES):
+            continue
+        if name.startswith(("assets/", "lib/", "res/")):
+            out.add(_mix(e.crc << 32 | (e.size & 0xFFFFFFFF)))
+    return list(out)
+
+
+def fingerprint(facts: ApkFacts, matcher: SdkMatcher | None = None) -> Fingerprint:
+    """The facts' fingerprint with the MinHash sketches filled in (fuzzy hashes kept)."""
+    shapes, texts = code_features(facts, matcher)
+    files = file_features(facts)
+    return replace(
+        facts.fingerprint,
+        code=minhash(shapes),
+        code_features=len(shapes),
+        text=minhash(texts),
+        text_features=len(texts),
+        files=minhash(files),
+        files_features=len(files),
+    )
+
+
+def with_fingerprint(facts: ApkFacts, matcher: SdkMatcher | None = None) -> ApkFacts:
+    return replace(facts, fingerprint=fingerprint(facts, matcher))
+
+
+# --- comparing two fingerprints ---------------------------------------------------------
+
+SKETCHES = ("code", "text", "files")
+FUZZY = ("manifest", "resources", "web", "dex")
+TLSH_SCALE = 200
+"""A TLSH distance ``d`` counts as similarity ``1 - d / TLSH_SCALE`` (0 from 200 on)."""
+THRESHOLD = 0.5
+"""Two apps are the same family when :func:`score` reaches this (measured: docs/families.md)."""
+
+
+def _fuzzy(fp: Fingerprint) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for comp, digest in fp.fuzzy:
+        out["dex" if comp.startswith("dex:") else comp].append(digest)
+    return out
+
+
+def components(a: Fingerprint, b: Fingerprint) -> dict[str, float]:
+    """Similarity per component present in both (0..1): the sketches' Jaccard estimates and
+    ``1 - TLSH distance / 200`` of the fuzzy hashes (for the dex files: each of ``a``'s dex
+    against its closest in ``b``, averaged)."""
+    out: dict[str, float] = {}
+    for name in SKETCHES:
+        sa, sb = getattr(a, name), getattr(b, name)
+        na, nb = getattr(a, name + "_features"), getattr(b, name + "_features")
+        if sa and sb and min(na, nb) >= MIN_FEATURES:
+            out[name] = jaccard(sa, sb)
+    fa, fb = _fuzzy(a), _fuzzy(b)
+    for name in FUZZY:
+        da, db = fa.get(name), fb.get(name)
+        if not da or not db:
+            continue
+        best = [min(distance(x, y) for y in db) for x in da[:16]]
+        d = sum(best) / len(best)
+        out[name] = max(0.0, 1.0 - d / TLSH_SCALE)
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def score(comps: dict[str, float]) -> float:
+    """One number for a pair: the mean of the two strongest of ``code``, ``text``,
+    ``files`` and ``web`` (the parts a kit keeps when it changes name, key and server),
+    capped by the dex/resources evidence when those are all there is. 0 with fewer
+    than two such components."""
+    strong = sorted((comps[k] for k in ("code", "text", "files", "web") if k in comps), reverse=True)
+    if len(strong) >= 2:
+        return round((strong[0] + strong[1]) / 2, 3)
+    weak = sorted((comps[k] for k in ("dex", "resources", "manifest") if k in comps), reverse=True)
+    pool = sorted(strong + weak, reverse=True)
+    if len(pool) >= 3:
+        return round(min(sum(pool[:3]) / 3, 0.9), 3)
+    return 0.0
+
+
+def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, dict[str, float]]:
+    comps = components(a, b)
+    return score(comps), comps
+
+
+# --- the index ------------------------------------------------------------------------
+
+
+class LshIndex:
+    """Banded LSH over the MinHash sketches: ``add`` keys, ``candidates`` of a fingerprint.
+
+    Buckets are plain dicts from (sketch, band, band values) to keys; memory is about
+    ``3 * BANDS`` small tuples per app."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
+        self.items: dict[Any, Fingerprint] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @staticmethod
+    def keys_of(fp: Fingerprint) -> Iterator[tuple[int, int, int]]:
+        for s, name in enumerate(SKETCHES):
+            sketch: tuple[int, ...] = getattr(fp, name)
+            if not sketch or getattr(fp, name + "_features") < MIN_FEATURES:
+                continue
+            for band in range(BANDS):
+                yield (s, band, hash(sketch[band * ROWS : (band + 1) * ROWS]))
+
+    def add(self, key: Any, fp: Fingerprint) -> None:
+        self.items[key] = fp
+        for k in self.keys_of(fp):
+            self.buckets[k].append(key)
+
+    def remove(self, key: Any) -> None:
+        fp = self.items.pop(key, None)
+        if fp is None:
+            return
+        for k in self.keys_of(fp):
+            bucket = self.buckets.get(k)
+            if bucket and key in bucket:
+                bucket.remove(key)
+
+    def candidates(self, fp: Fingerprint) -> set[Any]:
+        out: set[Any] = set()
+        for k in self.keys_of(fp):
+            bucket = self.buckets.get(k)
+            if bucket:
+                out.update(bucket)
+        return out
+
+    def query(self, fp: Fingerprint, threshold: float = THRESHOLD) -> list[tuple[Any, float, dict[str, float]]]:
+        """(key, score, components) of the indexed apps at or above ``threshold``, best first."""
+        hits = []
+        for key in self.candidates(fp):
+            s, comps = similarity(fp, self.items[key])
+            if s >= threshold:
+                hits.append((key, s, comps))
+        hits.sort(key=lambda h: (-h[1], str(h[0])))
+        return hits
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: Any
+    b: Any
+    score: float
+    components: dict[str, float]
+
+
+def similar_pairs(items: dict[Any, Fingerprint], threshold: float = THRESHOLD) -> list[Pair]:
+    """Every pair of ``items`` at or above ``threshold``, found through the LSH index
+    (each candidate pair scored once)."""
+    index = LshIndex()
+    pairs: list[Pair] = []
+    for key, fp in items.items():
+        for other in index.candidates(fp):
+            s, comps = similarity(fp, index.items[other])
+            if s >= threshold:
+                pairs.append(Pair(other, key, s, comps))
+        index.add(key, fp)
+    return pairs
