@@ -278,3 +278,21 @@ def test_jobs_queued_before_a_restart_are_resumed(tmp_path: Path) -> None:
         assert st["status"] == "done" and st["verdict"] == "pass"
     finally:
         again.stop()
+
+
+# --- Dask ---------------------------------------------------------------------------------------
+
+
+def test_scheduler_sends_the_work_to_dask(tmp_path: Path, expected: dict[str, str]) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=":0") as cluster:
+        srv = Server(tmp_path / "d", "--scheduler", cluster.scheduler_address, "--rate", "0")
+        try:
+            assert "dask workers" in srv.lines[0]
+            srv.wait_ready(srv.token)
+            for name in ("fraud_loan.apk", "clean.apk"):
+                _, body = upload(srv, srv.token, (SAMPLES / name).read_bytes(), name)
+                assert body["status"] == "done" and body["verdict"] == expected[name], body
+        finally:
+            assert srv.stop() == 0
