@@ -9,6 +9,7 @@ compliance findings, which send an app back to be fixed and never reject it.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,15 +117,20 @@ def _fields_zh(cat: str) -> str:
     return str(spec.get("fields_zh") or category_zh(cat))
 
 
+_PACKAGE = re.compile(r"classes ([A-Za-z_][\w.]*[\w])\.\*")
+
+
+def packages_of(hit: SdkHit) -> tuple[str, ...]:
+    """The package prefixes that matched (``classes com.umeng.commonsdk.* (12)``)."""
+    return tuple(dict.fromkeys(m.group(1) for text in hit.matched for m in _PACKAGE.finditer(text)))
+
+
 def sdk_names(hit: SdkHit, aliases: dict[str, list[str]]) -> list[str]:
     """Names a policy may list this SDK under: its names, aliases, and package prefixes."""
     names = [hit.name, hit.name_zh, *aliases.get(hit.id, [])]
     if "(" in hit.name:
         names += [p.strip(" )") for p in hit.name.replace("(", "|").split("|")]
-    for m in hit.matched:
-        pkg = m.split(" ", 1)[0]
-        if pkg.count(".") >= 1 and "/" not in pkg and "*" not in pkg:
-            names.append(pkg)
+    names += packages_of(hit)
     return [n for n in dict.fromkeys(n.strip() for n in names) if len(n) >= 2]
 
 
@@ -244,7 +250,7 @@ def _sharing_rows(
         types_zh = "、".join(category_zh(c) for c in both) or "未发现"
         perms = tuple(sorted({perm_of[c][0] for c in seen if c in perm_of and perm_of[c][0]}))
         decl = next((d for d in reading.sdks if d.key == h.id), None) if reading else None
-        packages = tuple(m.split(" ", 1)[0] for m in h.matched if "." in m.split(" ", 1)[0] and "/" not in m)[:4]
+        packages = packages_of(h)[:4]
         rows.append(
             SharingRow(
                 h.id,
