@@ -239,6 +239,15 @@ ConfigOpt = Annotated[
         "folder or above. Options on the command line win.",
     ),
 ]
+LangOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--lang",
+        help="Language of the console, HTML and SARIF texts: zh or en [default: from the locale, LC_ALL / LANG; "
+        "zh_* means zh]. JSON carries both.",
+        show_default=False,
+    ),
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say more about what is happening.")]
 NoCacheOpt = Annotated[
     bool,
@@ -339,6 +348,7 @@ def scan(
         ),
     ] = None,
     config: ConfigOpt = None,
+    lang: LangOpt = None,
     full_facts: Annotated[
         bool,
         typer.Option(
@@ -385,6 +395,7 @@ def scan(
             config=config,
             exclude_rule=exclude_rule,
             min_severity=min_severity,
+            lang=lang,
         )
     except ApkscanError as exc:
         raise _fail(exc) from None
@@ -423,6 +434,7 @@ def _scan(
     config: Path | None = None,
     exclude_rule: list[str] | None = None,
     min_severity: str | None = None,
+    lang: str | None = None,
 ) -> int:
     # Imports and the rule set make long-lived objects and no garbage cycles: made with the
     # collector paused, then frozen (gc.freeze) so that no later pass walks them again.
@@ -436,6 +448,7 @@ def _scan(
         from apkscan.verdict import check_thresholds
 
         cfg = load_config(config)  # the command line wins over the file
+        lang = _lang(lang)
         fmts = _formats(format or (list(cfg.formats) or ["json,html"]))
         output = output or cfg.output or Path("reports")
         limits = parse_limits(limit or [])
@@ -491,6 +504,7 @@ def _scan(
                 base,
                 ruleset,
                 post,
+                lang=lang,
             )
     except OutputWriteError as exc:
         raise OutputError(str(exc)) from None
@@ -549,6 +563,8 @@ def _scan_all(
     base: Baseline | None,
     ruleset: RuleSet,
     post: _Post | None = None,
+    *,
+    lang: str = "en",
 ) -> int:
     from apkscan import api
     from apkscan.baseline import hide_below, open_findings
@@ -618,7 +634,7 @@ def _scan_all(
                 if by_severity or by_verdict:
                     failing += 1
                 result = hide_below(result, post.min_severity)  # for the reports only
-                written = _write_reports(result, output, fmts, full_facts, used_stems, ran)
+                written = _write_reports(result, output, fmts, full_facts, used_stems, ran, lang=lang)
                 if not quiet:
                     from apkscan.report import console as console_report
 
@@ -628,7 +644,7 @@ def _scan_all(
                             f"{_plain(path.name)} -> {', '.join(written)}"
                         )
                     else:
-                        console_report.summary(out.real, result, written)
+                        console_report.summary(out.real, result, written, lang=lang)
                 del result
     finally:
         if progress is not None:
@@ -647,6 +663,16 @@ def _scan_all(
             )
         return int(ExitCode.FINDINGS)
     return int(ExitCode.OK)
+
+
+def _lang(value: str | None) -> str:
+    """``zh`` or ``en`` from ``--lang``, else from the locale (LC_ALL, LC_MESSAGES, LANG)."""
+    from apkscan.report.i18n import resolve_lang
+
+    try:
+        return resolve_lang(value)
+    except ValueError as exc:
+        raise UsageError(f"--lang: {exc}") from None
 
 
 def _log_result(path: Path, result: ScanResult) -> None:
@@ -689,6 +715,7 @@ def _write_reports(
     full_facts: bool,
     used_stems: set[str],
     ran: list[Any] | None = None,
+    lang: str = "en",
 ) -> list[str]:
     """Write one report per format into ``output``; the paths written. A package and
     version seen before in this run, or whose report in the folder is of a different APK
@@ -708,9 +735,9 @@ def _write_reports(
         if fmt == "sarif":
             from apkscan.report import sarif
 
-            text = sarif.render([result], ran=ran or ())
+            text = sarif.render([result], ran=ran or (), lang=lang)
         else:
-            text = render(result, fmt, full_facts=full_facts)
+            text = render(result, fmt, full_facts=full_facts, lang=lang)
         # a unique temporary file in the folder, renamed over the target; never through a symlink
         write_atomic(target, text)
         written.append(str(target))

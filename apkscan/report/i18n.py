@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
+from apkscan.verdict import TEXT as VERDICT_TEXT
+
 LANGS = ("zh", "en")
 
 
@@ -50,7 +52,7 @@ CATEGORY_ZH = {
     "analysis": "分析完整性",
 }
 SOURCE_ZH = {"yaml": "YAML规则", "yara": "YARA规则", "builtin": "内置检查"}
-VERDICT_ZH = {"pass": "通过", "fix": "需整改", "review": "需人工复核", "reject": "拒绝"}
+VERDICT_ZH = {level: text[1] for level, text in VERDICT_TEXT.items()}
 PROTECTION_ZH = {
     "dangerous": "危险",
     "special": "特殊",

@@ -28,17 +28,32 @@ SECURITY_SEVERITY = {
 PRECISION = {"high": "high", "medium": "medium", "low": "low"}
 
 
-def _rule(f: Finding | Any) -> dict[str, Any]:
+def _texts(f: Finding | Any, lang: str) -> tuple[str, str, str]:
+    """(title, description, remediation) of a finding or rule in ``lang``; English where a
+    Chinese text is missing."""
+    if lang == "zh":
+        return (
+            getattr(f, "title_zh", "") or f.title,
+            getattr(f, "description_zh", "") or f.description,
+            getattr(f, "remediation_zh", "") or f.remediation,
+        )
+    return f.title, f.description, f.remediation
+
+
+def _rule(f: Finding | Any, lang: str = "en") -> dict[str, Any]:
     """A ``reportingDescriptor`` from a finding, or from a rule (the same attributes:
-    id, title, description, remediation, severity, confidence, category, tags, references)."""
+    id, title, description, remediation, severity, confidence, category, tags, references),
+    its texts in ``lang``."""
     rule_id = f.rule_id if isinstance(f, Finding) else f.id
+    title, description, remediation = _texts(f, lang)
     refs = "\n".join(f"- {r.id}" + (f" <{r.url}>" if r.url else "") for r in f.references)
-    help_text = f"{f.description}\n\nRemediation: {f.remediation}\n\nReferences:\n{refs}".strip()
+    labels = ("整改建议", "依据") if lang == "zh" else ("Remediation", "References")
+    help_text = f"{description}\n\n{labels[0]}: {remediation}\n\n{labels[1]}:\n{refs}".strip()
     out: dict[str, Any] = {
         "id": rule_id,
         "name": "".join(w.capitalize() for w in rule_id.replace("_", "-").split("-")),
-        "shortDescription": {"text": f.title},
-        "fullDescription": {"text": f.description},
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": description},
         "help": {"text": help_text, "markdown": help_text},
         "defaultConfiguration": {"level": LEVEL[f.severity]},
         "properties": {
@@ -74,33 +89,38 @@ def _absent_rule(s: Suppression) -> dict[str, Any]:
     return {"id": s.rule_id, "shortDescription": {"text": s.title or s.rule_id}}
 
 
-def _message(f: Finding) -> str:
+def _message(f: Finding, lang: str = "en") -> str:
     where = ""
     if f.evidence:
         e = f.evidence[0]
         bits = [
             b
-            for b in (e.value, e.class_name and f"in {e.class_name}.{e.method}".rstrip("."), e.sdk and f"(SDK {e.sdk})")
+            for b in (
+                e.value,
+                e.class_name and f"{'位于' if lang == 'zh' else 'in'} {e.class_name}.{e.method}".rstrip("."),
+                e.sdk and f"(SDK {e.sdk})",
+            )
             if b
         ]
         where = ": " + " ".join(bits)
         if len(f.evidence) > 1:
-            where += f" and {len(f.evidence) - 1} more"
-    return f"{f.title}{where}"
+            where += f" 等 {len(f.evidence)} 处" if lang == "zh" else f" and {len(f.evidence) - 1} more"
+    return f"{_texts(f, lang)[0]}{where}"
 
 
-def render(results: list[ScanResult], ran: Sequence[Any] = ()) -> str:
+def render(results: list[ScanResult], ran: Sequence[Any] = (), lang: str = "en") -> str:
     """One run for ``results``. ``ran``: the rules that ran (YAML rules, YARA metas), all
     listed in ``tool.driver.rules`` whether they fired or not; built-in checks that fired
     are added from their findings. Findings a baseline or the config accepted carry
     ``suppressions``; with a baseline every result has a ``baselineState`` (``new``,
-    ``unchanged``, and ``absent`` for baseline entries no longer found)."""
+    ``unchanged``, and ``absent`` for baseline entries no longer found). Rule texts and
+    result messages are in ``lang`` (``zh`` or ``en``)."""
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for r in ran:
         if r.id not in index:
             index[r.id] = len(rules)
-            rules.append(_rule(r))
+            rules.append(_rule(r, lang))
     artifacts: list[dict[str, Any]] = []
     sarif_results: list[dict[str, Any]] = []
     notifications: list[dict[str, Any]] = []
@@ -133,7 +153,7 @@ def render(results: list[ScanResult], ran: Sequence[Any] = ()) -> str:
         for f in res.findings:
             if f.rule_id not in index:
                 index[f.rule_id] = len(rules)
-                rules.append(_rule(f))
+                rules.append(_rule(f, lang))
             logical = []
             for e in f.evidence[:20]:
                 if e.class_name:
@@ -148,7 +168,7 @@ def render(results: list[ScanResult], ran: Sequence[Any] = ()) -> str:
                 "ruleId": f.rule_id,
                 "ruleIndex": index[f.rule_id],
                 "level": LEVEL[f.severity],
-                "message": {"text": _message(f)},
+                "message": {"text": _message(f, lang)},
                 "locations": [location],
                 "partialFingerprints": {"apkscanFinding/v1": f.fingerprint},
             }
@@ -194,10 +214,11 @@ def render(results: list[ScanResult], ran: Sequence[Any] = ()) -> str:
                     "ruleId": gone.rule_id,
                     "ruleIndex": index[gone.rule_id],
                     "level": "none",
-                    "message": {"text": f"{gone.title or gone.rule_id}: in the baseline, no longer found"},
-                    "locations": [
-                        {"physicalLocation": {"artifactLocation": {"uri": facts.file_name, "index": a_idx}}}
-                    ],
+                    "message": {
+                        "text": f"{gone.title or gone.rule_id}: "
+                        + ("基线中有此项，本次未再发现" if lang == "zh" else "in the baseline, no longer found")
+                    },
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": facts.file_name, "index": a_idx}}}],
                     "partialFingerprints": {"apkscanFinding/v1": gone.fingerprint},
                     "baselineState": "absent",
                     "suppressions": [_suppression(gone)],
