@@ -160,7 +160,9 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column \d+\)", msg)
-        line = m.group(1) if m else str(max(1, len(text.splitlines())))
+        # "at end of document": the last line that holds anything
+        lines = [n for n, raw in enumerate(text.splitlines(), 1) if raw.strip()]
+        line = m.group(1) if m else str(lines[-1] if lines else 1)
         raise UsageError(f"{path}:{line}: not valid TOML: {re.sub(r' ?[(]at line.*', '', msg)}") from None
     prefix: tuple[str, ...] = ()
     if path.name == PYPROJECT:
