@@ -10,11 +10,12 @@
  * method_flags(methods, exclude, platform) -> (flags: bytes, platform_indices: list[int])
  *   flags[i] = 2 when methods[i] starts with one of `platform`, else 0 when it starts with
  *   one of `exclude`, else 1 (the app's own code).
- * shape_sums(calls, flags, api_hash) -> list[int]
+ * shape_sums(calls, flags, api_hash) -> (shapes: list[int], called: list[int])
  *   `calls` is the flat uint32 (caller, callee) buffer, `api_hash` a uint64 buffer with
  *   one hash per method (0 for none). For each caller with flags == 1 that calls at least
  *   one method with a non-zero hash, the sum (mod 2**64) of those hashes passed through
- *   splitmix64's finaliser (similarity._mix), in caller order.
+ *   splitmix64's finaliser (similarity._mix), in caller order; and the indices of the
+ *   methods with a non-zero hash that such callers call, in index order.
  * str_hashes(texts) -> list[int]
  *   similarity._crc_hash of each str (zlib's CRC-32 of the UTF-8, surrogates passed).
  * own_loads(const_strings, flags) -> list[int]
@@ -241,22 +242,35 @@ shape_sums(PyObject *self, PyObject *args)
         if ((Py_ssize_t)caller >= n || (Py_ssize_t)callee >= n || f[caller] != 1 || h[callee] == 0)
             continue;
         sums[caller] += h[callee];
-        seen[caller] = 1;
+        seen[caller] |= 1;
+        seen[callee] |= 2;
     }
-    result = PyList_New(0);
-    if (!result)
-        goto done;
+    PyObject *shapes = PyList_New(0), *called = PyList_New(0);
+    if (!shapes || !called)
+        goto bad;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (!seen[i])
-            continue;
-        PyObject *v = PyLong_FromUnsignedLongLong(mix64(sums[i]));
-        if (!v || PyList_Append(result, v) < 0) {
-            Py_XDECREF(v);
-            Py_CLEAR(result);
-            goto done;
+        if (seen[i] & 1) {
+            PyObject *v = PyLong_FromUnsignedLongLong(mix64(sums[i]));
+            if (!v || PyList_Append(shapes, v) < 0) {
+                Py_XDECREF(v);
+                goto bad;
+            }
+            Py_DECREF(v);
         }
-        Py_DECREF(v);
+        if (seen[i] & 2) {
+            PyObject *v = PyLong_FromSsize_t(i);
+            if (!v || PyList_Append(called, v) < 0) {
+                Py_XDECREF(v);
+                goto bad;
+            }
+            Py_DECREF(v);
+        }
     }
+    result = Py_BuildValue("(NN)", shapes, called);
+    goto done;
+bad:
+    Py_XDECREF(shapes);
+    Py_XDECREF(called);
 done:
     free(sums);
     free(seen);

@@ -13,7 +13,7 @@ def method_flags(
 ) -> tuple[bytes, list[int]]:
     """``similarity._method_flags_py``."""
 
-def shape_sums(calls: Buffer, flags: bytes, api_hash: Buffer, /) -> list[int]:
+def shape_sums(calls: Buffer, flags: bytes, api_hash: Buffer, /) -> tuple[list[int], list[int]]:
     """``similarity._shape_sums_py``."""
 
 def own_loads(loads: Buffer, flags: bytes, /) -> list[int]:

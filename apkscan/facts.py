@@ -320,6 +320,9 @@ class Fingerprint:
     """MinHash of the shapes of the app's own methods (the framework APIs each one calls,
     names of the app's classes and methods ignored: survives renaming and obfuscation)."""
     code_features: int = 0
+    api: tuple[int, ...] = ()
+    """MinHash of the framework APIs the app's own code calls."""
+    api_features: int = 0
     text: tuple[int, ...] = ()
     """MinHash of the string constants the app's own methods load."""
     text_features: int = 0

@@ -129,9 +129,10 @@ def _method_flags_py(
     return bytes(flags), api
 
 
-def _shape_sums_py(calls: array[int], flags: bytes, api_hash: array[int]) -> list[int]:
+def _shape_sums_py(calls: array[int], flags: bytes, api_hash: array[int]) -> tuple[list[int], list[int]]:
     n = len(flags)
     sums: dict[int, int] = {}
+    called: set[int] = set()
     for k in range(0, len(calls) - 1, 2):
         caller, callee = calls[k], calls[k + 1]
         if caller >= n or callee >= n or flags[caller] != 1:
@@ -139,7 +140,8 @@ def _shape_sums_py(calls: array[int], flags: bytes, api_hash: array[int]) -> lis
         h = api_hash[callee]
         if h:
             sums[caller] = (sums.get(caller, 0) + h) & MASK
-    return [_mix(sums[i]) for i in sorted(sums)]
+            called.add(callee)
+    return [_mix(sums[i]) for i in sorted(sums)], sorted(called)
 
 
 def _own_loads_py(loads: array[int], flags: bytes) -> list[int]:
@@ -165,14 +167,17 @@ def _str_hashes_py(texts: Iterable[str]) -> list[int]:
     return [_crc_hash(t) for t in texts]
 
 
-def code_features(facts: ApkFacts, matcher: SdkMatcher | None = None) -> tuple[list[int], list[int]]:
-    """(method-shape hashes, string-constant hashes) of the app's own code."""
+def code_features(
+    facts: ApkFacts, matcher: SdkMatcher | None = None
+) -> tuple[list[int], list[int], list[int]]:
+    """(method-shape hashes, framework-API hashes, string-constant hashes) of the app's own code."""
     exclude = _excluded_prefixes(facts, matcher)
     flags_of = _native.method_flags if _native is not None else _method_flags_py
     sums_of = _native.shape_sums if _native is not None else _shape_sums_py
     loads_of = _native.own_loads if _native is not None else _own_loads_py
     hashes_of = _native.str_hashes if _native is not None else _str_hashes_py
     shapes: set[int] = set()
+    apis: set[int] = set()
     texts: set[str] = set()
     api_hash_of: dict[str, int] = {}
     for dex in facts.dex:
@@ -184,11 +189,13 @@ def code_features(facts: ApkFacts, matcher: SdkMatcher | None = None) -> tuple[l
         api_hash_of.update(zip(new, hashes_of(new), strict=True))
         for i, m in zip(api, names, strict=True):
             hashes[i] = api_hash_of[m]
-        shapes.update(sums_of(dex.calls.flat, flags, hashes))
+        dex_shapes, called = sums_of(dex.calls.flat, flags, hashes)
+        shapes.update(dex_shapes)
+        apis.update(hashes[i] for i in called)
         strings = dex.strings
         ns = len(strings)
         texts.update(strings[i] for i in loads_of(dex.const_strings.flat, flags) if i < ns)
-    return list(shapes), hashes_of(texts)
+    return list(shapes), list(apis), hashes_of(texts)
 
 
 def file_features(facts: ApkFacts) -> list[int]:
@@ -206,12 +213,14 @@ def file_features(facts: ApkFacts) -> list[int]:
 
 def fingerprint(facts: ApkFacts, matcher: SdkMatcher | None = None) -> Fingerprint:
     """The facts' fingerprint with the MinHash sketches filled in (fuzzy hashes kept)."""
-    shapes, texts = code_features(facts, matcher)
+    shapes, apis, texts = code_features(facts, matcher)
     files = file_features(facts)
     return replace(
         facts.fingerprint,
         code=minhash(shapes),
         code_features=len(shapes),
+        api=minhash(apis),
+        api_features=len(apis),
         text=minhash(texts),
         text_features=len(texts),
         files=minhash(files),
@@ -225,11 +234,12 @@ def with_fingerprint(facts: ApkFacts, matcher: SdkMatcher | None = None) -> ApkF
 
 # --- comparing two fingerprints ---------------------------------------------------------
 
-SKETCHES = ("code", "text", "files")
+SKETCHES = ("code", "api", "text", "files")
 FUZZY = ("manifest", "resources", "web", "dex")
 TLSH_SCALE = 200
 """A TLSH distance ``d`` counts as similarity ``1 - d / TLSH_SCALE`` (0 from 200 on)."""
 THRESHOLD = 0.5
+MIN_COMPONENTS = 3
 """Two apps are the same family when :func:`score` reaches this (measured: docs/families.md)."""
 
 
@@ -262,18 +272,13 @@ def components(a: Fingerprint, b: Fingerprint) -> dict[str, float]:
 
 
 def score(comps: dict[str, float]) -> float:
-    """One number for a pair: the mean of the two strongest of ``code``, ``text``,
-    ``files`` and ``web`` (the parts a kit keeps when it changes name, key and server),
-    capped by the dex/resources evidence when those are all there is. 0 with fewer
-    than two such components."""
-    strong = sorted((comps[k] for k in ("code", "text", "files", "web") if k in comps), reverse=True)
-    if len(strong) >= 2:
-        return round((strong[0] + strong[1]) / 2, 3)
-    weak = sorted((comps[k] for k in ("dex", "resources", "manifest") if k in comps), reverse=True)
-    pool = sorted(strong + weak, reverse=True)
-    if len(pool) >= 3:
-        return round(min(sum(pool[:3]) / 3, 0.9), 3)
-    return 0.0
+    """One number for a pair: the mean of every component both apps have (sketches and
+    fuzzy hashes alike), 0 when they share fewer than :data:`MIN_COMPONENTS`. A plain
+    mean measured best on the labelled benchmark (docs/families.md): a rule on the two
+    strongest components linked unrelated apps that share one generic part."""
+    if len(comps) < MIN_COMPONENTS:
+        return 0.0
+    return round(sum(comps.values()) / len(comps), 3)
 
 
 def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, dict[str, float]]:

@@ -1,0 +1,177 @@
+"""Families and known-sample matching on labelled real APKs: pair precision/recall per threshold.
+
+    python benchmarks/eval_families.py [--bench DIR] [--corpus DIR] [--threshold T] [--pairs]
+
+Every APK of the labelled benchmark (``../shared/benchmark``, ``MANIFEST.tsv``: the
+``family_or_type`` column names the family) and the top-level APKs of the corpus
+(``../shared/corpus/*.apk``, all taken as unrelated ordinary apps unless they share a
+package) is read in this process (static reading only; nothing is copied, installed or
+extracted) and fingerprinted as a scan does (:func:`apkscan.similarity.fingerprint`).
+
+Printed:
+
+* for thresholds 0.3 to 0.9: over all pairs of benchmark apps, precision and recall of
+  "same family" (score >= threshold) against the manifest's family names, and the number
+  of corpus pairs that would link (false links unless the two share a package);
+* the positive pairs (same family) with their score and components, and the strongest
+  negative pairs (``--pairs`` prints all of them);
+* the known-sample test: a library built from the first half (by file name) of each
+  family with two or more samples, queried with the other half (matched or not) and with
+  every ordinary app (benign benchmark apps outside those families and the corpus): the
+  false-match rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from apkscan import similarity  # noqa: E402
+from apkscan.errors import ApkscanError  # noqa: E402
+from apkscan.extract.apk import extract  # noqa: E402
+from apkscan.facts import Fingerprint  # noqa: E402
+from apkscan.rules.loader import load_rules  # noqa: E402
+from apkscan.sdk import SdkMatcher, dotted_classes  # noqa: E402
+
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def fingerprint_of(path: Path, matcher: SdkMatcher) -> tuple[Fingerprint, str]:
+    facts = extract(path)
+    matcher.detect(facts, dotted_classes(facts))
+    return similarity.fingerprint(facts, matcher), facts.manifest.package
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    shared = ROOT.parent / "shared"
+    ap.add_argument("--bench", type=Path, default=Path(os.environ.get("APKSCAN_BENCHMARK", shared / "benchmark")))
+    ap.add_argument("--corpus", type=Path, default=Path(os.environ.get("APKSCAN_CORPUS", shared / "corpus")))
+    ap.add_argument("--threshold", type=float, default=similarity.THRESHOLD)
+    ap.add_argument("--pairs", action="store_true", help="print every negative pair above 0.2")
+    ap.add_argument("--dump", type=Path, help="write every pair's components to this JSON file")
+    args = ap.parse_args()
+
+    rules = load_rules()
+    matcher = SdkMatcher(rules.sdks)
+    t0 = time.perf_counter()
+    family: dict[str, str] = {}
+    label: dict[str, str] = {}
+    fps: dict[str, Fingerprint] = {}
+    packages: dict[str, str] = {}
+    with (args.bench / "MANIFEST.tsv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            name = row["file"]
+            path = args.bench / name
+            if not path.exists():
+                path = args.bench / "malicious" / name
+            if not path.exists():
+                continue
+            try:
+                fps[name], packages[name] = fingerprint_of(path, matcher)
+            except ApkscanError as exc:
+                print(f"skip {name}: {exc}")
+                continue
+            family[name] = row["family_or_type"].strip()
+            label[name] = row["label"]
+    corpus: dict[str, Fingerprint] = {}
+    for path in sorted(args.corpus.glob("*.apk")):
+        try:
+            fp, pkg = fingerprint_of(path, matcher)
+        except ApkscanError:
+            continue
+        corpus["corpus/" + path.name] = fp
+        packages["corpus/" + path.name] = pkg
+    print(
+        f"{len(fps)} benchmark APKs, {len(corpus)} corpus APKs fingerprinted in {time.perf_counter() - t0:.1f} s; "
+        f"code sketch from {sum(1 for f in fps.values() if f.code_features >= similarity.MIN_FEATURES)} of them"
+    )
+
+    names = sorted(fps)
+    scored = []
+    for a, b in combinations(names, 2):
+        s, comps = similarity.similarity(fps[a], fps[b])
+        scored.append((a, b, s, comps, family[a] == family[b]))
+    cnames = sorted(corpus)
+    cscored = []
+    for a, b in combinations(cnames, 2):
+        s, comps = similarity.similarity(corpus[a], corpus[b])
+        cscored.append((a, b, s, comps, packages[a] == packages[b] and packages[a] != ""))
+    if args.dump:
+        args.dump.write_text(json.dumps([[a, b, comps, same] for a, b, _, comps, same in scored + cscored]))
+    positives = sum(1 for x in scored if x[4])
+    print(f"\nbenchmark pairs: {len(scored)} ({positives} same-family); corpus pairs: {len(cscored)}")
+    print("threshold  precision  recall   TP  FP  FN   corpus links (same package)")
+    for t in THRESHOLDS + ((args.threshold,) if args.threshold not in THRESHOLDS else ()):
+        tp = sum(1 for x in scored if x[2] >= t and x[4])
+        fp = sum(1 for x in scored if x[2] >= t and not x[4])
+        fn = positives - tp
+        cl = [x for x in cscored if x[2] >= t]
+        prec = tp / (tp + fp) if tp + fp else 1.0
+        mark = "  <- used" if abs(t - args.threshold) < 1e-9 else ""
+        print(
+            f"  {t:.2f}     {prec:6.1%}   {tp / positives if positives else 1:6.1%}  {tp:3d} {fp:3d} {fn:3d}   "
+            f"{len(cl)} ({sum(1 for x in cl if x[4])}){mark}"
+        )
+
+    print(f"\nsame-family pairs (threshold {args.threshold}):")
+    for a, b, s, comps, same in sorted(scored, key=lambda x: (family[x[0]], -x[2])):
+        if same:
+            ok = "yes" if s >= args.threshold else "NO "
+            print(f"  {ok} {s:.2f}  {a} ~ {b}  {comps}")
+    print("\nstrongest other pairs:")
+    neg = sorted((x for x in scored + cscored if not x[4]), key=lambda x: -x[2])
+    for a, b, s, comps, _ in neg[: 1000 if args.pairs else 10]:
+        if args.pairs and s < 0.2:
+            break
+        print(f"  {s:.2f}  {a} ~ {b}  {comps}")
+
+    # known-sample library: half of each multi-sample family in, the other half queried
+    groups: dict[str, list[str]] = defaultdict(list)
+    for n in names:
+        groups[family[n]].append(n)
+    index = similarity.LshIndex()
+    held_out: list[str] = []
+    for _fam, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        half = (len(members) + 1) // 2
+        for n in members[:half]:
+            index.add(n, fps[n])
+        held_out += members[half:]
+    lib_families = {family[k] for k in index.items}
+    matched = 0
+    print(
+        f"\nknown-sample library of {len(index)} samples from {len(lib_families)} families; "
+        f"held out {len(held_out)}:"
+    )
+    for n in held_out:
+        hits = index.query(fps[n], args.threshold)
+        right = [h for h in hits if family[h[0]] == family[n]]
+        matched += bool(right)
+        best = f"{hits[0][1]:.2f} {hits[0][0]}" if hits else "no match"
+        print(f"  {'matched' if right else 'MISSED '}  {n}  (best: {best})")
+    ordinary = [n for n in names if label[n] == "benign" and family[n] not in lib_families] + cnames
+    every = {**fps, **corpus}
+    false = [n for n in ordinary if index.query(every[n], args.threshold)]
+    print(
+        f"held-out samples matched: {matched}/{len(held_out)}; ordinary apps matched (false matches): "
+        f"{len(false)}/{len(ordinary)} = {len(false) / max(1, len(ordinary)):.1%}"
+    )
+    for n in false:
+        h = index.query(every[n], args.threshold)[0]
+        print(f"  false match: {n} ~ {h[0]} {h[1]:.2f} {h[2]}")
+
+
+if __name__ == "__main__":
+    main()
