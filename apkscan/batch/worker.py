@@ -155,6 +155,9 @@ def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool
         "timings": dict(result.timings),
         "verdict_reason": result.verdict_reason,
         "verdict_reason_zh": result.verdict_reason_zh,
+        "fingerprint": to_jsonable(facts.fingerprint),
+        "fp_package": m.package,
+        "fp_version_code": m.version_code,
     }
     if with_facts:
         certs = facts.signing.certificates
@@ -178,6 +181,15 @@ def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool
     return payload
 
 
+def _options() -> Any:
+    """Engine options of a batch worker: the defaults, with the known-sample library
+    (:func:`apkscan.known.open_default`) when one exists."""
+    from apkscan.engine import Options
+    from apkscan.known import open_default
+
+    return Options(known=open_default())
+
+
 def _scan(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
     from apkscan import api
     from apkscan.batch.bundle import find_base, is_bundle
@@ -196,12 +208,12 @@ def _scan(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
         if base is not None:
             bundle.update(base_entry=base.entry, splits=list(base.splits))
             # scanned from memory: nothing of a bundle is ever written to disk
-            result = api.scan(Path(base.entry), ruleset, limits=limits, timeout=timeout, data=base.data)
+            result = api.scan(Path(base.entry), ruleset, _options(), limits=limits, timeout=timeout, data=base.data)
             result = replace(result, facts=replace(result.facts, file_name=path.name))
         else:
-            result = api.scan(path, ruleset, limits=limits, timeout=timeout)
+            result = api.scan(path, ruleset, _options(), limits=limits, timeout=timeout)
     else:
-        result = api.scan(path, ruleset, limits=limits, timeout=timeout)
+        result = api.scan(path, ruleset, _options(), limits=limits, timeout=timeout)
     short = [p for p in result.facts.problems if p.kind == "memory"]
     if short:
         # a partial result is never stored as ok: the APK fails and the worker is replaced
@@ -217,7 +229,7 @@ def _reevaluate(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Paylo
     facts = decompress_facts(task["facts_z"])
     if task.get("file_name"):
         facts = replace(facts, file_name=task["file_name"])
-    return build_payload(api.evaluate_facts(facts, ruleset), formats, with_facts=False)
+    return build_payload(api.evaluate_facts(facts, ruleset, _options()), formats, with_facts=False)
 
 
 def process(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:

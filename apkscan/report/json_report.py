@@ -11,6 +11,7 @@ from typing import Any
 
 from apkscan.facts import ApkFacts
 from apkscan.model import ScanResult
+from apkscan.report.privacy_lists import privacy_json
 from apkscan.serial import to_jsonable
 
 SCHEMA_VERSION = "1.0"
@@ -97,6 +98,7 @@ def report_dict(result: ScanResult, full_facts: bool = False) -> dict[str, Any]:
         "facts": facts_dict(result.facts, full_facts),
         "problems": to_jsonable(result.facts.problems),
         "rule_errors": to_jsonable(result.rule_errors),
+        "privacy": privacy_json(result),
     }
 
 

@@ -140,3 +140,25 @@ def write_lists(result: ScanResult, folder: Path, stem: str) -> list[Path]:
     write_atomic(out[1], sharing_csv(result))
     write_atomic(out[2], json.dumps(lists_dict(result), ensure_ascii=False, indent=1) + "\n")
     return out
+
+
+def privacy_json(result: ScanResult) -> dict[str, Any] | None:
+    """The report's ``privacy`` section: where the policy came from, what was read from it,
+    the two lists and the pre-consent candidates."""
+    from apkscan.serial import to_jsonable
+
+    pr = result.privacy
+    if pr is None:
+        return None
+    return {
+        "policy": {
+            "found": bool(pr.policy.where),
+            "given": pr.policy.given,
+            "sources": [{"where": w, "kind": k, "chars": n} for w, k, n in pr.policy.where],
+            "urls": [{"url": u, "where": w} for u, w in pr.policy.urls],
+        },
+        "reading": to_jsonable(pr.reading),
+        "lists": lists_dict(result),
+        "consent": to_jsonable(pr.consent),
+        "finding_ids": list(pr.finding_ids),
+    }

@@ -275,7 +275,12 @@ def _no_policy(doc: PolicyDocument) -> Finding:
     urls = [u for u, _ in doc.urls[:5]]
     return _finding(
         rule_id="PRIV-POLICY-NONE",
-        title="No bundled privacy policy to check (未在安装包内找到隐私政策文本)",
+        title="No bundled privacy policy to check",
+        title_zh="未在安装包内找到隐私政策文本",
+        description_zh="在应用的assets、res/raw和字符串资源中未找到隐私政策文本，隐私政策检查及政策与行为的比对未执行。"
+        + ("应用携带的隐私政策或协议链接：" + "、".join(urls) + "。" if urls else "应用未携带看似隐私政策的链接。")
+        + "扫描为离线进行：请保存隐私政策后使用 --policy FILE 重新扫描。",
+        remediation_zh="使用 --policy FILE（文本或HTML）提供隐私政策以执行检查。",
         severity=Severity.INFO,
         confidence="high",
         description=(
@@ -291,7 +296,8 @@ def _no_policy(doc: PolicyDocument) -> Finding:
         remediation="Give the policy text with --policy FILE (text or HTML) to run the checks.",
         tags=("privacy-policy",),
         references=refs("rending-1"),
-        evidence=tuple(Evidence("url", u, file=w) for u, w in doc.urls[:10]),
+        evidence=tuple(Evidence("url", u, file=w) for u, w in doc.urls[:10])
+        or (Evidence("policy-text", "no privacy-policy text", file="assets/, res/raw/, resources.arsc"),),
     )
 
 
@@ -320,7 +326,10 @@ def _text_findings(
         out.append(
             _finding(
                 rule_id=f"PRIV-TEXT-{cid}",
-                title=f"Privacy policy: {check['title_en']} ({check['title_zh']})",
+                title=f"Privacy policy: {check['title_en']}",
+                title_zh=f"隐私政策{check['title_zh']}",
+                description_zh=f"{check['what_zh']}。隐私政策文本（{where}，{reading.chars}字）中未找到相应内容。",
+                remediation_zh=f"在隐私政策中补充：{check['what_zh']}。",
                 severity=Severity.LOW,
                 confidence="medium",
                 description=(
@@ -338,8 +347,11 @@ def _text_findings(
         out.append(
             _finding(
                 rule_id="PRIV-TEXT-VAGUE",
-                title="Privacy policy: data types listed with 等/例如 instead of a full list "
-                "(以“等”“例如”概括收集的个人信息)",
+                title="Privacy policy: data types listed with 等/例如 instead of a full list",
+                title_zh="隐私政策以“等”“例如”概括收集的个人信息",
+                description_zh="声明个人信息的语句使用“等”“例如”“包括但不限于”等开放式列举，读者无法知道收集的全部类型；"
+                "应逐项列明每项业务功能收集的个人信息类型。",
+                remediation_zh="逐项列明每项业务功能收集的个人信息类型，不使用“等”“例如”。",
                 severity=Severity.LOW,
                 confidence="medium",
                 description=(
@@ -359,7 +371,12 @@ def _text_findings(
         out.append(
             _finding(
                 rule_id="PRIV-TEXT-FUNCTION",
-                title="Privacy policy: data types not tied to a function (个人信息类型未与业务功能一一对应)",
+                title="Privacy policy: data types not tied to a function",
+                title_zh="隐私政策中的个人信息类型未与业务功能一一对应",
+                description_zh="以下声明的个人信息类型未出现在说明其业务功能或目的的语句中："
+                + "、".join(category_zh(d.key) for d in unmapped)
+                + "。",
+                remediation_zh="按业务功能逐项说明收集的个人信息及其目的。",
                 severity=Severity.LOW,
                 confidence="low",
                 description=(
@@ -396,12 +413,17 @@ def _behaviour_findings(
     for cat in sorted(holders):
         if reading.declared(cat):
             continue
-        who = [s or "the app itself (应用自身)" for s, _ in holders[cat]]
+        who = [s or "the app itself" for s, _ in holders[cat]]
+        who_zh = "、".join(s or "应用自身" for s, _ in holders[cat])
         ev = tuple(e for _, sites in holders[cat] for e in sites[:5])[:30]
         out.append(
             _finding(
                 rule_id=f"PRIV-UNDECLARED-{cat.upper()}",
-                title=f"{category_zh(cat)} collected but not declared in the privacy policy (收集但未在隐私政策中声明)",
+                title=f"{cat} collected but not declared in the privacy policy",
+                title_zh=f"收集{category_zh(cat)}但未在隐私政策中声明",
+                description_zh=f"代码访问{category_zh(cat)}，收集方：{who_zh}；"
+                "隐私政策中未提及该类型。隐私政策应说明应用及其嵌入的SDK收集的每一类个人信息及其目的、方式和范围。",
+                remediation_zh=f"在隐私政策中声明{category_zh(cat)}及需要它的业务功能，或删除该收集行为。",
                 severity=Severity.MEDIUM,
                 confidence="medium",
                 description=(
@@ -420,7 +442,12 @@ def _behaviour_findings(
         out.append(
             _finding(
                 rule_id="PRIV-SDK-UNLISTED",
-                title="SDKs missing from the third-party sharing list (第三方SDK未在共享清单中列明)",
+                title="SDKs missing from the third-party sharing list",
+                title_zh="第三方SDK未在共享清单中列明",
+                description_zh="应用嵌入了以下收集个人信息的SDK，隐私政策未以名称、品牌、公司或包名提及："
+                + "、".join(r.name_zh for r in unlisted)
+                + "。每个嵌入的SDK均应列明其公司、目的、收集的个人信息和隐私政策链接。",
+                remediation_zh="将每个SDK补入第三方信息共享清单（本报告的清单草稿已包含所需各列）。",
                 severity=Severity.MEDIUM,
                 confidence="medium",
                 description=(
@@ -449,7 +476,13 @@ def _behaviour_findings(
         out.append(
             _finding(
                 rule_id="PRIV-SDK-DATA-UNDECLARED",
-                title="Listed SDKs collect data their list entry does not name (SDK收集的个人信息未在其清单条目中写明)",
+                title="Listed SDKs collect data their list entry does not name",
+                title_zh="SDK收集的个人信息未在其清单条目中写明",
+                description_zh="；".join(
+                    f"{r.name_zh}：{'、'.join(category_zh(c) for c in miss)}" for r, miss in partial
+                )
+                + "。该SDK在本应用中的代码访问了这些类型且其厂商文档声明收集，但隐私政策中该SDK名称之后的文字未提及。",
+                remediation_zh="在共享清单中该SDK的条目里写明其收集的每一类个人信息。",
                 severity=Severity.LOW,
                 confidence="low",
                 description="; ".join(f"{r.name_zh}: {', '.join(category_zh(c) for c in miss)}" for r, miss in partial)
@@ -469,7 +502,12 @@ def _behaviour_findings(
         out.append(
             _finding(
                 rule_id="PRIV-DECLARED-UNSEEN",
-                title="Declared in the policy but not seen in the code (声明但未发现收集行为)",
+                title="Declared in the policy but not seen in the code",
+                title_zh="隐私政策声明但代码中未发现收集行为",
+                description_zh="隐私政策声明了以下类型，但未发现代码访问："
+                + "、".join(category_zh(d.key) for d in unseen)
+                + "。它们可能由用户输入、由服务器收集或已不再收集；隐私政策不应声明超出应用实际行为的内容。",
+                remediation_zh="核实应用是否仍收集这些信息，删除不再收集的声明。",
                 severity=Severity.INFO,
                 confidence="low",
                 description=(
@@ -514,7 +552,13 @@ def _consent_findings(cscan: consent.ConsentScan) -> list[Finding]:
         out.append(
             _finding(
                 rule_id="PRIV-PRECONSENT-SDK",
-                title="SDK started at app start-up, before consent (candidate) (疑似同意隐私政策前初始化SDK)",
+                title="SDK started at app start-up, before consent (candidate)",
+                title_zh="疑似在用户同意隐私政策前初始化SDK（待动态确认）",
+                description_zh="应用启动入口在未经过SDK同意开关或同意标志的情况下调用了以下SDK的启动方法："
+                + "、".join(sorted({c.sdk for c in open_sdk}))
+                + "。SDK启动时即收集设备信息，在用户同意前启动即属于征得同意前收集。静态分析给出的是候选，"
+                "调用链需动态确认（未能识别调用周围的条件判断）。",
+                remediation_zh="在用户同意后再启动SDK（或调用其文档中的预初始化和同意开关），并在同意前抓包或Hook复测。",
                 severity=Severity.MEDIUM,
                 confidence="medium",
                 description=(
@@ -536,7 +580,12 @@ def _consent_findings(cscan: consent.ConsentScan) -> list[Finding]:
         out.append(
             _finding(
                 rule_id="PRIV-PRECONSENT-API",
-                title="Personal data read at app start-up, before consent (candidate) (疑似同意前收集个人信息)",
+                title="Personal data read at app start-up, before consent (candidate)",
+                title_zh="疑似在用户同意前收集个人信息（待动态确认）",
+                description_zh="应用启动入口经应用自身代码调用了以下个人信息API："
+                + "、".join(sorted({category_zh(c.category) for c in open_api}))
+                + "。静态分析给出的是候选，需动态确认。",
+                remediation_zh="仅在用户同意后、且在需要该信息的功能运行时读取个人信息。",
                 severity=Severity.MEDIUM,
                 confidence="low",
                 description=(
@@ -554,7 +603,10 @@ def _consent_findings(cscan: consent.ConsentScan) -> list[Finding]:
         out.append(
             _finding(
                 rule_id="PRIV-PRECONSENT-GATED",
-                title="SDK start-up behind a consent switch or pre-init (已识别的同意开关/预初始化)",
+                title="SDK start-up behind a consent switch or pre-init",
+                title_zh="启动时的SDK调用已识别同意开关或预初始化",
+                description_zh="以下启动调用链经过SDK文档中的同意开关或预初始化方法，或读取应用自身同意标志的方法；"
+                "视为已受同意控制，仍需动态确认。",
                 severity=Severity.INFO,
                 confidence="medium",
                 description=(

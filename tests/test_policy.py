@@ -1,0 +1,308 @@
+"""Issue 14: the privacy policy against the code, the two lists, collection before consent.
+
+Positive and negative cases on the three privacy samples (samples/README.md) and on
+plain texts for the reader."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from apkscan.extract.policy import PolicyFileError, find_policy, html_to_text, read_policy_file
+from apkscan.rules import policy
+from apkscan.rules.policy import read, run_checks
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+FULL = """隐私政策
+更新日期：2026年1月2日  生效日期：2026年1月9日
+本应用由示例科技有限公司运营，注册地址：示例市示例路1号。
+为了向您推送消息，我们会收集您的设备标识符（IMEI）。
+为了展示附近门店，我们会收集您的位置信息，位置信息属于个人敏感信息。
+我们接入的第三方SDK：极光推送SDK，收集设备标识符、网络类型。
+个人信息存储在中华人民共和国境内，保存期限为服务所需的最短时间。
+您可以撤回同意、删除您的个人信息或注销账号，联系邮箱 privacy@example.com。
+"""
+
+
+def _scan(name: str, **kw: Any) -> Any:
+    from apkscan import api
+    from apkscan.engine import Options
+
+    return api.scan(SAMPLES / f"{name}.apk", options=Options(**kw))
+
+
+@pytest.fixture(scope="module")
+def gaps() -> Any:
+    return _scan("privacy_gaps")
+
+
+@pytest.fixture(scope="module")
+def defects() -> Any:
+    return _scan("privacy_defects")
+
+
+@pytest.fixture(scope="module")
+def clean() -> Any:
+    return _scan("privacy_clean")
+
+
+def ids(result: Any) -> set[str]:
+    return {f.rule_id for f in result.findings if f.rule_id.startswith("PRIV-")}
+
+
+def finding(result: Any, rule_id: str) -> Any:
+    return next(f for f in result.findings if f.rule_id == rule_id)
+
+
+# -- the reader ------------------------------------------------------------------------
+
+
+def test_reader_declared_types_sdks_and_sentences() -> None:
+    r = read(FULL, "t", {"jpush": ["极光推送", "cn.jpush"], "umeng-analytics": ["友盟", "com.umeng"]})
+    assert [d.key for d in r.data_types][:2] == ["device-id", "location"]
+    assert r.sentence_for("location").startswith("为了展示附近门店")
+    assert r.names_sdk("jpush") and not r.names_sdk("umeng-analytics")
+    assert set(r.sdk_types("jpush")) >= {"device-id", "network"}
+    assert all(c.passed for c in r.checks), [c for c in r.checks if not c.passed]
+    assert not r.vague
+    assert {d.key for d in r.purposes} >= {"device-id", "location"}
+
+
+def test_reader_english_policy() -> None:
+    text = (
+        "Privacy Policy. Last updated: March 3, 2026. Effective date: March 10, 2026. "
+        "We collect your location to show nearby stores. We collect your device identifier (Android ID) "
+        "to send notifications. Contact us at privacy@example.org."
+    )
+    r = read(text)
+    assert r.declared("location") and r.declared("device-id")
+    assert r.check("DATES") is not None and r.check("DATES").passed  # type: ignore[union-attr]
+    assert r.check("CONTACT").passed  # type: ignore[union-attr]
+    assert not r.check("ACCOUNT").passed  # type: ignore[union-attr]
+
+
+def test_reader_vague_enumeration_and_short_words() -> None:
+    r = read("我们会收集您的设备信息等。我们会收集例如网络类型在内的信息。")
+    assert len(r.vague) == 2
+    # "mac" is a whole word only: "machine" does not declare a MAC address
+    assert not read("We use machine learning.").declared("device-id")
+    assert read("We read the MAC address.").declared("device-id")
+
+
+def test_each_check_fails_when_its_text_is_missing() -> None:
+    missing = {c.id for c in run_checks("隐私政策。我们收集您的位置信息。") if not c.passed}
+    assert missing >= {"DATES", "OPERATOR", "CONTACT", "SENSITIVE", "RETENTION", "REGION", "WITHDRAW", "DELETE"}
+    assert {c.id for c in run_checks(FULL) if not c.passed} == set()
+
+
+def test_permissions_read_from_the_text() -> None:
+    r = read("我们会申请 android.permission.CAMERA 权限用于扫码，以及读取通讯录权限。")
+    assert {"android.permission.CAMERA", "android.permission.READ_CONTACTS"} <= {d.key for d in r.permissions}
+
+
+# -- finding the policy ----------------------------------------------------------------
+
+
+def test_html_to_text_drops_scripts_and_keeps_blocks() -> None:
+    text = html_to_text("<html><script>var a='隐私';</script><h1>隐私政策</h1><p>第一段</p><p>第二&amp;段</p></html>")
+    assert text == "隐私政策\n第一段\n第二&段"
+
+
+def test_policy_found_in_asset_and_string_resource(gaps: Any, defects: Any, clean: Any) -> None:
+    assert gaps.privacy.policy.where[0][:2] == ("assets/privacy_policy.html", "asset")
+    assert defects.privacy.policy.where[0][:2] == ("res/values/strings.xml:privacy_policy_text", "string")
+    assert clean.privacy.policy.where[0][0] == "assets/privacy/privacy_policy.html"
+
+
+def test_no_policy_names_the_urls(sample_results: dict[str, Any]) -> None:
+    r = sample_results["clean"]
+    f = finding(r, "PRIV-POLICY-NONE")
+    assert "https://notes.example.org/privacy" in f.description
+    assert f.severity.label == "info"
+    assert r.verdict == "pass"  # info only: an app without a bundled policy is not sent back for it
+    assert find_policy(r.facts).urls
+
+
+def test_policy_file(tmp_path: Path) -> None:
+    html = tmp_path / "p.html"
+    html.write_text("<p>隐私政策</p><p>我们收集位置信息。</p>", encoding="utf-8")
+    doc = read_policy_file(html)
+    assert doc.given and "我们收集位置信息" in doc.text
+    gbk = tmp_path / "p.txt"
+    gbk.write_bytes("隐私政策：我们收集通讯录。".encode("gb18030"))
+    assert "通讯录" in read_policy_file(gbk).text
+    pdf = tmp_path / "p.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    with pytest.raises(PolicyFileError, match="pdftotext"):
+        read_policy_file(pdf)
+    with pytest.raises(PolicyFileError):
+        read_policy_file(tmp_path / "missing.txt")
+
+
+def test_given_policy_replaces_the_bundled_one() -> None:
+    given = read_policy_file(SAMPLES / "src" / "privacy_clean" / "assets" / "privacy" / "privacy_policy.html")
+    r = _scan("privacy_gaps", policy=given)
+    assert r.privacy.policy.given
+    assert "PRIV-UNDECLARED-LOCATION" not in ids(r)  # the clean policy declares location
+    assert "umeng-analytics" in finding(r, "PRIV-SDK-UNLISTED").tags[-1]
+
+
+# -- policy against behaviour ------------------------------------------------------------
+
+
+def test_gaps_sample_omits_an_sdk_and_a_data_type(gaps: Any) -> None:
+    got = ids(gaps)
+    assert {"PRIV-SDK-UNLISTED", "PRIV-UNDECLARED-LOCATION", "PRIV-PRECONSENT-SDK"} <= got
+    unlisted = finding(gaps, "PRIV-SDK-UNLISTED")
+    assert [e.value for e in unlisted.evidence] == ["jpush"]  # Umeng is listed
+    loc = finding(gaps, "PRIV-UNDECLARED-LOCATION")
+    assert loc.category == "personal-data" and loc.severity.label == "medium"
+    assert {e.class_name for e in loc.evidence} == {"org.apkscan.sample.privacygaps.MainActivity"}
+    assert "the app itself" in loc.description and "应用自身" in loc.description_zh
+    assert "PRIV-UNDECLARED-DEVICE-ID" not in got  # declared
+    assert not any(i.startswith("PRIV-TEXT-") for i in got)  # the text itself is complete
+    assert any("GB/T 35273-2020" in r.id for r in loc.references)
+    assert gaps.verdict == "fix"
+
+
+def test_defects_sample_fails_every_text_point(defects: Any) -> None:
+    got = ids(defects)
+    for point in ("DATES", "OPERATOR", "CONTACT", "SENSITIVE", "RETENTION", "REGION", "WITHDRAW", "DELETE", "ACCOUNT"):
+        assert f"PRIV-TEXT-{point}" in got, point
+    assert {"PRIV-TEXT-VAGUE", "PRIV-TEXT-FUNCTION", "PRIV-TEXT-SDK-LIST", "PRIV-SDK-UNLISTED"} <= got
+    vague = finding(defects, "PRIV-TEXT-VAGUE")
+    assert any("位置信息、设备信息等" in e.value for e in vague.evidence)  # quotes the text
+    for f in defects.findings:
+        if f.rule_id.startswith("PRIV-"):
+            assert f.category == "personal-data" and f.severity.label in ("info", "low", "medium")
+            assert f.references, f.rule_id  # every finding names its clause
+    assert "PRIV-PRECONSENT-SDK" not in got  # Umeng only pre-initialises at start-up
+    assert defects.verdict in ("fix", "pass")
+
+
+def test_clean_sample_has_no_inconsistency(clean: Any) -> None:
+    got = ids(clean)
+    assert got == {"PRIV-PRECONSENT-GATED"}, got
+    gated = finding(clean, "PRIV-PRECONSENT-GATED")
+    assert "JCollectionAuth" in gated.evidence[0].detail
+    assert clean.verdict != "reject"
+
+
+def test_findings_never_reject(gaps: Any, defects: Any) -> None:
+    from apkscan.verdict import decide
+    from apkscan.engine import Options
+
+    priv = [f for r in (gaps, defects) for f in r.findings if f.rule_id.startswith("PRIV-")]
+    assert decide(priv, Options().thresholds).level == "fix"
+
+
+# -- collection before consent -------------------------------------------------------------
+
+
+def test_sdk_started_in_application_oncreate_without_switch(gaps: Any) -> None:
+    chains = [c for c in gaps.privacy.consent.chains if c.kind == "sdk-init" and c.sdk == "jpush"]
+    assert len(chains) == 1 and not chains[0].gated
+    assert chains[0].entry == "Application.onCreate"
+    assert chains[0].chain == (
+        "Lorg/apkscan/sample/privacygaps/App;->onCreate()V",
+        "Lcn/jpush/android/api/JPushInterface;->init(Landroid/content/Context;)V",
+    )
+    f = finding(gaps, "PRIV-PRECONSENT-SDK")
+    assert "needs-dynamic-confirmation" in f.tags
+    assert "App.onCreate -> cn.jpush.android.api.JPushInterface.init" in f.evidence[0].detail
+    # Umeng's init runs from the consent button, not at start-up: only its preInit is seen
+    umeng = [c for c in gaps.privacy.consent.chains if c.sdk == "umeng-analytics"]
+    assert [c.kind for c in umeng] == ["pre-init"]
+
+
+def test_same_sdk_behind_its_consent_switch(clean: Any) -> None:
+    chains = [c for c in clean.privacy.consent.chains if c.kind == "sdk-init"]
+    assert len(chains) == 1 and chains[0].sdk == "jpush"
+    assert chains[0].gated.startswith("SDK switch Lcn/jiguang/api/utils/JCollectionAuth;->setAuth")
+    assert "PRIV-PRECONSENT-SDK" not in ids(clean)
+
+
+def test_personal_data_read_at_start_up(sample_results: dict[str, Any]) -> None:
+    r = sample_results["pii_collector"]
+    f = finding(r, "PRIV-PRECONSENT-API")
+    assert any("MainActivity.onCreate" in e.detail and "getDeviceId" in e.value for e in f.evidence)
+    assert "PRIV-PRECONSENT-API" not in ids(sample_results["clean"])
+
+
+def test_reachability_timing_is_its_own_phase(gaps: Any) -> None:
+    assert "consent_reach" in gaps.timings
+    assert gaps.privacy.consent.entries[0].endswith("App;-><init>()V")
+
+
+# -- the two lists --------------------------------------------------------------------------
+
+
+def test_lists_rows(gaps: Any, clean: Any) -> None:
+    rows = {r.sdk: r for r in gaps.privacy.sharing}
+    assert set(rows) == {"umeng-analytics", "jpush"}
+    assert rows["jpush"].listed is False and rows["umeng-analytics"].listed is True
+    assert rows["jpush"].name_zh == "极光推送" and "cn.jpush.android" in rows["jpush"].packages
+    assert rows["jpush"].types_seen == ("device-id",)
+    assert "android.permission.READ_PHONE_STATE" in rows["jpush"].permissions
+    assert rows["jpush"].policy_url.startswith("https://")
+    col = {r.data_type: r for r in gaps.privacy.collected}
+    assert set(col) == {"location"} and not col["location"].declared
+    assert col["location"].function_zh.startswith("待补充")
+    clean_col = {r.data_type: r for r in clean.privacy.collected}
+    assert clean_col["location"].declared and "附近门店" in clean_col["location"].function_zh
+
+
+def test_lists_csv_and_json(gaps: Any, tmp_path: Path) -> None:
+    from apkscan.report.privacy_lists import SHARING_COLUMNS, write_lists
+
+    paths = write_lists(gaps, tmp_path, "x")
+    assert [p.name for p in paths] == ["x-collected.csv", "x-sharing.csv", "x-lists.json"]
+    raw = paths[1].read_text(encoding="utf-8")
+    assert raw.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(raw.lstrip("\ufeff"))))
+    assert tuple(rows[0]) == SHARING_COLUMNS
+    assert {r["SDK名称"]: r["隐私政策已列明"] for r in rows} == {"友盟统计": "是", "极光推送": "否"}
+    data = json.loads(paths[2].read_text(encoding="utf-8"))
+    assert data["app"]["package"] == "org.apkscan.sample.privacygaps"
+    assert data["collected"][0]["个人信息类型"] == "位置信息"
+
+
+def test_csv_cells_cannot_run_as_formulas() -> None:
+    from apkscan.report.privacy_lists import to_csv
+
+    text = to_csv(("a",), [{"a": "=HYPERLINK(1)"}, {"a": "-1"}, {"a": "ok"}])
+    assert "'=HYPERLINK(1)" in text and "'-1" in text and "\r\nok\r\n" in text
+
+
+def test_cli_lists_format_and_policy_flag(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from apkscan.cli import app
+
+    pol = tmp_path / "policy.txt"
+    pol.write_text(FULL, encoding="utf-8")
+    res = CliRunner().invoke(
+        app, ["scan", str(SAMPLES / "privacy_gaps.apk"), "-o", str(tmp_path / "out"), "-f", "json,lists", "-q",
+              "--policy", str(pol)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert any(n.endswith("-sharing.csv") for n in names) and any(n.endswith("-lists.json") for n in names)
+    report = json.loads(next((tmp_path / "out").glob("*2.3.1.json")).read_text(encoding="utf-8"))
+    assert report["privacy"]["policy"]["given"] is True
+    missing = CliRunner().invoke(app, ["scan", str(SAMPLES / "privacy_gaps.apk"), "--policy", str(tmp_path / "no")])
+    assert missing.exit_code == 4
+
+
+def test_privacy_table_refs_exist() -> None:
+    table = policy.privacy_table()
+    known = set(table["refs"])
+    for check in table["checks"]:
+        assert set(check["refs"]) <= known, check["id"]
