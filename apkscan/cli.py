@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from apkscan.baseline import Baseline
     from apkscan.config import Suppress
     from apkscan.engine import Options
+    from apkscan.extract.policy import PolicyDocument
     from apkscan.limits import Limits
     from apkscan.model import ScanResult
     from apkscan.rules.loader import RuleSet
@@ -69,7 +70,8 @@ class _LazyConsole:
 out = _LazyConsole()
 err = _LazyConsole(stderr=True)
 log = logging.getLogger("apkscan")
-FORMATS = ("json", "html", "sarif")
+FORMATS = ("json", "html", "sarif", "lists")
+"""``lists``: the two draft privacy lists (STEM-collected.csv, STEM-sharing.csv, STEM-lists.json)."""
 
 
 class State:
@@ -349,6 +351,14 @@ def scan(
     ] = None,
     config: ConfigOpt = None,
     lang: LangOpt = None,
+    policy: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--policy",
+            help="The app's privacy policy (text, Markdown or HTML) to check against the code, instead of "
+            "the one the APK bundles. Offline: a URL is not fetched.",
+        ),
+    ] = None,
     full_facts: Annotated[
         bool,
         typer.Option(
@@ -393,6 +403,7 @@ def scan(
             limit,
             fix_at,
             config=config,
+            policy=policy,
             exclude_rule=exclude_rule,
             min_severity=min_severity,
             lang=lang,
@@ -432,6 +443,7 @@ def _scan(
     fix_at: str | None = None,
     *,
     config: Path | None = None,
+    policy: Path | None = None,
     exclude_rule: list[str] | None = None,
     min_severity: str | None = None,
     lang: str | None = None,
@@ -459,6 +471,7 @@ def _scan(
             reject_at=_severity(reject_at or cfg.reject_at, "--reject-at") or Severity.CRITICAL,
             review_at=_severity(review_at or cfg.review_at, "--review-at") or Severity.HIGH,
             fix_at=_severity(fix_at or cfg.fix_at, "--fix-at") or Severity.MEDIUM,
+            policy=_policy(policy),
         )
         inverted = check_thresholds(options.thresholds)
         if inverted:
@@ -692,6 +705,20 @@ def _log_result(path: Path, result: ScanResult) -> None:
         log.warning("%s: rule %s failed: %s", path.name, rule_error.rule_id, rule_error.message)
 
 
+def _policy(path: Path | None) -> PolicyDocument | None:
+    """The ``--policy`` file read, or None; a missing or unreadable file is exit code 4."""
+    if path is None:
+        return None
+    from apkscan.extract.policy import PolicyFileError, read_policy_file
+
+    try:
+        return read_policy_file(path)
+    except PolicyFileError as exc:
+        from apkscan.errors import InputNotFound
+
+        raise InputNotFound(str(exc)) from None
+
+
 def _ext(fmt: str) -> str:
     return "sarif" if fmt == "sarif" else fmt
 
@@ -732,6 +759,11 @@ def _write_reports(
     written = []
     for fmt in fmts:
         target = output / f"{stem}.{_ext(fmt)}"
+        if fmt == "lists":
+            from apkscan.report.privacy_lists import write_lists
+
+            written += [str(p) for p in write_lists(result, output, stem)]
+            continue
         if fmt == "sarif":
             from apkscan.report import sarif
 
