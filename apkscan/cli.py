@@ -725,10 +725,11 @@ def _ext(fmt: str) -> str:
 
 def _other_apk(path: Path, sha256: str) -> bool:
     """``path`` is a report of a different APK: it exists and does not name ``sha256``
-    (every format writes the APK's hash). Unreadable counts as another APK's."""
+    (every format writes the APK's hash). Unreadable counts as another APK's. A symlink
+    is not a report: the name is kept, and writing refuses it (exit 8)."""
     try:
         if path.is_symlink() or not path.is_file():
-            return path.is_symlink()
+            return False
         with path.open("rb") as fh:
             return sha256.encode() not in fh.read(64 << 20)
     except OSError:

@@ -352,6 +352,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
         progress = _Progress(None if opts.quiet else console, len(tasks))
         reports = opts.out / "reports"
         tasks_by_key = {t["key"]: t for t in tasks}
+        new_scans: list[str] = []
 
         def on_result(payload: Payload) -> None:
             task = tasks_by_key[payload["key"]]
@@ -366,6 +367,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
                 if task["kind"] == "scan":
                     store.write_scan(sha, path, sizes[sha], payload, digest, yara_digest, stem)
                     summary.scanned += 1
+                    new_scans.append(sha)
                 else:
                     store.write_reeval(sha, payload, digest, stem, bool(task.get("yara_stale")))
                     summary.reevaluated += 1
@@ -397,6 +399,11 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
             raise BatchError(f"batch workers cannot start: {exc}") from None
         finally:
             progress.stop()
+        # families and the version check of apps seen before (issue 16, docs/families.md)
+        from apkscan.batch import families
+
+        families.record_versions(store, new_scans)
+        families.update(store, scheduler=opts.scheduler)
         summary.outputs = write_exports(store, opts.out)
     finally:
         store.close()
