@@ -306,3 +306,20 @@ def test_privacy_table_refs_exist() -> None:
     known = set(table["refs"])
     for check in table["checks"]:
         assert set(check["refs"]) <= known, check["id"]
+
+
+def test_html_section_lists_chains_and_escapes_policy_text(gaps: Any, tmp_path: Path) -> None:
+    from apkscan.extract.policy import PolicyDocument, PolicySource
+    from apkscan.report import html
+
+    page = html.render(gaps)
+    section = page[page.index('<section id="privacy">') :]
+    section = section[: section.index("</section>")]
+    for needle in ("已收集个人信息清单", "第三方信息共享清单", "极光推送", "JPushInterface", "no switch seen", "PRIV-SDK-UNLISTED"):
+        assert needle in section, needle
+    assert 'href="#privacy"' in page
+    assert "个人信息合规" in html.render(gaps, lang="zh")
+    evil = "隐私政策\n我们收集您的位置信息<script>alert(1)</script>，用于导航。" + "说明。" * 200
+    doc = PolicyDocument((PolicySource("x", "file", evil),), given=True)
+    page = html.render(_scan("privacy_gaps", policy=doc))
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page

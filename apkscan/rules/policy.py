@@ -50,6 +50,8 @@ class CheckResult:
     """For a failed check: the pattern groups none of whose patterns were found."""
     quote: str = ""
     """For a passed check: the sentence that satisfied its first group."""
+    requirement: str = ""
+    """What the point asks for, in Chinese (``what_zh``)."""
 
 
 @dataclass(frozen=True)
@@ -249,5 +251,13 @@ def run_checks(text: str, sents: list[str] | None = None) -> list[CheckResult]:
                 missing.append(" / ".join(str(p) for p in group[:4]))
             elif not first:
                 first = next((s for s in sents if pat.search(s)), "")
-        out.append(CheckResult(str(check["id"]), not missing, tuple(missing), quote(first) if first else ""))
+        out.append(
+            CheckResult(
+                str(check["id"]),
+                not missing,
+                tuple(missing),
+                quote(first) if first else "",
+                str(check.get("what_zh") or ""),
+            )
+        )
     return out

@@ -333,9 +333,8 @@ def _text_findings(
                 severity=Severity.LOW,
                 confidence="medium",
                 description=(
-                    f"{check['what_zh']}。The policy text ({where}, {reading.chars} characters) has none of: "
-                    + "; ".join(res.missing)
-                    + "."
+                    f"{check['title_en']}: the policy text ({where}, {reading.chars} characters) has nothing that "
+                    f"meets this point ({check['what_zh']}). Searched for: " + "; ".join(res.missing) + "."
                 ),
                 remediation=f"Add it to the policy: {check['what_zh']}.",
                 tags=("privacy-policy", "policy-text"),
