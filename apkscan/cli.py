@@ -472,6 +472,7 @@ def _scan(
             review_at=_severity(review_at or cfg.review_at, "--review-at") or Severity.HIGH,
             fix_at=_severity(fix_at or cfg.fix_at, "--fix-at") or Severity.MEDIUM,
             policy=_policy(policy),
+            known=_known_library(),
         )
         inverted = check_thresholds(options.thresholds)
         if inverted:
@@ -703,6 +704,13 @@ def _log_result(path: Path, result: ScanResult) -> None:
         log.info("%s: could not read %s: %s", path.name, problem.where, problem.message)
     for rule_error in result.rule_errors:
         log.warning("%s: rule %s failed: %s", path.name, rule_error.rule_id, rule_error.message)
+
+
+def _known_library() -> Any:
+    """The known-sample library when one exists (``apkscan known``, docs/families.md)."""
+    from apkscan.known import open_default
+
+    return open_default()
 
 
 def _policy(path: Path | None) -> PolicyDocument | None:
@@ -1031,6 +1039,10 @@ def _exit(code: int | str | None) -> None:
 from apkscan.batch.cli import register as _register_batch  # noqa: E402
 
 _register_batch(app)
+
+from apkscan.known_cli import register as _register_known  # noqa: E402
+
+_register_known(app)
 
 from apkscan.serve.cli import register as _register_serve  # noqa: E402
 

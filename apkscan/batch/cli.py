@@ -99,9 +99,13 @@ def query(
         "--shared", help="Apps sharing a signing cert, a domain or an app-generator id.")] = None,
     sql: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--sql", help="Any read-only SQL over the store (see docs/batch.md).")] = None,
+    family: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--family", help="Families of similar or linked apps: 'all', a family number, or a member's "
+        "package or SHA-256 (docs/families.md).")] = None,
     format: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = QueryFormat.table,
 ) -> None:
-    """Ask the results store: apps with a finding, apps per SDK, shared certificates, domains, generator ids."""
+    """Ask the results store: apps with a finding, apps per SDK, shared certificates, domains, generator ids,
+    families."""
     from rich.console import Console
 
     from apkscan.batch.query import open_store, render_rows, run_query
@@ -110,7 +114,7 @@ def query(
     try:
         store = open_store(output)
         try:
-            cols, rows = run_query(store, finding, sdk, shared.value if shared else None, sql)
+            cols, rows = run_query(store, finding, sdk, shared.value if shared else None, sql, family)
         finally:
             store.close()
     except ApkscanError as exc:

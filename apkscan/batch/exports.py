@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from apkscan.batch.families import summary as family_summary
 from apkscan.batch.store import WELL_KNOWN_DOMAINS, Store, now
 from apkscan.report.safe import html_finalize, neutralise, write_atomic
 
@@ -283,4 +284,5 @@ def write_exports(store: Store, out: Path) -> list[str]:
     write_text_atomic(out / "index.html", render_index(store, apps))
     write_text_atomic(out / "apps.csv", apps_csv(apps))
     write_text_atomic(out / "findings.jsonl", findings_jsonl(store))
-    return [str(out / n) for n in ("index.html", "apps.csv", "findings.jsonl", "apkscan.db")]
+    write_text_atomic(out / "families.json", json.dumps(family_summary(store), ensure_ascii=False, indent=1) + "\n")
+    return [str(out / n) for n in ("index.html", "apps.csv", "findings.jsonl", "families.json", "apkscan.db")]

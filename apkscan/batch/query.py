@@ -35,10 +35,12 @@ def _match(value: str) -> tuple[str, str]:
 
 
 def run_query(store: Store, finding: str | None = None, sdk: str | None = None, shared: str | None = None,
-              sql: str | None = None) -> Rows:
-    asked = [x for x in (finding, sdk, shared, sql) if x]
+              sql: str | None = None, family: str | None = None) -> Rows:
+    asked = [x for x in (finding, sdk, shared, sql, family) if x]
     if len(asked) > 1:
-        raise UsageError("give one of --finding, --sdk, --shared or --sql")
+        raise UsageError("give one of --finding, --sdk, --shared, --family or --sql")
+    if family:
+        return family_rows(store, family)
     if finding:
         if finding == "all":
             q = ("SELECT rule_id, severity, category, title, COUNT(DISTINCT sha256) AS apps FROM apps_with_finding "
@@ -66,6 +68,38 @@ def run_query(store: Store, finding: str | None = None, sdk: str | None = None, 
     q = ("SELECT a.status, COALESCE(r.verdict, a.error_kind) AS verdict_or_error, COUNT(*) AS apps FROM apks a "
          "LEFT JOIN current_results r ON r.sha256 = a.sha256 GROUP BY 1, 2 ORDER BY 1 DESC, 3 DESC")
     return _run(store, q, ())
+
+
+def family_rows(store: Store, family: str) -> Rows:
+    """``all``: one row per family (size, verdicts, shared evidence, packages); a family
+    number, or a package or SHA-256 (prefix) of a member: that family's apps and links."""
+    from apkscan.batch.families import summary
+
+    fams = summary(store)
+    if family == "all":
+        cols = ["family", "size", "verdicts", "evidence", "packages"]
+        rows: list[tuple[Any, ...]] = [
+            (f["family"], f["size"], " ".join(f"{k}:{v}" for k, v in sorted(f["verdicts"].items())),
+             "; ".join(f"{e['kind']}{' ' + e['value'] if e['value'] else ''} x{e['links']}" for e in f["evidence"]),
+             " ".join(sorted({m["package"] or "?" for m in f["members"]})))
+            for f in fams
+        ]
+        return cols, rows
+    wanted = [
+        f for f in fams
+        if str(f["family"]) == family
+        or any(m["package"] == family or (len(family) >= 8 and m["sha256"].startswith(family.lower()))
+               for m in f["members"])
+    ]
+    if not wanted:
+        raise UsageError(f"--family {family}: no family has that number, package or SHA-256 (see --family all)")
+    cols = ["family", "sha256", "package", "label", "version", "verdict", "links"]
+    rows = []
+    for f in wanted:
+        links = "; ".join(f"{e['kind']}{' ' + e['value'] if e['value'] else ''} x{e['links']}" for e in f["evidence"])
+        for m in f["members"]:
+            rows.append((f["family"], m["sha256"], m["package"], m["label"], m["version"], m["verdict"], links))
+    return cols, rows
 
 
 def _run(store: Store, sql: str, params: tuple[Any, ...]) -> Rows:

@@ -67,6 +67,17 @@ CREATE TABLE IF NOT EXISTS generator_ids (
   PRIMARY KEY (sha256, kind, id));
 CREATE INDEX IF NOT EXISTS generator_ids_id ON generator_ids(kind, id);
 CREATE TABLE IF NOT EXISTS ignored_domains (domain TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS fingerprints (
+  sha256 TEXT PRIMARY KEY, package TEXT, version_code TEXT, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS fingerprints_package ON fingerprints(package);
+CREATE TABLE IF NOT EXISTS families (
+  family INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (family, sha256));
+CREATE INDEX IF NOT EXISTS families_sha ON families(sha256);
+CREATE TABLE IF NOT EXISTS family_evidence (
+  family INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, a TEXT, b TEXT, score REAL);
+CREATE TABLE IF NOT EXISTS versions (
+  sha256 TEXT PRIMARY KEY, package TEXT NOT NULL, previous_sha256 TEXT NOT NULL, data TEXT NOT NULL,
+  compared_at TEXT);
 
 CREATE VIEW IF NOT EXISTS current_results AS
   SELECT r.* FROM results r
@@ -232,10 +243,25 @@ class Store:
                 "INSERT OR IGNORE INTO generator_ids(sha256, kind, id, source) VALUES (?, ?, ?, ?)",
                 [(sha256, *g) for g in payload["generator_ids"]])
             self._write_result(sha256, payload, digest, stem, yara_stale=False)
+            self._write_fingerprint(sha256, payload)
 
     def write_reeval(self, sha256: str, payload: Payload, digest: str, stem: str, yara_stale: bool) -> None:
         with self.db:
             self._write_result(sha256, payload, digest, stem, yara_stale)
+            self._write_fingerprint(sha256, payload)
+
+    def _write_fingerprint(self, sha256: str, payload: Payload) -> None:
+        """The app's similarity fingerprint (issue 16; JSON of :class:`~apkscan.facts.Fingerprint`)."""
+        fp = payload.get("fingerprint")
+        if fp is None:
+            return
+        self.db.execute(
+            "INSERT INTO fingerprints(sha256, package, version_code, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(sha256) DO UPDATE SET package = excluded.package, "
+            "version_code = excluded.version_code, data = excluded.data",
+            (sha256, payload.get("fp_package", ""), payload.get("fp_version_code", ""),
+             json.dumps(fp, separators=(",", ":"))),
+        )
 
     def _write_result(self, sha256: str, payload: Payload, digest: str, stem: str, yara_stale: bool) -> None:
         counts = payload["counts"]
