@@ -24,8 +24,6 @@ from apkscan.rules.policy import PolicyReading
 
 NOT_DATA = frozenset({"overlay", "calls", "device-admin"})
 """pi_apis.yaml categories that are capabilities, not personal data a policy lists."""
-NO_LIST_CATEGORIES = frozenset({"ui", "development", "game-engine", "packer", "hybrid-framework", "network", "hotfix"})
-"""SDK categories left out of the sharing list unless their code reaches personal data."""
 TODO_ZH = "待补充"
 
 
@@ -137,14 +135,11 @@ def sdk_names(hit: SdkHit, aliases: dict[str, list[str]]) -> list[str]:
 def listed_sdks(
     sdks: tuple[SdkHit, ...] | list[SdkHit], platform: frozenset[str], seen: dict[str, set[str]]
 ) -> list[SdkHit]:
-    """The SDKs a sharing list must name: trackers, and any SDK whose code reaches personal data."""
-    out = []
-    for s in sdks:
-        if s.id in platform or s.id.startswith("unidentified:"):
-            continue
-        if s.tracker or seen.get(s.id) or (s.data_collected and s.category not in NO_LIST_CATEGORIES):
-            out.append(s)
-    return out
+    """The SDKs a sharing list must name: the catalogue's trackers (SDKs that collect personal
+    data for their vendor's or a third party's purposes). A plain library whose code reaches
+    personal data (a location wrapper, say) processes it for the app: it is neither listed
+    nor counted against the policy, which keeps the findings to what a tester would report."""
+    return [s for s in sdks if s.tracker and s.id not in platform and not s.id.startswith("unidentified:")]
 
 
 def review(
