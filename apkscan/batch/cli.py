@@ -64,10 +64,13 @@ def batch(
         "--limit", help="Change a safety limit, as for apkscan scan (repeatable; docs/security.md).")] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Neither read nor write the rule cache (see docs/security.md).")] = False,
+    lang: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--lang", help="Language of the dashboard (index.html) and the per-APK reports: zh or en "
+        "[default: from the locale, LC_ALL / LANG].", show_default=False)] = None,
 ) -> None:
-    """Scan every APK of a folder in parallel into a resumable results store, with a batch index."""
+    """Scan every APK of a folder in parallel into a resumable results store, with a batch dashboard."""
     from apkscan.batch.runner import BatchOptions, parse_formats, print_summary, run_batch
-    from apkscan.cli import _setup_logging
+    from apkscan.cli import _lang, _setup_logging
 
     _setup_logging(False, False)
     from rich.console import Console
@@ -75,12 +78,13 @@ def batch(
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False)
     try:
+        report_lang = _lang(lang)
         opts = BatchOptions(
             source=source, out=output, jobs=jobs, scheduler=scheduler,
             rule_dirs=list(rules_only or rules or []), include_builtin=not rules_only,
             timeout_s=timeout, memory_mb=memory_mb, formats=parse_formats(format),
             rescan=rescan, retry_failed=retry_failed, quiet=quiet,
-            limits=tuple(limit or ()), no_cache=no_cache,
+            limits=tuple(limit or ()), no_cache=no_cache, lang=report_lang,
         )
         summary = run_batch(opts, err)
     except ApkscanError as exc:

@@ -7,19 +7,27 @@ get a leading apostrophe.
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
+from markupsafe import Markup
 
 from apkscan.batch.families import summary as family_summary
 from apkscan.batch.store import WELL_KNOWN_DOMAINS, Store, now
-from apkscan.report.safe import html_finalize, neutralise, write_atomic
+from apkscan.report.i18n import category_name, severity_name, ui
+from apkscan.report.safe import neutralise, write_atomic
+from apkscan.verdict import TEXT as VERDICT_TEXT
+
+OTHER_VERDICTS = {"pending": ("PENDING", "待检测"), "failed": ("FAILED", "检测失败")}
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -62,6 +70,10 @@ class App:
     row: dict[str, Any]
     categories: list[str] = field(default_factory=list)
     report: str = ""
+    verdict: str = ""
+    """``reject`` ... ``pass``, ``pending`` (not evaluated with the current rules) or ``failed``."""
+    search: str = ""
+    """What the dashboard's filter matches: package, label, version, file, error, categories."""
 
     @property
     def name(self) -> str:
@@ -141,114 +153,302 @@ def clusters(store: Store, apps: list[App]) -> list[Cluster]:
     return out
 
 
-TEMPLATE = r"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<title>apkscan batch: {{ apps|length }} apps</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:1.2em;color:#222}
-h1{font-size:1.4em;margin:.2em 0} h2{font-size:1.15em;margin-top:1.6em}
-.meta{color:#666} table{border-collapse:collapse;width:100%}
-th,td{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f3f3f3;cursor:pointer;user-select:none;position:sticky;top:0}
-th.sorted-asc::after{content:" \25B2"} th.sorted-desc::after{content:" \25BC"}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-.v-reject{color:#fff;background:#c62828;border-radius:3px;padding:0 4px}
-.v-review{background:#ffe082;border-radius:3px;padding:0 4px}
-.v-pass{color:#fff;background:#2e7d32;border-radius:3px;padding:0 4px}
-.v-fix{color:#fff;background:#0e7490;border-radius:3px;padding:0 4px}
-.v-failed{color:#fff;background:#616161;border-radius:3px;padding:0 4px}
-.s-critical{color:#b71c1c;font-weight:bold}.s-high{color:#d84315;font-weight:bold}
-.muted{color:#888}.mono{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
-.controls{margin:.6em 0}.controls input{width:24em;padding:3px}
-details{margin:.3em 0} summary{cursor:pointer}
-</style></head><body>
-<h1>apkscan batch report</h1>
-<p class="meta">{{ apps|length }} apps ({{ n_ok }} scanned, {{ n_failed }} failed) &middot;
-verdicts: {% for v, n in verdicts %}{{ v }} {{ n }}{% if not loop.last %}, {% endif %}{% endfor %} &middot;
-rules <span class="mono">{{ digest[:19] }}</span> &middot; generated {{ generated }}</p>
-<div class="controls">
-<input id="q" type="search" placeholder="filter: package, label, category, rule, error…" aria-label="filter">
-<select id="vf" aria-label="verdict"><option value="">all verdicts</option><option>reject</option>
-<option>review</option><option>fix</option><option>pass</option><option>failed</option></select>
-<span id="shown" class="muted"></span></div>
-<table id="apps"><thead><tr>
-<th data-type="text">verdict</th><th data-type="num">critical</th><th data-type="num">high</th>
-<th data-type="num">medium</th><th data-type="num">low</th><th data-type="num">info</th>
-<th data-type="text">top categories</th><th data-type="text">package</th><th data-type="text">label</th>
-<th data-type="text">version</th><th data-type="text">file</th><th data-type="text">report / error</th>
-</tr></thead><tbody>
-{% for a in apps %}{% set r = a.row %}{% set v = (r.verdict or 'pending') if r.status == 'ok' else 'failed' %}
-<tr data-verdict="{{ v }}"><td data-sort="{{ vrank[v] }}"><span class="v-{{ v }}">{{ v }}</span></td>
-{% for s in severities %}<td class="n{% if r[s] %} s-{{ s }}{% endif %}">
-{{- r[s] if r[s] is not none else '' }}</td>{% endfor %}
-<td>{{ a.categories|join(', ') }}</td><td class="mono">{{ r.package or '' }}</td><td>{{ r.label or '' }}</td>
-<td>{{ r.version_name or '' }}</td><td class="mono" title="{{ r.path }}">{{ r.path|basename }}</td>
-<td>{% if a.report %}<a href="{{ a.report }}">report</a>
-{%- else %}<span class="muted">{{ r.error or '' }}</span>{% endif %}</td></tr>
-{% endfor %}</tbody></table>
-
-<h2>Clusters</h2>
-<p class="meta">Apps sharing a signing certificate, a server domain (domains in more than half of the apps and
-well-known ones such as googleapis.com are left out) or an app-generator account id.</p>
-{% for kind, title in sections %}
-<h3>{{ title }}</h3>
-{% set items = clusters|selectattr('kind', 'equalto', kind)|list %}
-{% if not items %}<p class="muted">none</p>{% endif %}
-{% for c in items %}<details><summary><span class="mono">{{ c.key }}</span> {{ c.detail }}
- &mdash; {{ c.apps|length }} apps</summary><ul>
-{% for a in c.apps %}<li>{% if a.report %}<a href="{{ a.report }}">{{ a.name }}</a>{% else %}{{ a.name }}{% endif %}
-<span class="mono muted">{{ a.row.package or '' }} {{ a.row.version_name or '' }}</span></li>{% endfor %}
-</ul></details>{% endfor %}
-{% endfor %}
-<script>
-(function(){
-  var table=document.getElementById('apps'),body=table.tBodies[0],q=document.getElementById('q'),
-      vf=document.getElementById('vf'),shown=document.getElementById('shown');
-  function cell(row,i){var c=row.cells[i];return c.hasAttribute('data-sort')?c.getAttribute('data-sort'):c.textContent;}
-  function filter(){
-    var t=q.value.toLowerCase(),v=vf.value,n=0;
-    for(var i=0;i<body.rows.length;i++){var r=body.rows[i];
-      var ok=(!v||r.getAttribute('data-verdict')===v)&&(!t||r.textContent.toLowerCase().indexOf(t)>=0);
-      r.style.display=ok?'':'none';if(ok)n++;}
-    shown.textContent=n+' shown';
-  }
-  var ths=table.tHead.rows[0].cells;
-  for(var i=0;i<ths.length;i++)(function(i){ths[i].addEventListener('click',function(){
-    var asc=!this.classList.contains('sorted-asc'),num=this.getAttribute('data-type')==='num';
-    for(var j=0;j<ths.length;j++)ths[j].classList.remove('sorted-asc','sorted-desc');
-    this.classList.add(asc?'sorted-asc':'sorted-desc');
-    var rows=Array.prototype.slice.call(body.rows);
-    rows.sort(function(a,b){var x=cell(a,i),y=cell(b,i);
-      if(num){x=parseFloat(x)||0;y=parseFloat(y)||0;return asc?x-y:y-x;}
-      return asc?x.localeCompare(y):y.localeCompare(x);});
-    rows.forEach(function(r){body.appendChild(r);});
-  });})(i);
-  q.addEventListener('input',filter);vf.addEventListener('change',filter);filter();
-})();
-</script>
-</body></html>
-"""
+VERDICT_ORDER = ("reject", "review", "fix", "pass", "pending", "failed")
+VRANK = {"reject": 4, "review": 3, "fix": 2, "pass": 1, "pending": 0, "failed": 0}
+LINK_KINDS = ("certificate", "domain", "generator")
+KIND_NAMES = {"certificate": "Signer", "domain": "Server domain", "generator": "App-generator id"}
+GRAPH_MAX_APPS = 240
+"""Apps drawn in the cluster graph (the largest clusters first); the lists below it name all."""
+GRAPH_MAX_KEYS = 120
+GRAPH_WIDTH = 1160
+FORCE_MAX_NODES = 90
+"""Components up to this many nodes get a force-directed layout, larger ones a radial one."""
 
 
-def render_index(store: Store, apps: list[App]) -> str:
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, finalize=html_finalize)
-    env.filters["basename"] = lambda p: Path(str(p)).name
-    verdicts = Counter((a.row["verdict"] or "pending") if a.row["status"] == "ok" else "failed" for a in apps)
-    return env.from_string(TEMPLATE).render(
+def _verdict(app: App) -> str:
+    return (str(app.row.get("verdict") or "pending")) if app.row.get("status") == "ok" else "failed"
+
+
+def _search_text(app: App) -> str:
+    r = app.row
+    parts = (r.get("package"), r.get("label"), r.get("version_name"), Path(str(r.get("path") or "")).name,
+             r.get("error"), " ".join(app.categories))
+    return neutralise(" ".join(str(p) for p in parts if p))[:400]
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _force_layout(n: int, edges: list[tuple[int, int]], iterations: int = 150) -> list[tuple[float, float]]:
+    """Fruchterman-Reingold on a unit-ish square, deterministic (nodes start on a circle in
+    their given order): linked apps end up near their shared key."""
+    if n == 1:
+        return [(0.0, 0.0)]
+    pos = [[math.cos(2 * math.pi * i / n), math.sin(2 * math.pi * i / n)] for i in range(n)]
+    k = math.sqrt(4.0 / n)
+    t = 0.2
+    for _ in range(iterations):
+        disp = [[0.0, 0.0] for _ in range(n)]
+        for i in range(n):
+            xi, yi = pos[i]
+            for j in range(i + 1, n):
+                dx, dy = xi - pos[j][0], yi - pos[j][1]
+                d2 = dx * dx + dy * dy or 1e-6
+                f = k * k / d2
+                disp[i][0] += dx * f
+                disp[i][1] += dy * f
+                disp[j][0] -= dx * f
+                disp[j][1] -= dy * f
+        for u, v in edges:
+            dx, dy = pos[u][0] - pos[v][0], pos[u][1] - pos[v][1]
+            d = math.hypot(dx, dy) or 1e-6
+            f = d / k
+            disp[u][0] -= dx * f
+            disp[u][1] -= dy * f
+            disp[v][0] += dx * f
+            disp[v][1] += dy * f
+        for i in range(n):
+            dx, dy = disp[i]
+            d = math.hypot(dx, dy)
+            if d > 0:
+                step = min(d, t)
+                pos[i][0] += dx / d * step
+                pos[i][1] += dy / d * step
+        t *= 0.97
+    return [(p[0], p[1]) for p in pos]
+
+
+def _radial_layout(keys: list[int], apps: list[int], first_key: dict[int, int]) -> dict[int, tuple[float, float]]:
+    """Keys on an inner ring, apps on an outer ring next to their first key."""
+    out: dict[int, tuple[float, float]] = {}
+    for i, node in enumerate(keys):
+        a = 2 * math.pi * i / max(1, len(keys))
+        out[node] = (0.45 * math.cos(a), 0.45 * math.sin(a))
+    order = {node: i for i, node in enumerate(keys)}
+    ranked = sorted(apps, key=lambda v: (order.get(first_key.get(v, -1), 0), v))
+    for i, node in enumerate(ranked):
+        a = 2 * math.pi * i / max(1, len(ranked))
+        out[node] = (math.cos(a), math.sin(a))
+    return out
+
+
+def cluster_graph(found: list[Cluster]) -> dict[str, Any]:
+    """Apps linked to the signers, server domains and app-generator ids they share, laid out
+    for an inline SVG: each connected group gets its own force-directed (or, when large,
+    radial) layout and the groups are packed in rows. Everything is computed here; the page
+    only draws it."""
+    chosen: list[Cluster] = []
+    app_ids: dict[str, int] = {}
+    total = len({a.row["sha256"] for c in found for a in c.apps})
+    for c in sorted(found, key=lambda c: (-len(c.apps), c.kind, c.key)):
+        new = {a.row["sha256"] for a in c.apps} - set(app_ids)
+        if len(chosen) >= GRAPH_MAX_KEYS or len(app_ids) + len(new) > GRAPH_MAX_APPS:
+            continue
+        chosen.append(c)
+        for a in c.apps:
+            app_ids.setdefault(a.row["sha256"], len(app_ids))
+    if not chosen:
+        return {"app_nodes": [], "key_nodes": [], "edges": [], "width": GRAPH_WIDTH, "height": 0, "truncated": False,
+                "total": total}
+    apps_by_sha = {a.row["sha256"]: a for c in chosen for a in c.apps}
+    n_keys = len(chosen)
+    # nodes 0..n_keys-1 are keys, then apps
+    node_of_app = {sha: n_keys + i for sha, i in app_ids.items()}
+    edges = sorted({(ki, node_of_app[a.row["sha256"]]) for ki, c in enumerate(chosen) for a in c.apps})
+    n = n_keys + len(app_ids)
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for u, v in edges:
+        parent[find(u)] = find(v)
+    comps: dict[int, list[int]] = defaultdict(list)
+    for node in range(n):
+        comps[find(node)].append(node)
+    pos: dict[int, tuple[float, float]] = {}
+    x0, y0, row_h = 10.0, 10.0, 0.0
+    for members in sorted(comps.values(), key=lambda m: (-len(m), m[0])):
+        local = {node: i for i, node in enumerate(members)}
+        local_edges = [(local[u], local[v]) for u, v in edges if u in local]
+        if len(members) <= FORCE_MAX_NODES:
+            coords = dict(zip(members, _force_layout(len(members), local_edges), strict=True))
+        else:
+            first_key: dict[int, int] = {}
+            for u, v in edges:
+                if u in local:
+                    first_key.setdefault(v, u)
+            coords = _radial_layout([m for m in members if m < n_keys], [m for m in members if m >= n_keys],
+                                    first_key)
+        size = min(GRAPH_WIDTH - 20.0, 110.0 + 80.0 * math.sqrt(len(members)))
+        xs = [p[0] for p in coords.values()]
+        ys = [p[1] for p in coords.values()]
+        span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
+        if x0 + size > GRAPH_WIDTH - 10 and x0 > 10:
+            x0, y0, row_h = 10.0, y0 + row_h + 16, 0.0
+        for node, (x, y) in coords.items():
+            pos[node] = (x0 + 20 + (x - min(xs)) / span * (size - 40), y0 + 20 + (y - min(ys)) / span * (size - 40))
+        x0 += size + 16
+        row_h = max(row_h, size)
+    keys_of: dict[int, list[str]] = defaultdict(list)
+    for u, v in edges:
+        keys_of[v].append(f"k{u}")
+    app_nodes = []
+    for sha, i in app_ids.items():
+        a = apps_by_sha[sha]
+        node = node_of_app[sha]
+        x, y = pos[node]
+        app_nodes.append({
+            "id": f"a{i}", "x": round(x, 1), "y": round(y, 1), "r": 5 + min(4, len(keys_of[node])),
+            "verdict": _verdict(a), "name": _short(neutralise(a.name), 24), "package": a.row.get("package") or "",
+            "links": " ".join(keys_of[node]), "search": _search_text(a),
+        })
+    key_nodes = []
+    for ki, c in enumerate(chosen):
+        x, y = pos[ki]
+        label = c.key
+        if c.kind == "certificate":
+            label = c.detail.split(",")[0].removeprefix("Common Name: ") or c.key[:12]
+        key_nodes.append({"id": f"k{ki}", "kind": c.kind, "x": round(x, 1), "y": round(y, 1),
+                          "label": _short(neutralise(label), 28), "full": f"{c.key} {c.detail}".strip(),
+                          "n": len(c.apps)})
+    edge_rows = [
+        {"kind": chosen[u].kind, "app": f"a{app_ids_rev}", "key": f"k{u}",
+         "x1": round(pos[u][0], 1), "y1": round(pos[u][1], 1), "x2": round(pos[v][0], 1), "y2": round(pos[v][1], 1)}
+        for u, v in edges
+        for app_ids_rev in (v - n_keys,)
+    ]
+    return {"app_nodes": app_nodes, "key_nodes": key_nodes, "edges": edge_rows, "width": GRAPH_WIDTH,
+            "height": round(y0 + row_h + 10), "truncated": len(app_ids) < total, "total": total}
+
+
+def _dashboard_data(store: Store, apps: list[App], lang: str) -> dict[str, Any]:
+    """Counts for the dashboard: categories, severities, the most frequent findings and SDKs."""
+    digest = store.meta("rules_digest") or ""
+    n_ok = max(1, sum(1 for a in apps if a.row.get("status") == "ok"))
+    ok = {a.row["sha256"] for a in apps if a.row.get("status") == "ok"}
+    cat_apps: dict[str, set[str]] = defaultdict(set)
+    cat_findings: Counter[str] = Counter()
+    sev_apps: dict[str, set[str]] = defaultdict(set)
+    sev_findings: Counter[str] = Counter()
+    rule_apps: dict[str, set[str]] = defaultdict(set)
+    rule_info: dict[str, tuple[str, str, str]] = {}
+    rank = {s: i for i, s in enumerate(reversed(SEVERITIES))}
+    for sha, rule_id, sev, cat, title in store.iter_rows(
+        "SELECT sha256, rule_id, severity, category, title FROM findings WHERE rules_digest = ?", (digest,)
+    ):
+        if sha not in ok:
+            continue
+        sev_apps[sev].add(sha)
+        sev_findings[sev] += 1
+        if sev != "info":
+            cat_apps[cat].add(sha)
+            cat_findings[cat] += 1
+        rule_apps[rule_id].add(sha)
+        old = rule_info.get(rule_id)
+        if old is None or rank.get(sev, 0) > rank.get(old[0], 0):
+            rule_info[rule_id] = (sev, cat, title or rule_id)
+    top = sorted(rule_apps, key=lambda r: (-len(rule_apps[r]), -rank.get(rule_info[r][0], 0), r))[:20]
+    titles_zh = _titles_zh(store, digest, set(top)) if lang == "zh" else {}
+    label_w, bar_w = 120, 260
+    cats = sorted(cat_apps, key=lambda c: (-len(cat_apps[c]), c))
+    biggest = max((len(cat_apps[c]) for c in cats), default=1)
+    category_rows = [
+        {"category": c, "label": category_name(c, lang), "apps": len(cat_apps[c]), "findings": cat_findings[c],
+         "y": i * 22, "w": round(bar_w * len(cat_apps[c]) / biggest, 1)}
+        for i, c in enumerate(cats)
+    ]
+    sdk_rows = []
+    for sdk_id, name, category, n in store.iter_rows(
+        "SELECT sdk_id, MAX(name), MAX(category), COUNT(DISTINCT sha256) AS n FROM sdks WHERE rules_digest = ? "
+        "GROUP BY sdk_id ORDER BY n DESC, sdk_id LIMIT 25", (digest,)
+    ):
+        pct = round(100 * n / n_ok)
+        sdk_rows.append({"id": sdk_id, "name": name or sdk_id, "category": category or "", "apps": n, "pct": pct,
+                         "w": round(min(100, pct) * 0.8)})
+    return {
+        "categories": category_rows,
+        "cat_chart": {"label_w": label_w, "width": label_w + bar_w + 150, "height": max(22, 22 * len(cats))},
+        "severity_rows": [{"sev": s, "findings": sev_findings[s], "apps": len(sev_apps[s])} for s in SEVERITIES],
+        "top_findings": [
+            {"rule_id": r, "severity": rule_info[r][0], "category": rule_info[r][1],
+             "title": titles_zh.get(r) or rule_info[r][2], "apps": len(rule_apps[r]),
+             "pct": round(100 * len(rule_apps[r]) / n_ok), "w": round(min(100, 100 * len(rule_apps[r]) / n_ok) * 0.8)}
+            for r in top
+        ],
+        "sdks": sdk_rows,
+    }
+
+
+def _titles_zh(store: Store, digest: str, wanted: set[str]) -> dict[str, str]:
+    """Chinese titles of ``wanted`` rules, read from the stored findings (the rule files'
+    ``title_zh``); stops as soon as every one is found."""
+    out: dict[str, str] = {}
+    for (blob,) in store.iter_rows("SELECT findings FROM results WHERE rules_digest = ?", (digest,)):
+        for f in json.loads(blob or "[]"):
+            rid = f.get("rule_id")
+            if rid in wanted and rid not in out and f.get("title_zh"):
+                out[rid] = str(f["title_zh"])
+        if len(out) == len(wanted):
+            break
+    return out
+
+
+def _script() -> str:
+    return resources.files("apkscan.report").joinpath("templates", "batch.js").read_text("utf-8").strip()
+
+
+def _csp(script: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def render_index(store: Store, apps: list[App], lang: str = "en") -> str:
+    """The batch dashboard (``index.html``) in ``lang`` (``zh`` or ``en``): verdict and
+    category counts, the most frequent findings, SDK prevalence, the cluster graph and the
+    app table. Self-contained, with the single-app report's strict Content-Security-Policy."""
+    from apkscan.report.html import _env
+
+    env = _env()
+    env.filters.setdefault("basename", lambda p: Path(str(p)).name)
+    _ = ui(lang)
+    for a in apps:
+        a.verdict = _verdict(a)
+        a.search = _search_text(a)
+    counts = Counter(a.verdict for a in apps)
+    found = clusters(store, apps)
+    script = _script()
+    verdict_names = {v: (VERDICT_TEXT.get(v) or OTHER_VERDICTS[v])[1] if lang == "zh" else v for v in VERDICT_ORDER}
+    return env.get_template("batch.html.j2").render(
         apps=apps,
         n_ok=sum(a.row["status"] == "ok" for a in apps),
         n_failed=sum(a.row["status"] != "ok" for a in apps),
-        verdicts=sorted(verdicts.items(), key=lambda kv: -kv[1]),
-        vrank={"reject": 4, "review": 3, "fix": 2, "pass": 1, "pending": 0, "failed": 0},
+        verdicts=[(v, counts[v]) for v in VERDICT_ORDER if counts[v]],
+        verdict_names=verdict_names,
+        vrank=VRANK,
         severities=SEVERITIES,
-        sections=[("certificate", "Shared signing certificates"), ("domain", "Shared server domains"),
-                  ("generator", "Shared app-generator ids")],
-        clusters=clusters(store, apps),
+        sections=[("certificate", _("Shared signing certificates")), ("domain", _("Shared server domains")),
+                  ("generator", _("Shared app-generator ids"))],
+        clusters=found,
+        graph=cluster_graph(found),
+        link_kinds=LINK_KINDS,
+        kind_names=KIND_NAMES,
         digest=store.meta("rules_digest") or "",
         generated=now(),
+        lang=lang,
+        _=_,
+        sev_name=lambda s: severity_name(str(s), lang),
+        cat_name=lambda c: category_name(str(c), lang),
+        script=Markup(script),
+        csp=_csp(script),
+        **_dashboard_data(store, apps, lang),
     )
 
 
@@ -279,9 +479,9 @@ def findings_jsonl(store: Store) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def write_exports(store: Store, out: Path) -> list[str]:
+def write_exports(store: Store, out: Path, lang: str = "en") -> list[str]:
     apps = load_apps(store, out)
-    write_text_atomic(out / "index.html", render_index(store, apps))
+    write_text_atomic(out / "index.html", render_index(store, apps, lang))
     write_text_atomic(out / "apps.csv", apps_csv(apps))
     write_text_atomic(out / "findings.jsonl", findings_jsonl(store))
     write_text_atomic(out / "families.json", json.dumps(family_summary(store), ensure_ascii=False, indent=1) + "\n")

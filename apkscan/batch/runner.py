@@ -53,6 +53,8 @@ class BatchOptions:
     limits: tuple[str, ...] = ()
     """``--limit NAME=VALUE`` items (as for ``apkscan scan``)."""
     no_cache: bool = False
+    lang: str = "en"
+    """``--lang``: the dashboard (index.html) and the per-APK reports in ``zh`` or ``en``."""
 
 
 @dataclass
@@ -385,7 +387,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
             rule_dirs=tuple(str(Path(d).resolve()) for d in opts.rule_dirs),
             include_builtin=opts.include_builtin, digest=digest, formats=tuple(opts.formats),
             memory_mb=opts.memory_mb, timeout_s=float(opts.timeout_s),
-            limits=tuple(opts.limits), no_cache=opts.no_cache,
+            limits=tuple(opts.limits), no_cache=opts.no_cache, lang=opts.lang,
         )
         try:
             if not tasks:
@@ -404,7 +406,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
 
         families.record_versions(store, new_scans)
         families.update(store, scheduler=opts.scheduler)
-        summary.outputs = write_exports(store, opts.out)
+        summary.outputs = write_exports(store, opts.out, opts.lang)
     finally:
         store.close()
     summary.wall_s = time.monotonic() - t0

@@ -35,6 +35,8 @@ class WorkerConfig:
     """``--limit NAME=VALUE`` items, applied by every worker as by ``apkscan scan``."""
     no_cache: bool = False
     """``--no-cache``: workers neither read nor write the rule cache."""
+    lang: str = "en"
+    """``--lang``: language of the per-APK HTML and SARIF reports."""
 
 
 class WorkerStartError(Exception):

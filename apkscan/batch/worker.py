@@ -131,6 +131,10 @@ def _test_hook(path: str) -> None:
             os._exit(70)
 
 
+REPORT_LANG = "en"
+"""Language of the per-APK reports (``--lang`` of ``apkscan batch``); set from the worker's config."""
+
+
 def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool) -> Payload:
     from apkscan.cli import report_stem
     from apkscan.report import render
@@ -151,7 +155,7 @@ def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool
         ],
         "sdk_rows": [(s.id, s.name, s.category) for s in result.sdks],
         "stem": report_stem(result),
-        "reports": {fmt: render(result, fmt) for fmt in formats},
+        "reports": {fmt: render(result, fmt, lang=REPORT_LANG) for fmt in formats},
         "scanned_at": result.scanned_at,
         "tool_version": result.tool_version,
         "timings": dict(result.timings),
@@ -308,6 +312,8 @@ def main(argv: list[str]) -> int:
                                 f"!= {config['digest'][:19]}); workers must see the same rule folders"))
         return 3
     formats = tuple(config["formats"])
+    global REPORT_LANG
+    REPORT_LANG = "zh" if config.get("lang") == "zh" else "en"
     set_memory_limit(int(config.get("memory_mb", 0)))
     conn_out.send(("ready", ruleset.digest))
     while True:
