@@ -2,7 +2,7 @@
 
     python benchmarks/bench_serve.py [--count 200] [--concurrency 8] [-j 2] [--repeat 20]
 
-1. latency of one ~3 MB app (``large/cmp_whatsapp_2dex.apk``, or the largest sample) on a
+1. latency of one ~3 MB app (``--app``; default the corpus APK closest to 3 MB) on a
    warm service: ``--repeat`` uploads one after another, each a different file (a unique
    ZIP comment, so the store cannot answer it), compared with ``apkscan scan`` of the same
    file in a new process (the CLI per-APK cost);
@@ -74,11 +74,16 @@ def main() -> int:
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=20, help="uploads of the ~3 MB app for its latency")
     ap.add_argument("--cli-runs", type=int, default=3)
+    ap.add_argument("--app", type=Path, help="the app whose latency is measured (default: the corpus APK "
+                                              "closest to 3 MB)")
     args = ap.parse_args()
     corpus = args.corpus if args.corpus.is_dir() else None
     files = files_for(corpus, args.count)
-    mid = (corpus / "large" / "cmp_whatsapp_2dex.apk") if corpus else None
-    if mid is None or not mid.is_file():
+    if args.app is not None:
+        mid = args.app
+    elif corpus is not None:  # the corpus app closest to 3 MB
+        mid = min((p for p in corpus.glob("*.apk") if p.is_file()), key=lambda p: abs(p.stat().st_size - 3_000_000))
+    else:
         mid = max((ROOT / "samples").glob("*.apk"), key=lambda p: p.stat().st_size)
     print(f"{len(files)} distinct files, {sum(p.stat().st_size for p in files) / 1e6:.1f} MB; "
           f"{os.cpu_count()} CPUs; -j {args.jobs}; concurrency {args.concurrency}", flush=True)

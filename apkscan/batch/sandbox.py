@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection, wait
 from typing import IO, Any
@@ -35,6 +36,8 @@ class WorkerConfig:
     """``--limit NAME=VALUE`` items, applied by every worker as by ``apkscan scan``."""
     no_cache: bool = False
     """``--no-cache``: workers neither read nor write the rule cache."""
+    early: bool = False
+    """Send the verdict and reports (an ``early`` message) before the facts (``apkscan serve``)."""
     lang: str = "en"
     """``--lang``: language of the per-APK HTML and SARIF reports."""
 
@@ -51,8 +54,10 @@ def _signal_name(code: int) -> str:
 
 
 class Sandbox:
-    def __init__(self, config: WorkerConfig, stderr: IO[Any] | int | None = None) -> None:
+    def __init__(self, config: WorkerConfig, stderr: IO[Any] | int | None = None,
+                 on_early: Callable[[Payload], None] | None = None) -> None:
         self.config = config
+        self.on_early = on_early
         self.stderr = stderr
         self.proc: subprocess.Popen[bytes] | None = None
         self.conn_in: Connection | None = None
@@ -146,6 +151,10 @@ class Sandbox:
             return self._died()
         if kind == "ready":
             self.state = "idle"
+            return None
+        if kind == "early":  # the task goes on (its facts follow)
+            if self.on_early is not None:
+                self.on_early(body)
             return None
         if kind == "fatal":
             self.kill()

@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,12 @@ REPORT_LANG = "en"
 """Language of the per-APK reports (``--lang`` of ``apkscan batch``); set from the worker's config."""
 
 
-def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool) -> Payload:
+def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool,
+                  early: Callable[[Payload], None] | None = None) -> Payload:
+    """Everything the parent stores for one result. ``early`` (``apkscan serve``) gets the
+    verdict and the rendered reports before the facts are serialised (about half of a warm
+    scan's time), so a waiting client is answered sooner; the final payload then carries no
+    report texts."""
     from apkscan.cli import report_stem
     from apkscan.report import render
 
@@ -165,6 +171,10 @@ def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool
         "fp_package": m.package,
         "fp_version_code": m.version_code,
     }
+    if early is not None and with_facts:
+        early({**payload, "apk": {"package": m.package, "label": m.label, "version_name": m.version_name,
+                                  "version_code": m.version_code}})
+        payload["reports"] = {}
     if with_facts:
         certs = facts.signing.certificates
         blob, raw_size = compress_facts(facts)
@@ -196,7 +206,8 @@ def _options() -> Any:
     return Options(known=open_default())
 
 
-def _scan(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
+def _scan(task: Task, ruleset: RuleSet, formats: tuple[str, ...],
+          early: Callable[[Payload], None] | None = None) -> Payload:
     from apkscan import api
     from apkscan.batch.bundle import find_base, is_bundle
     from apkscan.cli import parse_limits
@@ -224,7 +235,7 @@ def _scan(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
     if short:
         # a partial result is never stored as ok: the APK fails and the worker is replaced
         raise MemoryError(short[0].message)
-    payload = build_payload(result, formats, with_facts=True)
+    payload = build_payload(result, formats, with_facts=True, early=early)
     payload["apk"].update(bundle)
     return payload
 
@@ -238,12 +249,15 @@ def _reevaluate(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Paylo
     return build_payload(api.evaluate_facts(facts, ruleset, _options()), formats, with_facts=False)
 
 
-def process(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
+def process(task: Task, ruleset: RuleSet, formats: tuple[str, ...],
+            early: Callable[[Payload], None] | None = None) -> Payload:
     """Run one task; never raises (except for a process-wide problem in the caller)."""
     t0 = time.perf_counter()
     try:
-        run = _reevaluate if task["kind"] == "reeval" else _scan
-        payload = run(task, ruleset, formats)
+        if task["kind"] == "reeval":
+            payload = _reevaluate(task, ruleset, formats)
+        else:
+            payload = _scan(task, ruleset, formats, early)
     except ApkscanError as exc:
         payload = describe_error(exc, str(task.get("path", "")))
     except MemoryError:
@@ -325,7 +339,14 @@ def main(argv: list[str]) -> int:
         task["limits"] = config.get("limits") or ()
         task["timeout_s"] = config.get("timeout_s", 0)
         try:
-            payload = process(task, ruleset, formats)
+            early = None
+            if config.get("early"):
+                key = task["key"]
+
+                def early(p: Payload, key: str = key) -> None:
+                    conn_out.send(("early", {**p, "key": key}))
+
+            payload = process(task, ruleset, formats, early)
             conn_out.send(("done", payload))
         except MemoryError:
             with contextlib.suppress(Exception):

@@ -139,7 +139,16 @@ class Service:
             return None
         out: dict[str, Any] = {"id": sha256, "sha256": sha256}
         status = job["status"] if job is not None else ""
-        if status not in ("queued", "running"):
+        # a job answered before its facts reached the store: its summary stands in for the row
+        early = job is not None and job["status"] == "done" and job.get("summary") is not None and (
+            row is None or (row["verdict"] is None and row["apk_status"] != "failed"))
+        if early:
+            assert job is not None
+            summary = job["summary"]
+            row = {**{k: summary.get(k) for k in ("package", "label", "version_name", "version_code")},
+                   "size": job["size"], "scanned_at": job["finished_at"], "apk_status": "ok",
+                   "verdict": job["verdict"], **(summary.get("counts") or {})}
+        elif status not in ("queued", "running"):
             if row is None:
                 status = status or "failed"
             elif row["apk_status"] == "failed":
@@ -153,14 +162,14 @@ class Service:
             out["queue_position"] = self.runner.position(sha256)
         if row is not None:
             for k in ("package", "label", "version_name", "version_code", "size", "scanned_at"):
-                out[k] = row[k]
+                out[k] = row.get(k) if isinstance(row, dict) else row[k]
         if status == "done" and row is not None:
             out["verdict"] = row["verdict"]
             en, zh = (job or {}).get("reason") or "", (job or {}).get("reason_zh") or ""
-            if not en and row["report_stem"]:
+            if not en and row.get("report_stem"):
                 en, zh = self._reason_from_report(str(row["report_stem"]))
             out["verdict_reason"] = {"en": en, "zh": zh}
-            out["counts"] = {k: row[k] for k in ("critical", "high", "medium", "low", "info")}
+            out["counts"] = {k: row.get(k, 0) for k in ("critical", "high", "medium", "low", "info")}
             out["reports"] = {fmt: f"{API}/scans/{sha256}/report.{fmt}" for fmt in ("json", "html", "sarif")}
         if status == "failed":
             out["error_kind"] = (row or {}).get("error_kind") or (job or {}).get("error_kind")
@@ -184,9 +193,13 @@ class Service:
     def report_file(self, sha256: str, fmt: str) -> Path | None:
         rows = self.rows("SELECT report_stem FROM results WHERE sha256 = ? AND rules_digest = ?",
                          (sha256, self.s.digest))
-        if not rows or not rows[0]["report_stem"]:
+        stem = rows[0]["report_stem"] if rows else None
+        if not stem:
+            job = self.sdb.job(sha256)
+            stem = ((job or {}).get("summary") or {}).get("stem") if (job or {}).get("status") == "done" else None
+        if not stem:
             return None
-        path = self.s.data / "reports" / f"{rows[0]['report_stem']}.{fmt}"
+        path = self.s.data / "reports" / f"{stem}.{fmt}"
         return path if path.is_file() and not path.is_symlink() else None
 
 
@@ -398,6 +411,8 @@ def _queue(svc: Service, sha: str, ext: str, path: Path, size: int, filename: st
     job = svc.sdb.job(sha)
     if job is not None and job["status"] in ("queued", "running"):
         return 202, True
+    if job is not None and job["status"] == "done" and sha in svc.runner.early_done:
+        return 200, True  # answered a moment ago; its facts are on their way to the store
     rows = svc.rows("SELECT status, error_kind, error FROM apks WHERE sha256 = ?", (sha,))
     current = svc.rows("SELECT verdict FROM results WHERE sha256 = ? AND rules_digest = ?", (sha, svc.s.digest))
     if current or (rows and rows[0]["status"] == "failed"):

@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
   ext TEXT NOT NULL, size INTEGER NOT NULL, filename TEXT, token_id TEXT,
   submitted_at TEXT NOT NULL, started_at TEXT, finished_at TEXT,
-  verdict TEXT, reason TEXT, reason_zh TEXT, error_kind TEXT, error TEXT, timings TEXT);
+  verdict TEXT, reason TEXT, reason_zh TEXT, error_kind TEXT, error TEXT, timings TEXT, summary TEXT);
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, seq);
 """
 
@@ -138,6 +138,7 @@ class ServeDB:
                 "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO UPDATE SET seq = excluded.seq, "
                 "kind = excluded.kind, status = 'queued', submitted_at = excluded.submitted_at, started_at = NULL, "
                 "finished_at = NULL, verdict = NULL, reason = NULL, reason_zh = NULL, error_kind = NULL, error = NULL, "
+                "summary = NULL, "
                 "timings = excluded.timings",
                 (sha256, seq, kind, ext, size, filename, token_id, now(), json.dumps(timings)))
 
@@ -157,15 +158,23 @@ class ServeDB:
             self.db.execute("UPDATE jobs SET status = 'running', started_at = ? WHERE sha256 = ?", (now(), sha256))
 
     def finish_job(self, sha256: str, status: str, verdict: str | None, error_kind: str | None,
-                   error: str | None, timings: dict[str, Any], reason: tuple[str, str] = ("", "")) -> None:
+                   error: str | None, timings: dict[str, Any], reason: tuple[str, str] | None = None,
+                   summary: dict[str, Any] | None = None) -> None:
+        """Record the end of a job (``summary``: package, label, versions, counts and report
+        stem, known before the store is written); a second call merges its timings."""
         with self.db:
-            old = self.db.execute("SELECT timings FROM jobs WHERE sha256 = ?", (sha256,)).fetchone()
+            old = self.db.execute("SELECT timings, reason, reason_zh, summary FROM jobs WHERE sha256 = ?",
+                                  (sha256,)).fetchone()
             merged = json.loads(old[0] or "{}") if old is not None else {}
             merged.update(timings)
+            if reason is None:
+                reason = (old[1] or "", old[2] or "") if old is not None else ("", "")
+            kept = summary if summary is not None else (json.loads(old[3]) if old is not None and old[3] else None)
             self.db.execute(
                 "UPDATE jobs SET status = ?, finished_at = ?, verdict = ?, error_kind = ?, error = ?, timings = ?, "
-                "reason = ?, reason_zh = ? WHERE sha256 = ?",
-                (status, now(), verdict, error_kind, error, json.dumps(merged), reason[0], reason[1], sha256))
+                "reason = ?, reason_zh = ?, summary = ? WHERE sha256 = ?",
+                (status, now(), verdict, error_kind, error, json.dumps(merged), reason[0], reason[1],
+                 None if kept is None else json.dumps(kept, ensure_ascii=False), sha256))
 
     def pending(self) -> list[dict[str, Any]]:
         """Jobs queued or running when the service stopped, oldest first (resumed at start)."""
@@ -183,4 +192,5 @@ class ServeDB:
 def _job(row: sqlite3.Row) -> dict[str, Any]:
     job = dict(row)
     job["timings"] = json.loads(job.get("timings") or "{}")
+    job["summary"] = json.loads(job["summary"]) if job.get("summary") else None
     return job

@@ -98,6 +98,7 @@ class UploadSink:
 class Queued:
     task: Task
     queued_at: float = field(default_factory=time.monotonic)
+    sent_at: float = 0.0
 
 
 class Runner(threading.Thread):
@@ -126,6 +127,9 @@ class Runner(threading.Thread):
         self.fatal = ""
         self.replaced = 0
         self._dask_done: queue.SimpleQueue[tuple[str, Payload]] = queue.SimpleQueue()
+        self.early_done: set[str] = set()
+        """Jobs answered (verdict and reports) whose facts are not stored yet."""
+        self.store: Store | None = None
 
     # --- called from the request thread ------------------------------------------------
     def submit(self, task: Task) -> None:
@@ -155,6 +159,7 @@ class Runner(threading.Thread):
     # --- the thread ----------------------------------------------------------------------
     def run(self) -> None:
         store = Store(self.data / "apkscan.db")
+        self.store = store
         try:
             if self.scheduler:
                 self._run_dask(store)
@@ -177,7 +182,8 @@ class Runner(threading.Thread):
             os.read(self.wake_r, 4096)
 
     def _run_local(self, store: Store) -> None:
-        sandboxes = [Sandbox(self.config, self.log) for _ in range(self.jobs)]
+        sandboxes = [Sandbox(self.config, self.log, on_early=lambda body: self._early(store, body))
+                     for _ in range(self.jobs)]
         try:
             for sb in sandboxes:
                 sb.start()
@@ -233,6 +239,7 @@ class Runner(threading.Thread):
         key = item.task["key"]
         self.running[key] = item
         self.sdb.start_job(key)
+        item.sent_at = time.monotonic()
         sb.send(item.task)
 
     def _run_dask(self, store: Store) -> None:
@@ -276,6 +283,35 @@ class Runner(threading.Thread):
         self._wake()
 
     # --- results -------------------------------------------------------------------------
+    def _early(self, store: Store, body: Payload) -> None:
+        """The verdict and reports of a scan whose facts are still being serialised: write
+        the reports, answer the waiting requests; the store follows in :meth:`_finish`."""
+        sha = str(body["key"])
+        item = self.running.get(sha)
+        t0 = time.perf_counter()
+        try:
+            stem = store.report_stem(sha, body["stem"])
+            for fmt, text in body["reports"].items():
+                write_text_atomic(self.data / "reports" / f"{stem}.{fmt}", text)
+        except Exception:
+            return  # _finish writes them with the store, or fails the job
+        now = time.monotonic()
+        timings: dict[str, Any] = {"write_s": round(time.perf_counter() - t0, 4)}
+        if item is not None:
+            timings["queue_s"] = round(max(0.0, item.sent_at - item.queued_at), 4)
+            timings["scan_s"] = round(now - item.sent_at, 4)
+            timings["total_s"] = round(now - item.queued_at + float(item.task.get("upload_s") or 0.0), 4)
+        if body.get("timings"):
+            timings["phases"] = body["timings"]
+        apk = body.get("apk") or {}
+        summary = {**{k: apk.get(k) for k in ("package", "label", "version_name", "version_code")},
+                   "counts": body.get("counts") or {}, "stem": stem}
+        self.early_done.add(sha)
+        self.sdb.finish_job(sha, "done", str(body.get("verdict") or ""), None, None, timings,
+                            (str(body.get("verdict_reason") or ""), str(body.get("verdict_reason_zh") or "")),
+                            summary)
+        self.notify(sha)
+
     def _finish(self, store: Store, task: Task, payload: Payload) -> None:
         """Write one result as ``apkscan batch`` does, then tell the waiting requests."""
         sha = task["key"]
@@ -307,7 +343,16 @@ class Runner(threading.Thread):
                 status = "failed"
         except Exception as exc:  # a store or report write failed: the job fails, the service goes on
             status, kind, error = "failed", "internal", f"result not stored: {type(exc).__name__}: {exc}"[:500]
-        timings: dict[str, Any] = {
+        if sha in self.early_done:  # answered already: only the time the facts and the store took
+            self.early_done.discard(sha)
+            timings: dict[str, Any] = {"store_s": round(time.perf_counter() - t0, 4)}
+            if item is not None:
+                timings["done_s"] = round(time.monotonic() - item.queued_at, 4)
+            self.sdb.finish_job(sha, status, verdict, kind, error, timings)
+            if status == "failed":
+                self.notify(sha)
+            return
+        timings = {
             "queue_s": round(queue_s, 4),
             "scan_s": round(float(payload.get("duration") or 0.0), 4),
             "write_s": round(time.perf_counter() - t0, 4),

@@ -121,7 +121,8 @@ def run(opts: ServeOptions, out: Any = None) -> None:
         config = WorkerConfig(
             rule_dirs=tuple(str(Path(d).resolve()) for d in opts.rule_dirs), include_builtin=opts.include_builtin,
             digest=digest, formats=("json", "html", "sarif"), memory_mb=opts.memory_mb,
-            timeout_s=float(opts.timeout_s), limits=tuple(opts.limits), no_cache=opts.no_cache)
+            timeout_s=float(opts.timeout_s), limits=tuple(opts.limits), no_cache=opts.no_cache,
+            early=not opts.scheduler)  # a Dask task answers once, with everything
         settings = ServeSettings(
             data=opts.data, max_upload_bytes=int(opts.max_upload_mb * (1 << 20)), queue_max=opts.queue_max,
             rate_per_minute=opts.rate_per_minute, max_wait_s=opts.max_wait_s, cookie_secure=opts.cookie_secure,
