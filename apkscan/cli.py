@@ -460,7 +460,7 @@ def _scan(
         from apkscan.verdict import check_thresholds
 
         cfg = load_config(config)  # the command line wins over the file
-        lang = _lang(lang)
+        lang = _lang(lang or cfg.lang)  # the command line, the config file, then the locale
         fmts = _formats(format or (list(cfg.formats) or ["json,html"]))
         output = output or cfg.output or Path("reports")
         limits = parse_limits(limit or [])
