@@ -237,7 +237,7 @@ ConfigOpt = Annotated[
     Optional[Path],  # noqa: UP045
     typer.Option(
         "--config",
-        help="Config file (TOML). Default: apkscan.toml, or [tool.apkscan] in pyproject.toml, in the working "
+        help="Config file (TOML). Default: apkscan.toml, or \\[tool.apkscan] in pyproject.toml, in the working "
         "folder or above. Options on the command line win.",
     ),
 ]
@@ -245,7 +245,7 @@ LangOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
         "--lang",
-        help="Language of the console, HTML and SARIF texts: zh or en [default: from the locale, LC_ALL / LANG; "
+        help="Language of the console, HTML and SARIF texts: zh or en \\[default: from the locale, LC_ALL / LANG; "
         "zh_* means zh]. JSON carries both.",
         show_default=False,
     ),
@@ -274,7 +274,7 @@ def scan(
     paths: Annotated[list[Path], typer.Argument(help="APK files to scan.", show_default=False)],
     output: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--output", "-o", help="Folder for the reports [default: reports].", show_default=False),
+        typer.Option("--output", "-o", help="Folder for the reports \\[default: reports].", show_default=False),
     ] = None,
     format: Annotated[
         Optional[list[str]],  # noqa: UP045
@@ -282,7 +282,7 @@ def scan(
             "--format",
             "-f",
             help="Report formats: json, html, sarif; comma-separated or repeated (-f json -f sarif) "
-            "[default: json,html].",
+            "\\[default: json,html].",
             show_default=False,
         ),
     ] = None,
@@ -328,7 +328,7 @@ def scan(
         Optional[str],  # noqa: UP045
         typer.Option(
             "--reject-at",
-            help="Verdict 'reject' from an illegal-app finding of this severity [default: critical].",
+            help="Verdict 'reject' from an illegal-app finding of this severity \\[default: critical].",
             show_default=False,
         ),
     ] = None,
@@ -337,7 +337,7 @@ def scan(
         typer.Option(
             "--review-at",
             help="Verdict 'review' from one illegal-app finding of this severity ('reject' from two of "
-            "different rules) [default: high].",
+            "different rules) \\[default: high].",
             show_default=False,
         ),
     ] = None,
@@ -345,7 +345,7 @@ def scan(
         Optional[str],  # noqa: UP045
         typer.Option(
             "--fix-at",
-            help="Verdict 'fix' from a compliance finding of this severity [default: medium].",
+            help="Verdict 'fix' from a compliance finding of this severity \\[default: medium].",
             show_default=False,
         ),
     ] = None,
@@ -911,7 +911,7 @@ def diff(
         typer.Option(
             "--format",
             "-f",
-            help="Files to write into --output: json, html; comma-separated or repeated [default: json,html].",
+            help="Files to write into --output: json, html; comma-separated or repeated \\[default: json,html].",
             show_default=False,
         ),
     ] = None,
