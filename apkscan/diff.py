@@ -69,6 +69,7 @@ class AppDiff:
     signers: Change
     new_findings: list[DiffFinding]
     fixed_findings: list[DiffFinding]
+    personal_data_callers: Change = field(default_factory=Change)
     unchanged_findings: list[DiffFinding] = field(default_factory=list)
     changed_findings: list[DiffFinding] = field(default_factory=list)
 
@@ -184,11 +185,13 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> AppDiff:
         return {f"{s['id']} ({s['name']})" for s in d.get("sdks", [])}
 
     def pdata(d: dict[str, Any]) -> set[str]:
-        out = set()
-        for a in d.get("data_access", []):
-            who = sorted({s.get("sdk") or "app" for s in a.get("sites", [])})
-            out.add(f"{a['category']} ({', '.join(who)})" if who else a["category"])
-        return out
+        return {a["category"] for a in d.get("data_access", [])}
+
+    def callers(d: dict[str, Any]) -> set[str]:
+        """``contacts by app``, ``device-id by umeng-analytics``: who reaches each category."""
+        return {
+            f"{a['category']} by {s.get('sdk') or 'app'}" for a in d.get("data_access", []) for s in a.get("sites", [])
+        }
 
     def domains(d: dict[str, Any]) -> set[str]:
         return set(d["facts"]["strings"].get("domains", []))
@@ -203,6 +206,7 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> AppDiff:
         permissions=_change(perms(old), perms(new)),
         sdks=_change(sdks(old), sdks(new)),
         personal_data=_change(pdata(old), pdata(new)),
+        personal_data_callers=_change(callers(old), callers(new)),
         domains=_change(domains(old), domains(new)),
         signers=_change(signers(old), signers(new)),
         new_findings=added,
@@ -253,7 +257,8 @@ def _ident(side: dict[str, Any]) -> str:
 SECTIONS = (
     ("permissions", "Permissions", "权限"),
     ("sdks", "SDKs", "第三方 SDK"),
-    ("personal_data", "Personal data (who reaches it)", "个人信息（调用方）"),
+    ("personal_data", "Personal-data categories", "个人信息类别"),
+    ("personal_data_callers", "Who reaches personal data (app or SDK)", "个人信息调用方（应用或 SDK）"),
     ("signers", "Signing certificates", "签名证书"),
     ("domains", "Domains", "域名"),
 )
@@ -272,6 +277,8 @@ def print_diff(console: Console, d: AppDiff) -> None:
     )
     if new["verdict_reason"]:
         console.print(f"    {clean(new['verdict_reason'], 200)}")
+    if old["package"] != new["package"]:
+        console.print("[bold yellow]  different packages: these are two apps, not two versions of one[/]")
     if d.signer_changed:
         console.print("[bold red]  signer changed[/]")
     for attr, title, _zh in SECTIONS:
@@ -321,6 +328,7 @@ def diff_dict(d: AppDiff) -> dict[str, Any]:
         "new": new,
         "verdict": {"old": old["verdict"], "new": new["verdict"], "changed": d.verdict_changed},
         "signer_changed": d.signer_changed,
+        "same_package": old["package"] == new["package"],
     }
     for attr, _title, _zh in SECTIONS:
         ch: Change = getattr(d, attr)

@@ -66,7 +66,7 @@ def test_diff_never_counts_an_unchanged_finding_as_new_and_fixed(tmp_path: Path)
     for a in fps:
         for b in fps:
             assert a == b or not fps[a] & fps[b], (a, b)
-    assert ids["new"] == set() and ids["fixed"] == set()
+    assert ids["new"] == set() and ids["fixed"] == set() and d["same_package"]
     changed = {f["rule_id"]: f for f in d["findings"]["changed"]}
     assert "PI-DEVID-001" in changed
     assert any("ImeiHelper" in loc for loc in changed["PI-DEVID-001"]["locations_added"])
@@ -106,6 +106,7 @@ def test_diff_page_and_json_name_both_files_versions_and_verdicts(tmp_path: Path
     for text in ("clean.apk", "pii_collector.apk", "2.3.1", d["old"]["version_name"], "reject", d["verdict"]["old"]):
         assert text in page, text
     assert "SmsReceiver" in page  # a location
+    assert not d["same_package"] and 'id="package-differs"' in page
     assert "<script" not in page and "Content-Security-Policy" in page
     assert "{{" not in page
     # the page is a template beside the report templates, not HTML inside diff.py
