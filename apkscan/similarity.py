@@ -289,48 +289,79 @@ def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, dict[str, float]]
 # --- the index ------------------------------------------------------------------------
 
 
+_EMPTY: Any = object()
+FUZZY_BANDED = ("manifest", "resources", "web")
+FUZZY_BAND = 6
+"""The TLSH digests of these parts are banded too (10 bands of 6 hex digits, 24 bits of
+bucket quartiles each), so that apps with no usable sketch (small apps, heavy
+obfuscation) still find their near neighbours; a random collision is about 1 in 16 million."""
+
+
 class LshIndex:
     """Banded LSH over the MinHash sketches: ``add`` keys, ``candidates`` of a fingerprint.
 
-    Buckets are plain dicts from (sketch, band, band values) to keys; memory is about
-    ``3 * BANDS`` small tuples per app."""
+    Buckets are one dict from an int band key to the app's key (a list only where several
+    apps share the band): about ``4 * BANDS`` dict entries per app, ~0.5 GB per 100,000."""
 
     def __init__(self) -> None:
-        self.buckets: dict[tuple[int, int, int], list[Any]] = defaultdict(list)
+        self.buckets: dict[int, Any] = {}
+        """Band key -> the key of the one app in that bucket, or a list when several are."""
         self.items: dict[Any, Fingerprint] = {}
 
     def __len__(self) -> int:
         return len(self.items)
 
     @staticmethod
-    def keys_of(fp: Fingerprint) -> Iterator[tuple[int, int, int]]:
+    def keys_of(fp: Fingerprint) -> Iterator[int]:
+        """One int per (sketch, band): the hash of the sketch number, band number and the
+        band's slot values (ints hash the same in every process)."""
         for s, name in enumerate(SKETCHES):
             sketch: tuple[int, ...] = getattr(fp, name)
             if not sketch or getattr(fp, name + "_features") < MIN_FEATURES:
                 continue
             for band in range(BANDS):
-                yield (s, band, hash(sketch[band * ROWS : (band + 1) * ROWS]))
+                yield hash((s, band, *sketch[band * ROWS : (band + 1) * ROWS]))
+        for comp, digest in fp.fuzzy:
+            if comp in FUZZY_BANDED and len(digest) >= 8 + FUZZY_BAND:
+                body = digest[8:]  # "T1", the 3-byte header, then 32 bytes of bucket quartiles
+                for band in range(0, len(body) - FUZZY_BAND + 1, FUZZY_BAND):
+                    yield hash((comp, band, body[band : band + FUZZY_BAND]))
 
     def add(self, key: Any, fp: Fingerprint) -> None:
         self.items[key] = fp
+        buckets = self.buckets
         for k in self.keys_of(fp):
-            self.buckets[k].append(key)
+            held = buckets.get(k, _EMPTY)
+            if held is _EMPTY:
+                buckets[k] = key
+            elif type(held) is list:
+                held.append(key)
+            else:
+                buckets[k] = [held, key]
 
     def remove(self, key: Any) -> None:
         fp = self.items.pop(key, None)
         if fp is None:
             return
         for k in self.keys_of(fp):
-            bucket = self.buckets.get(k)
-            if bucket and key in bucket:
-                bucket.remove(key)
+            held = self.buckets.get(k, _EMPTY)
+            if type(held) is list:
+                if key in held:
+                    held.remove(key)
+            elif held == key:
+                del self.buckets[k]
 
     def candidates(self, fp: Fingerprint) -> set[Any]:
         out: set[Any] = set()
+        buckets = self.buckets
         for k in self.keys_of(fp):
-            bucket = self.buckets.get(k)
-            if bucket:
-                out.update(bucket)
+            held = buckets.get(k, _EMPTY)
+            if held is _EMPTY:
+                continue
+            if type(held) is list:
+                out.update(held)
+            else:
+                out.add(held)
         return out
 
     def query(self, fp: Fingerprint, threshold: float = THRESHOLD) -> list[tuple[Any, float, dict[str, float]]]:

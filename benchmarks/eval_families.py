@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from apkscan import similarity  # noqa: E402
+from apkscan.batch.families import similar_pairs  # noqa: E402
 from apkscan.errors import ApkscanError  # noqa: E402
 from apkscan.extract.apk import extract  # noqa: E402
 from apkscan.facts import Fingerprint  # noqa: E402
@@ -110,6 +111,11 @@ def main() -> None:
     if args.dump:
         args.dump.write_text(json.dumps([[a, b, comps, same] for a, b, _, comps, same in scored + cscored]))
     positives = sum(1 for x in scored if x[4])
+    every_fp = {**fps, **corpus}
+    lsh = {(a, b) for a, b, *_ in similar_pairs(every_fp, args.threshold)}
+    brute = [(a, b) for a, b, s, *_ in scored + cscored if s >= args.threshold]
+    found = sum(1 for a, b in brute if (a, b) in lsh or (b, a) in lsh)
+    print(f"the LSH index finds {found} of the {len(brute)} pairs at the threshold that comparing every pair finds")
     print(f"\nbenchmark pairs: {len(scored)} ({positives} same-family); corpus pairs: {len(cscored)}")
     print("threshold  precision  recall   TP  FP  FN   corpus links (same package)")
     for t in THRESHOLDS + ((args.threshold,) if args.threshold not in THRESHOLDS else ()):
