@@ -400,6 +400,27 @@ def test_inverted_thresholds_on_the_command_line_are_refused(tmp_path: Path) -> 
     assert res.exit_code == 2 and "above --reject-at" in res.output
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        ("severity: medium", "severity: severe", 9),
+        ("category: personal-data", "category: misc", 10),
+        (
+            "match: {permission: READ_SMS}",
+            "match:\n      all:\n        - {permission: READ_SMS}\n        - {permision: X}",
+            15,
+        ),
+        ("match: {permission: READ_SMS}", "match:\n      any:\n        - {regex: {pattern: '(a'}}", 14),
+    ],
+)
+def test_a_rule_error_points_at_the_bad_key(tmp_path: Path, old: str, new: str, line: int) -> None:
+    d = _rules_dir(tmp_path)
+    (d / "mine.yaml").write_text(ONE_RULE.replace(old, new), encoding="utf-8")
+    res = _run("rules", "validate", str(d))
+    assert res.exit_code == 3, res.output
+    assert f"mine.yaml:{line}: rule MINE-SMS-1" in res.output, res.output
+
+
 # -- install, completion, CI -----------------------------------------------------------------
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "action.yml"]
 
