@@ -47,7 +47,7 @@ from apkscan.verdict import Thresholds
 
 CONFIG_NAME = "apkscan.toml"
 PYPROJECT = "pyproject.toml"
-FORMATS = ("json", "html", "sarif")
+FORMATS = ("json", "html", "sarif", "lists")  # as the CLI's --format
 FAIL_LEVELS = ("fix", "review", "reject")
 
 
