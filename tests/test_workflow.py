@@ -531,3 +531,9 @@ def test_pre_commit_hook_entry(tmp_path: Path) -> None:
     bad = run(SAMPLES / "clean.apk", OLD)
     assert bad.returncode == 1 and "fail:" in bad.stderr and "reject pii_collector.apk" in bad.stderr
     assert list((tmp_path / "reports").glob("*.sarif"))
+
+
+def test_config_formats_follow_the_cli() -> None:
+    from apkscan import cli, config
+
+    assert config.FORMATS == cli.FORMATS
