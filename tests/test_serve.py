@@ -277,7 +277,45 @@ def test_jobs_queued_before_a_restart_are_resumed(tmp_path: Path) -> None:
         code, st = request(f"{again.url}/api/v1/scans/{slow_sha}?wait=60", token)
         assert st["status"] == "done" and st["verdict"] == "pass"
     finally:
-        again.stop()
+        assert again.stop() == 0
+
+    # new rules: stored scans are stale until their facts are evaluated again (no APK read)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "extra.yaml").write_text(EXTRA_RULE, encoding="utf-8")
+    third = Server(data, "-j", "1", "--rate", "0", "--rules", str(rules))
+    try:
+        third.wait_ready(token)
+        sha = queued["fraud_loan.apk"]
+        assert request(f"{third.url}/api/v1/scans/{sha}", token)[1]["status"] == "stale"
+        assert request(f"{third.url}/api/v1/scans/{sha}/report.json", token)[0] == 404
+        code, body = request(f"{third.url}/api/v1/reevaluate", token, data=b"", method="POST")
+        assert code == 202 and set(body["queued"]) == {*queued.values(), slow_sha}
+        code, st = request(f"{third.url}/api/v1/scans/{sha}?wait=60", token)
+        assert st["status"] == "done" and st["verdict"] == "reject"
+        code, doc = request(f"{third.url}/api/v1/scans/{sha}/report.json", token)
+        assert "TEST-SERVE-001" in {f["rule_id"] for f in doc["findings"]}
+    finally:
+        third.stop()
+
+
+EXTRA_RULE = """rules:
+  - id: TEST-SERVE-001
+    title: Requests internet access (a rule added to change the rules digest)
+    title_zh: 申请网络访问权限
+    description: A test rule.
+    description_zh: 测试规则。
+    severity: info
+    confidence: high
+    category: store-policy
+    match:
+      permission: INTERNET
+    tests:
+      positive:
+        - permissions: [INTERNET]
+      negative:
+        - permissions: [CAMERA]
+"""
 
 
 # --- Dask ---------------------------------------------------------------------------------------

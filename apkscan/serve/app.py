@@ -128,6 +128,8 @@ class Service:
 
     # --- one scan's status ----------------------------------------------------------------
     def status(self, sha256: str) -> dict[str, Any] | None:
+        # read before the store: the runner leaves this set only after the store is written
+        in_flight = sha256 in self.runner.early_done
         job = self.sdb.job(sha256)
         rows = self.rows(
             "SELECT a.sha256, a.package, a.label, a.version_name, a.version_code, a.status AS apk_status, "
@@ -140,8 +142,8 @@ class Service:
         out: dict[str, Any] = {"id": sha256, "sha256": sha256}
         status = job["status"] if job is not None else ""
         # a job answered before its facts reached the store: its summary stands in for the row
-        early = job is not None and job["status"] == "done" and job.get("summary") is not None and (
-            row is None or (row["verdict"] is None and row["apk_status"] != "failed"))
+        early = (job is not None and job["status"] == "done" and job.get("summary") is not None
+                 and in_flight)
         if early:
             assert job is not None
             summary = job["summary"]
@@ -194,9 +196,9 @@ class Service:
         rows = self.rows("SELECT report_stem FROM results WHERE sha256 = ? AND rules_digest = ?",
                          (sha256, self.s.digest))
         stem = rows[0]["report_stem"] if rows else None
-        if not stem:
+        if not stem and sha256 in self.runner.early_done:  # answered, not stored yet
             job = self.sdb.job(sha256)
-            stem = ((job or {}).get("summary") or {}).get("stem") if (job or {}).get("status") == "done" else None
+            stem = ((job or {}).get("summary") or {}).get("stem")
         if not stem:
             return None
         path = self.s.data / "reports" / f"{stem}.{fmt}"
