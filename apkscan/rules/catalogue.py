@@ -19,6 +19,7 @@ def _rows(rs: RuleSet) -> list[dict[str, str]]:
                 "severity": r.severity.label,
                 "category": r.category,
                 "title": r.title,
+                "title_zh": r.title_zh,
                 "source": "yaml",
                 "references": "; ".join(x.id for x in r.references),
                 "tags": ", ".join(r.tags),
@@ -31,6 +32,7 @@ def _rows(rs: RuleSet) -> list[dict[str, str]]:
                 "severity": m.severity.label,
                 "category": m.category,
                 "title": m.title,
+                "title_zh": m.title_zh,
                 "source": "yara",
                 "references": "; ".join(x.id for x in m.references),
                 "tags": ", ".join(m.tags),
@@ -56,9 +58,13 @@ def render_catalogue(rs: RuleSet, fmt: str) -> str | None:
     for r in rows:
         if r["category"] != cat:
             cat = r["category"]
-            lines += ["", f"## {cat}", "", "| id | severity | title | references | tags |", "|---|---|---|---|---|"]
+            lines += ["", f"## {cat}", "", "| id | severity | title | 标题 | references | tags |",
+                      "|---|---|---|---|---|---|"]
         esc = {k: v.replace("|", "\\|") for k, v in r.items()}
-        lines.append(f"| {esc['id']} | {esc['severity']} | {esc['title']} | {esc['references']} | {esc['tags']} |")
+        lines.append(
+            f"| {esc['id']} | {esc['severity']} | {esc['title']} | {esc['title_zh']} | {esc['references']} "
+            f"| {esc['tags']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
