@@ -50,7 +50,7 @@ def defects() -> Any:
 
 @pytest.fixture(scope="module")
 def clean() -> Any:
-    return _scan("privacy_clean")
+    return _scan("privacy_matched")
 
 
 def ids(result: Any) -> set[str]:
@@ -147,7 +147,7 @@ def test_policy_file(tmp_path: Path) -> None:
 
 
 def test_given_policy_replaces_the_bundled_one() -> None:
-    given = read_policy_file(SAMPLES / "src" / "privacy_clean" / "assets" / "privacy" / "privacy_policy.html")
+    given = read_policy_file(SAMPLES / "src" / "privacy_matched" / "assets" / "privacy" / "privacy_policy.html")
     r = _scan("privacy_gaps", policy=given)
     assert r.privacy.policy.given
     assert "PRIV-UNDECLARED-LOCATION" not in ids(r)  # the clean policy declares location
