@@ -101,12 +101,13 @@ def upload(server: Server, token: str, data: bytes, filename: str = "app.apk", w
     return request(server.url + "/api/v1/scans" + q, token, data=data, method="POST")
 
 
-def upload_multipart(server: Server, token: str, data: bytes, filename: str, wait: float = 60) -> tuple[int, Any]:
+def upload_multipart(server: Server, token: str, data: bytes, filename: str, wait: float = 60,
+                     note: bytes = b"hello") -> tuple[int, Any]:
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-            "Content-Type: application/vnd.android.package-archive\r\n\r\n").encode() + data + \
-        f"\r\n--{boundary}--\r\n".encode()
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n".encode() + note +
+            f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+            "Content-Type: application/vnd.android.package-archive\r\n\r\n".encode() + data +
+            f"\r\n--{boundary}--\r\n".encode())
     return request(f"{server.url}/api/v1/scans?wait={wait:g}", token, data=body, method="POST",
                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 

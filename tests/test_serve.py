@@ -165,6 +165,8 @@ def test_size_limit(server: Server) -> None:
     code, body = upload(server, server.token, os.urandom(4 << 20), "big.apk", wait=0)
     assert code == 413 and "limit" in body["error"]
     assert not list((server.data / "uploads" / "tmp").iterdir())  # the partial file is gone
+    code, body = upload_multipart(server, server.token, b"PK", "small.apk", note=b"x" * (5 << 20))
+    assert code == 413  # every part counts
     assert request(server.url + "/api/v1/health", server.token)[0] == 200
 
 
@@ -191,6 +193,10 @@ def test_worker_crash_fails_one_job_only(server: Server) -> None:
             break
         time.sleep(0.1)
     assert health["workers_replaced"] >= 1 and health["status"] == "ready"
+    code, again = upload(server, server.token, CRASHER, "crasher.apk")
+    assert code == 200 and again["duplicate"] is True and again["status"] == "failed"  # from the store
+    code, retried = request(f"{server.url}/api/v1/scans?retry=1&wait=60", server.token, data=CRASHER, method="POST")
+    assert retried["duplicate"] is False and retried["error_kind"] == "crash"  # scanned again
     _, ok = upload(server, server.token, (SAMPLES / "lottery.apk").read_bytes(), "lottery.apk")
     assert ok["status"] == "done"
 

@@ -370,7 +370,11 @@ async def submit(request: Request) -> Response:
                 sink.discard()
                 return error(400, "multipart body without a boundary")
             mp = _Multipart(boundary, sink)
+            total = 0
             async for chunk in request.stream():
+                total += len(chunk)
+                if total > limit + (1 << 20):  # the other parts count too
+                    raise UploadTooLarge(f"upload larger than the limit of {limit} bytes")
                 mp.write(chunk)
             mp.finalize()
             if not mp.found:
@@ -394,7 +398,8 @@ async def submit(request: Request) -> Response:
     sha, path = sink.finish(ext)
     receive_s = time.perf_counter() - t0
     shown = _display_name(filename)
-    code, duplicate = _queue(svc, sha, ext, path, sink.size, shown, token, receive_s)
+    retry = request.query_params.get("retry") in ("1", "true") and token.allows("admin")
+    code, duplicate = _queue(svc, sha, ext, path, sink.size, shown, token, receive_s, retry)
     wait = _float(request.query_params.get("wait"), 0.0)
     if wait > 0:
         await svc.wait_for(sha, wait)
@@ -408,8 +413,9 @@ async def submit(request: Request) -> Response:
 
 
 def _queue(svc: Service, sha: str, ext: str, path: Path, size: int, filename: str, token: Token,
-           receive_s: float) -> tuple[int, bool]:
-    """Queue a new upload, or answer a known one from the store. Returns (HTTP code, duplicate)."""
+           receive_s: float, retry: bool = False) -> tuple[int, bool]:
+    """Queue a new upload, or answer a known one from the store. Returns (HTTP code, duplicate).
+    ``retry`` (admin, ``?retry=1``): scan again a file whose scan failed (after raising a limit)."""
     job = svc.sdb.job(sha)
     if job is not None and job["status"] in ("queued", "running"):
         return 202, True
@@ -417,7 +423,7 @@ def _queue(svc: Service, sha: str, ext: str, path: Path, size: int, filename: st
         return 200, True  # answered a moment ago; its facts are on their way to the store
     rows = svc.rows("SELECT status, error_kind, error FROM apks WHERE sha256 = ?", (sha,))
     current = svc.rows("SELECT verdict FROM results WHERE sha256 = ? AND rules_digest = ?", (sha, svc.s.digest))
-    if current or (rows and rows[0]["status"] == "failed"):
+    if current or (rows and rows[0]["status"] == "failed" and not retry):
         if job is None:
             failed = not current
             svc.sdb.add_done(sha, ext, size, filename, token.id, "failed" if failed else "done",
@@ -434,7 +440,7 @@ def _queue(svc: Service, sha: str, ext: str, path: Path, size: int, filename: st
         task["kind"] = "scan"
     svc.sdb.add_job(sha, task["kind"], ext, size, filename, token.id, {"receive_s": round(receive_s, 4)})
     svc.runner.submit(task)
-    return 202, job is not None
+    return 202, False  # new work: a scan, a re-evaluation or a retry
 
 
 def _facts_blob(svc: Service, sha: str) -> bytes:

@@ -42,7 +42,8 @@ def openapi(version: str) -> dict[str, Any]:
                                    "(`duplicate: true`). Limits: body size (413), queue length (503), uploads per "
                                    "token per minute (429); each answer says which.",
                     "parameters": [_WAIT, _q("filename", "the client's file name (shown only; .apks/.xapk mark "
-                                                         "a bundle)")],
+                                                         "a bundle)"),
+                                   _q("retry", "1: scan again a file whose scan failed (role admin)")],
                     "requestBody": {"required": True, "content": {
                         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                         "multipart/form-data": {"schema": {"type": "object", "properties": {

@@ -112,6 +112,9 @@ def run(opts: ServeOptions, out: Any = None) -> None:
         store.set_meta("rules_digest", digest)
         store.set_meta("yara_rules_digest", yara_digest)
         store.close()
+        for part in (opts.data / "uploads" / "tmp").glob("*.part"):  # uploads cut off by a stop
+            with contextlib.suppress(OSError):
+                part.unlink()
         sdb = ServeDB(opts.data)
         first = ""
         if sdb.active_tokens() == 0:
