@@ -52,10 +52,16 @@ def summary(path: Path, result: Any) -> dict[str, Any]:
         "policy_urls": [u for u, _ in pr.policy.urls[:5]] if pr else [],
         "consent_seconds": pr.consent.seconds if pr else 0,
         "chains": [
-            {"kind": c.kind, "sdk": c.sdk, "category": c.category, "entry": c.entry, "gated": c.gated,
-             "chain": list(c.chain)}
+            {
+                "kind": c.kind,
+                "sdk": c.sdk,
+                "category": c.category,
+                "entry": c.entry,
+                "gated": c.gated,
+                "chain": list(c.chain),
+            }
             for c in (pr.consent.chains if pr else ())
-        ],  # fmt: skip
+        ],
         "findings": {},
     }
     if reading is not None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from loguru import logger
 
 logger.disable("androguard")
+# The known-sample library of whoever runs the tests must not add findings to any scan
+# (apkscan.known.open_default): every test starts from an empty data folder.
+os.environ["APKSCAN_DATA_DIR"] = tempfile.mkdtemp(prefix="apkscan-test-data-")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -196,8 +197,8 @@ def test_clean_sample_has_no_inconsistency(clean: Any) -> None:
 
 
 def test_findings_never_reject(gaps: Any, defects: Any) -> None:
-    from apkscan.verdict import decide
     from apkscan.engine import Options
+    from apkscan.verdict import decide
 
     priv = [f for r in (gaps, defects) for f in r.findings if f.rule_id.startswith("PRIV-")]
     assert decide(priv, Options().thresholds).level == "fix"
@@ -315,7 +316,14 @@ def test_html_section_lists_chains_and_escapes_policy_text(gaps: Any, tmp_path: 
     page = html.render(gaps)
     section = page[page.index('<section id="privacy">') :]
     section = section[: section.index("</section>")]
-    for needle in ("已收集个人信息清单", "第三方信息共享清单", "极光推送", "JPushInterface", "no switch seen", "PRIV-SDK-UNLISTED"):
+    for needle in (
+        "已收集个人信息清单",
+        "第三方信息共享清单",
+        "极光推送",
+        "JPushInterface",
+        "no switch seen",
+        "PRIV-SDK-UNLISTED",
+    ):
         assert needle in section, needle
     assert 'href="#privacy"' in page
     assert "个人信息合规" in html.render(gaps, lang="zh")
@@ -323,3 +331,85 @@ def test_html_section_lists_chains_and_escapes_policy_text(gaps: Any, tmp_path: 
     doc = PolicyDocument((PolicySource("x", "file", evil),), given=True)
     page = html.render(_scan("privacy_gaps", policy=doc))
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def _facts_with_calls(app_flags: tuple[tuple[str, str], ...], components: tuple[Any, ...], dexes: list[Any]) -> Any:
+    from apkscan.facts import ApkFacts, Manifest
+
+    return ApkFacts(
+        "x.apk", 1, "0" * 64,
+        manifest=Manifest(package="org.x", app_flags=app_flags, components=components, launcher=None),
+        dex=tuple(dexes),
+    )  # fmt: skip
+
+
+def _dex(path: str, classes: list[str], edges: list[tuple[str, str]], strings: dict[str, str] | None = None) -> Any:
+    from apkscan.facts import Dex, Pairs
+
+    methods = sorted({m for e in edges for m in e} | set((strings or {}).keys()))
+    idx = {m: i for i, m in enumerate(methods)}
+    strs = sorted(set((strings or {}).values()))
+    return Dex(
+        path, classes=tuple(classes), methods=tuple(methods), strings=tuple(strs),
+        calls=Pairs.of([(idx[a], idx[b]) for a, b in edges]),
+        const_strings=Pairs.of([(idx[m], strs.index(s)) for m, s in (strings or {}).items()]),
+    )  # fmt: skip
+
+
+def test_reachability_across_dex_files_receivers_and_limits(ruleset: Any) -> None:
+    from apkscan.facts import Component, IntentFilter
+    from apkscan.rules import consent
+    from apkscan.rules.context import Context
+    from apkscan.sdk import SdkMatcher
+
+    app = "Lorg/x/App;"
+    boot = "Lorg/x/Boot;"
+    helper = "Lorg/x/b/Helper;"  # defined in the second dex
+    deep = [f"Lorg/x/d/D{i};->m()V" for i in range(12)]
+    d1 = _dex(
+        "classes.dex",
+        [app, boot, *[d.split("->")[0] for d in deep]],
+        [
+            (f"{app}->onCreate()V", f"{helper}->go()V"),
+            (f"{boot}->onReceive(Landroid/content/Context;Landroid/content/Intent;)V", deep[0]),
+            *itertools.pairwise(deep),
+            (deep[-1], "Landroid/telephony/TelephonyManager;->getImei()Ljava/lang/String;"),
+        ],
+    )
+    d2 = _dex(
+        "classes2.dex",
+        [helper],
+        [(f"{helper}->go()V", "Landroid/telephony/TelephonyManager;->getDeviceId()Ljava/lang/String;")],
+    )
+    receiver = Component(
+        "receiver", "org.x.Boot", True, None, None,
+        intent_filters=(IntentFilter(actions=("android.intent.action.BOOT_COMPLETED",)),),
+    )  # fmt: skip
+    facts = _facts_with_calls((("name", "org.x.App"),), (receiver,), [d1, d2])
+    ctx = Context(facts, SdkMatcher(ruleset.sdks))
+    scan = consent.scan(ctx)
+    chains = {c.target.split("->")[1].split("(")[0]: c for c in scan.chains}
+    assert chains["getDeviceId"].chain[:2] == (f"{app}->onCreate()V", f"{helper}->go()V")
+    assert chains["getDeviceId"].entry == "Application.onCreate" and chains["getDeviceId"].category == "device-id"
+    assert "getImei" not in chains  # 13 calls deep from the boot receiver: beyond MAX_DEPTH
+    assert any(e.startswith(boot) for e in scan.entries)
+
+
+def test_app_consent_flag_gates_a_chain(ruleset: Any) -> None:
+    from apkscan.rules import consent
+    from apkscan.rules.context import Context
+    from apkscan.sdk import SdkMatcher
+
+    app = "Lorg/y/App;"
+    init = "Lcom/umeng/commonsdk/UMConfigure;->init(Landroid/content/Context;Ljava/lang/String;Ljava/lang/String;I" + (
+        "Ljava/lang/String;)V"
+    )
+    d = _dex(
+        "classes.dex",
+        [app, "Lcom/umeng/commonsdk/UMConfigure;"],
+        [(f"{app}->onCreate()V", f"{app}->startSdks()V"), (f"{app}->startSdks()V", init)],
+        strings={f"{app}->startSdks()V": "privacy_agreed"},
+    )
+    facts = _facts_with_calls((("name", "org.y.App"),), (), [d])
+    chains = consent.scan(Context(facts, SdkMatcher(ruleset.sdks))).chains
+    assert [(c.kind, c.gated) for c in chains] == [("sdk-init", 'app flag "privacy_agreed"')]
