@@ -1,0 +1,127 @@
+"""The known-sample library: add, match as a finding, export/import, the CLI; families in a batch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from apkscan import api
+from apkscan.engine import Options
+from apkscan.known import KnownLibrary, category_of, severity_for
+from apkscan.model import Severity
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+@pytest.fixture()
+def library(tmp_path, sample_results):  # type: ignore[no-untyped-def]
+    lib = KnownLibrary(tmp_path / "known.sqlite")
+    lib.add(sample_results["pii_collector"].facts, "PiiKit / malware / stealer")
+    return lib
+
+
+def test_label_names_the_category() -> None:
+    assert category_of("SilverLoan / fraud / loan") == "fraud"
+    assert category_of("Anubis / Malware") == "malware"
+    assert category_of("just a name") == ""
+    assert severity_for("fraud", 0.9) is Severity.CRITICAL
+    assert severity_for("gambling", 0.75) is Severity.HIGH
+    assert severity_for("malware", 0.55) is Severity.MEDIUM
+    assert severity_for("store-policy", 0.9) is Severity.MEDIUM
+
+
+def test_a_label_without_category_is_refused(tmp_path, sample_results) -> None:  # type: ignore[no-untyped-def]
+    lib = KnownLibrary(tmp_path / "k.sqlite")
+    with pytest.raises(ValueError, match="category"):
+        lib.add(sample_results["clean"].facts, "SomeKit")
+    assert lib.add(sample_results["clean"].facts, "SomeKit", "fraud").category == "fraud"
+
+
+def test_a_rebuild_of_a_known_sample_is_a_finding(library, ruleset) -> None:  # type: ignore[no-untyped-def]
+    result = api.scan(SAMPLES / "pii_collector_v2.apk", ruleset, Options(known=library))
+    known = [f for f in result.findings if f.rule_id.startswith("KNOWN-")]
+    assert len(known) == 1
+    f = known[0]
+    assert f.rule_id == "KNOWN-MALWARE" and f.category == "malware"
+    assert f.severity is Severity.CRITICAL and f.confidence == "high"
+    assert "PiiKit" in f.title and "PiiKit" in f.title_zh and f.description_zh
+    assert f.evidence[0].kind == "known-sample" and "similarity" in f.evidence[0].detail
+    assert result.verdict == "reject"
+
+
+def test_unrelated_apps_and_the_sample_itself_do_not_match(library, ruleset) -> None:  # type: ignore[no-untyped-def]
+    for name in ("clean", "fraud_loan", "tracker", "pii_collector"):
+        result = api.scan(SAMPLES / f"{name}.apk", ruleset, Options(known=library))
+        assert not [f for f in result.findings if f.rule_id.startswith("KNOWN-")], name
+
+
+def test_export_import_remove(tmp_path, library) -> None:  # type: ignore[no-untyped-def]
+    doc = library.export()
+    assert doc["format"] == "apkscan-known/1" and len(doc["samples"]) == 1
+    other = KnownLibrary(tmp_path / "other.sqlite")
+    assert other.import_(json.loads(json.dumps(doc))) == 1
+    (s,) = other.samples()
+    assert s.label == "PiiKit / malware / stealer" and s.fingerprint == library.samples()[0].fingerprint
+    with pytest.raises(ValueError):
+        other.import_({"format": "something else"})
+    assert other.remove(s.sha256[:12]) == 1 and other.samples() == []
+
+
+def test_cli_known(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from apkscan.cli import app
+
+    monkeypatch.setenv("APKSCAN_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    res = runner.invoke(app, ["known", "add", str(SAMPLES / "pii_collector.apk"), "--label", "PiiKit / malware"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "data" / "known.sqlite").is_file()
+    res = runner.invoke(app, ["known", "list", "--json"])
+    assert json.loads(res.output)[0]["category"] == "malware"
+    res = runner.invoke(app, ["known", "export", "-o", str(tmp_path / "lib.json")])
+    assert res.exit_code == 0
+    res = runner.invoke(app, ["known", "add", str(SAMPLES / "clean.apk"), "--label", "no category"])
+    assert res.exit_code == 2
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["scan", str(SAMPLES / "pii_collector_v2.apk"), "-o", str(out), "-f", "json", "-q"])
+    report = json.loads(next(out.glob("*.json")).read_text(encoding="utf-8"))
+    assert "KNOWN-MALWARE" in [f["rule_id"] for f in report["findings"]]
+    res = runner.invoke(app, ["known", "remove", "PiiKit / malware"])
+    assert res.exit_code == 0 and "removed 1" in res.output
+    res = runner.invoke(app, ["known", "import", str(tmp_path / "lib.json")])
+    assert res.exit_code == 0 and "imported 1" in res.output
+
+
+def test_batch_families_versions_and_query(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from apkscan.cli import app
+
+    monkeypatch.setenv("APKSCAN_DATA_DIR", str(tmp_path / "data"))
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("pii_collector", "pii_collector_v2", "clean"):
+        shutil.copy(SAMPLES / f"{name}.apk", src / f"{name}.apk")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    res = runner.invoke(app, ["batch", str(src), "-o", str(out), "-j", "1", "-f", "none", "-q"])
+    assert res.exit_code == 0, res.output
+    db = sqlite3.connect(out / "apkscan.db")
+    assert db.execute("SELECT COUNT(*) FROM fingerprints").fetchone()[0] == 3
+    kinds = {r[0] for r in db.execute("SELECT kind FROM family_evidence")}
+    assert {"similar", "signer"} <= kinds  # the samples share the test key; the two pii builds their code
+    (versions,) = db.execute("SELECT COUNT(*) FROM versions").fetchone()
+    assert versions >= 1
+    change = json.loads(db.execute("SELECT data FROM versions").fetchone()[0])
+    assert change["package"] == "org.apkscan.sample.pii" and change["signer_changed"] is False
+    fams = json.loads((out / "families.json").read_text(encoding="utf-8"))
+    assert fams[0]["size"] == 3 and sum(fams[0]["verdicts"].values()) == 3
+    res = runner.invoke(app, ["query", str(out), "--family", "all", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)[0]["size"] == 3
+    res = runner.invoke(app, ["query", str(out), "--family", "org.apkscan.sample.clean", "-f", "csv"])
+    assert res.exit_code == 0 and "org.apkscan.sample.pii" in res.output
+    res = runner.invoke(app, ["query", str(out), "--family", "nope"])
+    assert res.exit_code == 2

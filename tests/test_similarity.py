@@ -1,0 +1,129 @@
+"""Similarity fingerprints, the MinHash sketches, the C passes against Python, the LSH index."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from apkscan import serial, similarity
+from apkscan.extract import fingerprint as fz
+from apkscan.facts import ApkFacts, Fingerprint
+from apkscan.sdk import SdkMatcher, dotted_classes
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+@pytest.fixture(scope="module")
+def fps(sample_results):  # type: ignore[no-untyped-def]
+    return {name: r.facts.fingerprint for name, r in sample_results.items()}
+
+
+def test_minhash_estimates_jaccard() -> None:
+    rng = random.Random(1)
+    a = [rng.getrandbits(64) for _ in range(4000)]
+    b = a[:3000] + [rng.getrandbits(64) for _ in range(1000)]  # J = 3000 / 5000 = 0.6
+    assert similarity.jaccard(similarity.minhash(a), similarity.minhash(a)) == 1.0
+    assert abs(similarity.jaccard(similarity.minhash(a), similarity.minhash(b)) - 0.6) < 0.15
+    c = [rng.getrandbits(64) for _ in range(4000)]
+    assert similarity.jaccard(similarity.minhash(a), similarity.minhash(c)) < 0.1
+    assert similarity.minhash([]) == ()
+    assert len(similarity.minhash([5])) == similarity.K  # densified: every slot filled
+
+
+def test_every_sample_has_fuzzy_hashes_and_sketches(fps) -> None:  # type: ignore[no-untyped-def]
+    if not fz.available():
+        pytest.skip("py-tlsh not installed")
+    for name, fp in fps.items():
+        parts = {c.split(":")[0] for c, _ in fp.fuzzy}
+        assert {"manifest", "dex"} <= parts, name
+        assert all(d.startswith("T1") and len(d) == 72 for _, d in fp.fuzzy), name
+        assert fp.api, name
+
+
+def test_large_entries_are_sampled_in_windows() -> None:
+    data = random.Random(2).randbytes(3 << 20)
+    sampled = fz.sample(data)
+    assert len(sampled) == fz.SAMPLE_BYTES
+    width = fz.SAMPLE_BYTES // fz.WINDOWS
+    assert sampled[:1000] == data[:1000] and sampled[-1000:] in data[-(width + fz.WINDOWS) :]
+    assert fz.sample(data[:1000]) == data[:1000]
+    if fz.available():
+        assert fz.distance(fz.fuzzy_hash(data), fz.fuzzy_hash(data)) == 0
+    assert fz.fuzzy_hash(b"short") == ""
+
+
+def test_fingerprint_survives_the_facts_round_trip(sample_results) -> None:  # type: ignore[no-untyped-def]
+    facts = sample_results["fraud_loan"].facts
+    back = serial.from_dict(ApkFacts, serial.to_jsonable(facts))
+    assert back.fingerprint == facts.fingerprint
+    assert isinstance(back.fingerprint.code, tuple)
+
+
+def test_native_passes_equal_python(sample_results, ruleset) -> None:  # type: ignore[no-untyped-def]
+    if similarity._native is None:
+        pytest.skip("apkscan._simfast not built")
+    native = similarity._native
+    try:
+        for name in ("fraud_loan", "multidex", "tracker", "banker"):
+            facts = sample_results[name].facts
+            matcher = SdkMatcher(ruleset.sdks)
+            matcher.detect(facts, dotted_classes(facts))
+            similarity._native = native
+            fast = similarity.fingerprint(facts, matcher)
+            similarity._native = None
+            slow = similarity.fingerprint(facts, matcher)
+            assert fast == slow, name
+    finally:
+        similarity._native = native
+
+
+def test_catalogued_sdk_code_is_not_the_apps_own(sample_results, ruleset) -> None:  # type: ignore[no-untyped-def]
+    facts = sample_results["tracker"].facts
+    matcher = SdkMatcher(ruleset.sdks)
+    matcher.detect(facts, dotted_classes(facts))
+    exclude = similarity._excluded_prefixes(facts, matcher)
+    assert "Landroidx/" in exclude
+    with_sdks = similarity.code_features(facts, None)
+    without = similarity.code_features(facts, matcher)
+    assert len(without[1]) <= len(with_sdks[1])
+
+
+def test_rebuilds_are_similar_and_unrelated_apps_are_not(fps) -> None:  # type: ignore[no-untyped-def]
+    score, comps = similarity.similarity(fps["pii_collector"], fps["pii_collector_v2"])
+    assert score >= similarity.THRESHOLD, comps
+    for other in ("fraud_loan", "banker", "gambling", "tracker"):
+        s, comps = similarity.similarity(fps["pii_collector"], fps[other])
+        assert s < similarity.THRESHOLD, (other, comps)
+
+
+def test_lsh_index_finds_what_brute_force_finds(fps) -> None:  # type: ignore[no-untyped-def]
+    from apkscan.batch.families import brute_force_pairs
+
+    index = similarity.LshIndex()
+    for name, fp in fps.items():
+        index.add(name, fp)
+    hits = index.query(fps["pii_collector_v2"])
+    assert hits[0][0] == "pii_collector_v2" and hits[0][1] == 1.0
+    assert "pii_collector" in [h[0] for h in hits]
+    index.remove("pii_collector")
+    assert "pii_collector" not in [h[0] for h in index.query(fps["pii_collector_v2"])]
+    lsh = {frozenset((p.a, p.b)) for p in similarity.similar_pairs(fps)}
+    brute = {frozenset((a, b)) for a, b, *_ in brute_force_pairs(fps)}
+    assert frozenset(("pii_collector", "pii_collector_v2")) in lsh & brute
+    assert lsh <= brute  # every pair the index reports is scored like brute force does
+    assert len(lsh) >= len(brute) // 2  # banding is probabilistic: most, not all (docs/families.md)
+
+
+def test_a_renamed_kit_keeps_its_sketch(fps) -> None:  # type: ignore[no-untyped-def]
+    fp = fps["fraud_loan"]
+    resigned = replace(fp, fuzzy=tuple((c, d) for c, d in fp.fuzzy if c != "manifest"))
+    score, comps = similarity.similarity(fp, resigned)
+    assert score == 1.0 and "manifest" not in comps
+    assert similarity.score({"api": 1.0}) == 0.0  # one component is not enough
+
+
+def test_empty_fingerprint_compares_to_nothing() -> None:
+    assert similarity.similarity(Fingerprint(), Fingerprint()) == (0.0, {})
