@@ -19,6 +19,7 @@ from test_html_browser import Browser, find_chromium
 
 pytestmark = pytest.mark.browser
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,7 @@ def test_upload_page_shows_the_verdict(server: Server, browser: Browser) -> None
     assert verdict == "reject"
     assert "建议驳回" in text and "PROFILE-FRAUD" in text
     assert browser.eval("document.querySelector('#uploads li progress').value") == 1
+    browser.screenshot(ARTIFACTS / "serve-upload.png")
 
     # the scan page and the HTML report open from the link, with the session cookie
     sha = hashlib.sha256(sample.read_bytes()).hexdigest()
@@ -107,6 +109,7 @@ def test_upload_page_shows_the_verdict(server: Server, browser: Browser) -> None
     wait_for(browser, f"document.querySelector('#jobs tr[data-sha=\"{sha}\"]') !== null", 10)
     navigate(browser, server.url + "/ui/history?verdict=reject")
     assert browser.eval(f"document.querySelector('#history tr[data-sha=\"{sha}\"]') !== null")
+    browser.screenshot(ARTIFACTS / "serve-history.png")
     assert browser.errors() == []
     assert browser.dialogs() == []
     outside = [u for u in browser.requests() if not u.startswith((server.url, "data:"))]

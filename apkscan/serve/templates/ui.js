@@ -34,6 +34,7 @@
       st.appendChild(badge(s));
       if (s.status === "done" && s.verdict_reason) {
         st.appendChild(el("span", "reason", " " + (s.verdict_reason.en || "")));
+        st.appendChild(el("span", "zh", " " + (s.verdict_reason.zh || "")));
       }
       if (s.status === "failed") { st.appendChild(el("span", "err", " " + (s.error || ""))); }
       if (s.duplicate) { st.appendChild(el("span", "muted", " (already scanned 已扫描)")); }
