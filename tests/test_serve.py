@@ -147,6 +147,8 @@ def test_tokens_refused_and_roles(server: Server) -> None:
     assert created.returncode == 0, created.stderr
     reader = created.stdout.strip()
     assert request(url, reader)[0] == 200
+    code, page = request(server.url + "/ui/", reader)  # a read token is sent from the upload page to history
+    assert code == 200 and b'id="history"' in page
     code, body = request(url, reader, data=b"PK\x05\x06" + bytes(18), method="POST")
     assert code == 403 and "role" in body["error"]
     sub = cli("token", "create", "--data", str(server.data), "--role", "submit").stdout.strip()

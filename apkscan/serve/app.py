@@ -689,6 +689,8 @@ async def ui_page(request: Request) -> Response:
         return error(404, "no such page")
     token = auth(request, "submit" if name == "upload" else "read")
     if isinstance(token, Response):
+        if name == "upload" and not isinstance(auth(request, "read"), Response):
+            return RedirectResponse("/ui/history", status_code=303)  # a read token cannot upload
         return token
     ctx: dict[str, Any] = {"token": token}
     if name == "history":
