@@ -413,3 +413,31 @@ def test_app_consent_flag_gates_a_chain(ruleset: Any) -> None:
     facts = _facts_with_calls((("name", "org.y.App"),), (), [d])
     chains = consent.scan(Context(facts, SdkMatcher(ruleset.sdks))).chains
     assert [(c.kind, c.gated) for c in chains] == [("sdk-init", 'app flag "privacy_agreed"')]
+
+
+def test_a_user_agreement_is_not_the_policy() -> None:
+    from apkscan.extract.policy import _is_policy
+
+    body = "我们重视个人信息保护，收集、使用个人信息的规则见《隐私政策》。第三方、SDK、权限、注销的说明。" * 10
+    assert _is_policy("用户服务协议\n" + body, named=True) == 0
+    assert _is_policy("隐私政策\n" + body, named=False) > 0
+    assert _is_policy("用户协议与隐私政策\n" + body, named=False) > 0  # titled as both: kept
+
+
+def test_sdk_provider_auto_start_and_its_manifest_switch(ruleset: Any) -> None:
+    from dataclasses import replace
+
+    from apkscan.facts import Component
+    from apkscan.rules import consent
+    from apkscan.rules.context import Context
+    from apkscan.sdk import SdkMatcher
+
+    prov = "Lcom/huawei/hms/aaid/InitProvider;"
+    d = _dex("classes.dex", [prov], [(f"{prov}->onCreate()Z", "Lcom/huawei/hms/aaid/HmsInstanceId;->getInstance()V")])
+    comp = Component("provider", "com.huawei.hms.aaid.InitProvider", False, False, None)
+    facts = _facts_with_calls((), (comp,), [d])
+    chains = consent.scan(Context(facts, SdkMatcher(ruleset.sdks))).chains
+    assert [(c.kind, c.sdk, c.gated) for c in chains] == [("sdk-provider", "huawei-push", "")]
+    off = replace(facts, manifest=replace(facts.manifest, meta_data=(("push_kit_auto_init_enabled", "false"),)))
+    chains = consent.scan(Context(off, SdkMatcher(ruleset.sdks))).chains
+    assert chains[0].gated == "manifest meta-data push_kit_auto_init_enabled=false"

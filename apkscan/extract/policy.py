@@ -41,6 +41,18 @@ MARKERS = (
     "permission",
 )
 TITLE_MARKERS = ("隐私政策", "隐私权政策", "个人信息保护政策", "隐私保护指引", "privacy policy", "privacy notice")
+AGREEMENT_TITLES = (
+    "用户协议",
+    "服务协议",
+    "许可协议",
+    "使用协议",
+    "注册协议",
+    "terms of service",
+    "terms of use",
+    "license agreement",
+)
+"""A text titled as one of these (in its first line, with no policy title there)
+is a user agreement, not the privacy policy, even when it mentions the policy."""
 MIN_CHARS = 400
 """A text shorter than this is a consent dialog or a link, not a policy."""
 MIN_MARKERS = 4
@@ -150,6 +162,9 @@ def _is_policy(text: str, named: bool) -> int:
         return 0
     s = score(text)
     low = text[:4000].lower()
+    head = low.lstrip().split("\n", 1)[0][:80]  # the title line
+    if any(a in head for a in AGREEMENT_TITLES) and not any(t.lower() in head for t in TITLE_MARKERS):
+        return 0
     titled = any(t.lower() in low for t in TITLE_MARKERS)
     if s >= MIN_MARKERS and (titled or named):
         return s

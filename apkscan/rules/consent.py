@@ -193,6 +193,18 @@ def _init_like(ref: str) -> bool:
     return name in INIT_NAMES or name.startswith(("init", "start", "register"))
 
 
+def _meta_switch_off(ctx: Context, groups: list[Any], sdk: str) -> str:
+    """``name=value`` of a manifest meta-data entry that turns the SDK's auto-start off
+    (the group's ``meta_off``), or ``""``."""
+    meta = dict(ctx.facts.manifest.meta_data)
+    for spec in groups:
+        if sdk in (spec.get("sdks") or []):
+            for name, value in (spec.get("meta_off") or {}).items():
+                if str(meta.get(str(name), "")).lower() == str(value).lower():
+                    return f"{name}={meta.get(str(name))}"
+    return ""
+
+
 def _starts_with(ref: str, prefixes: tuple[str, ...]) -> str:
     return next((p for p in prefixes if ref.startswith(p)), "")
 
@@ -240,7 +252,8 @@ def scan(ctx: Context) -> ConsentScan:
                 _init_like(c) and not c.split("->", 1)[-1].startswith("<init>") for c in graph.callees(start)
             )
             if info is not None and info.tracker and label == "ContentProvider.onCreate" and starts_sdk:
-                found.append(("sdk-provider", start, own, "", label, ""))
+                off = _meta_switch_off(ctx, groups, own)
+                found.append(("sdk-provider", start, own, "", label, f"meta:{off}" if off else ""))
             continue
         queue: deque[tuple[str, int]] = deque([(start, 0)])
         while queue:
@@ -311,8 +324,11 @@ def scan(ctx: Context) -> ConsentScan:
     # One chain per (kind, target group): the shortest, so the report stays readable.
     best: dict[tuple[str, str, str], ConsentChain] = {}
     for kind, target, sdk, cat, label, caller in found:
-        path = path_to(caller) if caller else []
-        chain = ConsentChain(kind, target, sdk, cat, label, (*path, target), gate(path, sdk))
+        if caller.startswith("meta:"):  # a provider whose auto-start the manifest turns off
+            chain = ConsentChain(kind, target, sdk, cat, label, (target,), f"manifest meta-data {caller[5:]}")
+        else:
+            path = path_to(caller) if caller else []
+            chain = ConsentChain(kind, target, sdk, cat, label, (*path, target), gate(path, sdk))
         k = (kind, sdk or cat, target.split("(", 1)[0] if kind == "pi-api" else "")
         old = best.get(k)
         if old is None or (bool(old.gated), len(old.chain)) > (bool(chain.gated), len(chain.chain)):
