@@ -53,6 +53,10 @@ AGREEMENT_TITLES = (
 )
 """A text titled as one of these (in its first line, with no policy title there)
 is a user agreement, not the privacy policy, even when it mentions the policy."""
+MAX_CHARS = 2_000_000
+"""A candidate text is read up to this many characters (the HTML parser is pure Python)."""
+HEAD_CHARS = 60_000
+"""An asset not named like a policy is parsed only when a policy title occurs this early."""
 MIN_CHARS = 400
 """A text shorter than this is a consent dialog or a link, not a policy."""
 MIN_MARKERS = 4
@@ -179,7 +183,11 @@ def find_policy(facts: ApkFacts) -> PolicyDocument:
         if not low.endswith(TEXT_SUFFIXES):
             continue
         named = any(h in low.rsplit("/", 1)[-1] for h in NAME_HINTS)
-        text = plain(raw)
+        if not named:
+            head = raw[:HEAD_CHARS].lower()
+            if not any(t.lower() in head for t in TITLE_MARKERS):
+                continue  # cheap: most HTML of a hybrid app is not a policy
+        text = plain(raw[:MAX_CHARS])
         s = _is_policy(text, named)
         if s:
             found.append(PolicySource(where, "raw" if low.startswith("res/raw/") else "asset", text, s))
@@ -187,7 +195,7 @@ def find_policy(facts: ApkFacts) -> PolicyDocument:
     for locale, name, value in facts.strings.resources:
         if len(value) < MIN_CHARS or locale not in ("", "zh", "zh-rCN", "zh-CN", "zh-Hans", "b+zh+Hans", "en"):
             continue
-        text = plain(value)
+        text = plain(value[:MAX_CHARS])
         if text in seen:
             continue
         named = any(h in name.lower() for h in NAME_HINTS)
