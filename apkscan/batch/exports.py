@@ -447,7 +447,7 @@ def render_index(store: Store, apps: list[App], lang: str = "en") -> str:
         sev_name=lambda s: severity_name(str(s), lang),
         cat_name=lambda c: category_name(str(c), lang),
         script=Markup(script),
-        csp=_csp(script),
+        csp=Markup(_csp(script)),  # fixed words and a base64 hash: a server may copy it into a header
         **_dashboard_data(store, apps, lang),
     )
 

@@ -526,8 +526,12 @@ def render(result: ScanResult, lang: str = "en") -> str:
     script = _script()
     env = _env()
     template = env.get_template("report.html.j2")
-    # The script is our own static file (no APK data); it is the only Markup on the page.
-    return template.render(**context(result, lang), **_lang_context(lang), script=Markup(script), csp=_csp(script))
+    # The script is our own static file (no APK data); it and the policy (fixed words and the
+    # script's base64 hash) are the only Markup on the page. The policy is written unescaped
+    # so that a server can copy it from the meta tag into a header as it is.
+    return template.render(
+        **context(result, lang), **_lang_context(lang), script=Markup(script), csp=Markup(_csp(script))
+    )
 
 
 __all__ = ["context", "icon_data_uri", "pretty_api", "render"]
