@@ -45,9 +45,10 @@ def known_add(
     """Read each APK (as a scan does, nothing is run or extracted) and add its fingerprint under LABEL."""
     from apkscan import api
     from apkscan.known import KnownLibrary, default_path
+    from apkscan.rules.loader import load_rules
 
     lib = KnownLibrary(db or default_path())
-    ruleset = api.load_rules()
+    ruleset = load_rules()
     failed = 0
     for path in files:
         try:

@@ -25,6 +25,7 @@ from apkscan.batch.families import summary as family_summary
 from apkscan.batch.store import WELL_KNOWN_DOMAINS, Store, now
 from apkscan.report.i18n import category_name, severity_name, ui
 from apkscan.report.safe import neutralise, write_atomic
+from apkscan.similarity import THRESHOLD as SIMILARITY_THRESHOLD
 from apkscan.verdict import TEXT as VERDICT_TEXT
 
 OTHER_VERDICTS = {"pending": ("PENDING", "待检测"), "failed": ("FAILED", "检测失败")}
@@ -438,6 +439,8 @@ def render_index(store: Store, apps: list[App], lang: str = "en") -> str:
                   ("generator", _("Shared app-generator ids"))],
         clusters=found,
         graph=cluster_graph(found),
+        families=family_summary(store),
+        family_threshold=SIMILARITY_THRESHOLD,
         link_kinds=LINK_KINDS,
         kind_names=KIND_NAMES,
         digest=store.meta("rules_digest") or "",

@@ -201,9 +201,9 @@ def summary(store: Store) -> list[dict[str, Any]]:
         "SELECT family, kind, CASE WHEN kind = 'similar' THEN '' ELSE value END AS v, COUNT(*), MAX(score) "
         "FROM family_evidence GROUP BY family, kind, v ORDER BY family, kind, COUNT(*) DESC"
     ):
-        fam = out.get(int(row[0]))
-        if fam is not None:
-            fam["evidence"].append({"kind": row[1], "value": row[2], "links": row[3], "best": row[4]})
+        found = out.get(int(row[0]))
+        if found is not None:
+            found["evidence"].append({"kind": row[1], "value": row[2], "links": row[3], "best": row[4]})
     for fam in out.values():
         fam["size"] = len(fam["members"])
     return sorted(out.values(), key=lambda f: (-f["size"], f["family"]))

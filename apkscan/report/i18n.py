@@ -308,6 +308,16 @@ ZH.update({
     "Shared signing certificates": "共用签名证书",
     "Shared server domains": "共用服务器域名",
     "Shared app-generator ids": "共用应用生成器ID",
+    "Families": "家族",
+    "family-help": (
+        "指纹相似（自有代码结构、字符串常量、资源文件、网页包，得分不低于 {threshold}）或共用签名证书、"
+        "少见服务器域名、应用生成器ID而相连的应用组，见 docs/families.md。"
+    ),
+    "family": "家族",
+    "similar": "指纹相似",
+    "signer": "签名证书",
+    "domain": "服务器域名",
+    "generator": "应用生成器ID",
     "Top categories": "主要类别",
     "Label": "应用名称",
     "Report / error": "报告/错误",
@@ -319,6 +329,11 @@ ZH.update({
 })
 
 EN: dict[str, str] = {
+    "family-help": (
+        "Groups of apps linked by similar fingerprints (own code shape, string constants, files, web bundle; "
+        "score at least {threshold}) or by a shared signer, a rarely shared server domain or an app-generator id "
+        "(docs/families.md)."
+    ),
     "cluster-help": (
         "Apps sharing a signing certificate, a server domain (domains in more than half of the apps and well-known "
         "ones such as googleapis.com are left out) or an app-generator account id. Squares are the shared items, "
