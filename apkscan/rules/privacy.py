@@ -427,7 +427,7 @@ def _behaviour_findings(
                 ),
                 remediation=f"Declare {category_zh(cat)} with the function that needs it, or remove the collection.",
                 tags=("privacy-policy", "undeclared", cat, *(f"sdk:{s}" for s, _ in holders[cat] if s)),
-                references=refs("rending-2", "gbt35273-5.5", "gbt42582", "miit164"),
+                references=refs("rending-2", "gbt35273-5.5", "gbt42582", "gbt43739", "miit164"),
                 evidence=ev,
             )
         )
@@ -452,7 +452,7 @@ def _behaviour_findings(
                 ),
                 remediation="Add each SDK to 第三方信息共享清单 (the draft list in this report has the columns).",
                 tags=("privacy-policy", "sdk-list", *(f"sdk:{r.sdk}" for r in unlisted)),
-                references=refs("rending-2", "gbt35273-9.7", "miit-dual-list", "miit164"),
+                references=refs("rending-2", "gbt35273-9.7", "miit-dual-list", "gbt43739", "miit164"),
                 evidence=tuple(
                     Evidence("sdk", r.sdk, class_name=(r.packages or ("",))[0], sdk=r.sdk, detail=r.name_zh)
                     for r in unlisted
