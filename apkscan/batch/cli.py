@@ -90,7 +90,7 @@ def batch(
     except ApkscanError as exc:
         raise _fail(exc) from None
     if not quiet:
-        print_summary(out, summary)
+        print_summary(out, summary, opts.lang)
 
 
 def query(

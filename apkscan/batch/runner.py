@@ -413,9 +413,12 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
     return summary
 
 
-def print_summary(console: Console, s: BatchSummary) -> None:
+def print_summary(console: Console, s: BatchSummary, lang: str = "en") -> None:
     from apkscan.report.console import clean
 
+    if lang == "zh":
+        _print_summary_zh(console, s)
+        return
     console.print(
         f"[bold]batch done[/]: {s.files} files ({s.unique} distinct); {s.scanned} scanned, "
         f"{s.reevaluated} re-evaluated, {s.skipped} skipped (already in the store"
@@ -443,3 +446,29 @@ def print_summary(console: Console, s: BatchSummary) -> None:
                   f"(rules {s.rules_digest[7:19]})")
     if s.outputs:
         console.print("outputs: " + ", ".join(clean(o, 200) for o in s.outputs))
+
+
+def _print_summary_zh(console: Console, s: BatchSummary) -> None:
+    """The summary in Chinese (``--lang zh``); failure reasons are the readers' own messages."""
+    from apkscan.report.console import clean
+    from apkscan.report.i18n import VERDICT_ZH
+    from apkscan.verdict import LEVELS
+
+    console.print(
+        f"[bold]批量检测完成[/]：共 {s.files} 个文件（{s.unique} 个不同的安装包）；检测 {s.scanned} 个，"
+        f"重新评估 {s.reevaluated} 个，跳过 {s.skipped} 个（已在结果库中"
+        f"{f'，其中 {s.skipped_failed} 个此前失败' if s.skipped_failed else ''}），"
+        f"[{'red' if s.failed else 'green'}]失败 {len(s.failed)} 个[/]"
+    )
+    if s.verdicts:
+        order = [v for v in reversed(LEVELS) if v in s.verdicts] + sorted(set(s.verdicts) - set(LEVELS))
+        console.print("检测结论：" + "，".join(f"{VERDICT_ZH.get(v, v or '无')} {s.verdicts[v]}" for v in order))
+    for f in s.failed[:20]:
+        console.print(f"  {clean(Path(f.path).name, 60)}  [dim]{clean(f.reason, 110)}[/]")
+    if len(s.failed) > 20:
+        console.print(f"  另有 {len(s.failed) - 20} 个失败，见 apps.csv")
+    if s.yara_stale:
+        console.print(f"[yellow]注意：[/]{s.yara_stale} 个安装包按旧版YARA规则的匹配结果重新评估；使用 --rescan 可刷新")
+    console.print(f"耗时 {s.wall_s:.1f} 秒，每分钟 {s.per_minute:.1f} 个安装包（规则 {s.rules_digest[7:19]}）")
+    if s.outputs:
+        console.print("输出：" + "，".join(clean(o, 200) for o in s.outputs))
