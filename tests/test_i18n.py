@@ -349,3 +349,13 @@ def test_dashboard_counts_and_graph(batch_out: Path) -> None:
     assert box is not None
     width, height = map(float, box.groups())
     assert all(0 <= x <= width and 0 <= y <= height for x, y in coords)
+
+
+def test_batch_console_summary_in_chinese() -> None:
+    from apkscan.batch.runner import BatchSummary, print_summary
+
+    con = Console(record=True, width=200, force_terminal=False)
+    print_summary(con, BatchSummary(files=3, unique=3, scanned=3, verdicts={"reject": 2, "pass": 1}), "zh")
+    text = con.export_text()
+    assert "批量检测完成" in text and "建议驳回 2" in text and "通过 1" in text
+    assert not ENGLISH_SENTENCE.search(text)
