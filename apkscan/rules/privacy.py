@@ -237,6 +237,7 @@ def _sharing_rows(
     reading: policy.PolicyReading | None,
 ) -> list[SharingRow]:
     purposes = policy.privacy_table().get("purpose_zh") or {}
+    vendors_zh = policy.privacy_table().get("vendor_zh") or {}
     rows = []
     for h in sorted(hits, key=lambda h: (h.category, h.id)):
         seen = tuple(sorted(sdk_seen.get(h.id, ())))
@@ -252,7 +253,7 @@ def _sharing_rows(
                 h.name,
                 h.name_zh or h.name,
                 packages,
-                h.vendor,
+                f"{vendors_zh[h.id]}（{h.vendor}）" if h.id in vendors_zh else h.vendor,
                 str(purposes.get(h.category, h.category)),
                 seen,
                 documented,
