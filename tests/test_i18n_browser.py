@@ -155,6 +155,14 @@ def test_batch_dashboard(browser: Browser, batch_out: Path, lang: str) -> None:
     browser.eval("document.getElementById('g-reset').click()")
     assert browser.eval(apps_in_graph) == n
 
+    # a frequent finding's row shows the apps that have it
+    rule, apps_n = browser.eval("""(() => { const r = document.querySelector('#top-findings tr[data-rule]');
+        return [r.dataset.rule, Number(r.cells[4].textContent)]; })()""")
+    browser.eval(f"document.querySelector('#top-findings tr[data-rule=\"{rule}\"]').click()")
+    assert browser.eval("document.getElementById('q').value") == rule
+    assert browser.eval(rows) == apps_n
+    browser.eval("document.getElementById('g-reset').click()")
+
     # sortable table
     browser.eval("document.querySelector('#apps th:nth-child(2)').click()")
     browser.eval("document.querySelector('#apps th:nth-child(2)').click()")

@@ -170,11 +170,27 @@ def _verdict(app: App) -> str:
     return (str(app.row.get("verdict") or "pending")) if app.row.get("status") == "ok" else "failed"
 
 
-def _search_text(app: App) -> str:
+def _search_text(app: App, extra: tuple[str, ...] = ()) -> str:
     r = app.row
     parts = (r.get("package"), r.get("label"), r.get("version_name"), Path(str(r.get("path") or "")).name,
-             r.get("error"), " ".join(app.categories))
-    return neutralise(" ".join(str(p) for p in parts if p))[:400]
+             r.get("error"), " ".join(app.categories), *extra)
+    return neutralise(" ".join(str(p) for p in parts if p))[:4000]
+
+
+def _search_extras(store: Store, lang: str) -> dict[str, tuple[str, ...]]:
+    """What else the filter finds an app by: the rules that fired (ids), its SDKs (ids) and
+    the names of its finding categories in the page's language."""
+    digest = store.meta("rules_digest") or ""
+    words: dict[str, set[str]] = defaultdict(set)
+    for sha, rule_id, cat, sev in store.iter_rows(
+        "SELECT DISTINCT sha256, rule_id, category, severity FROM findings WHERE rules_digest = ?", (digest,)
+    ):
+        words[sha].add(rule_id)
+        if sev != "info":  # as in the category chart
+            words[sha].add(category_name(cat, lang))
+    for sha, sdk_id in store.iter_rows("SELECT sha256, sdk_id FROM sdks WHERE rules_digest = ?", (digest,)):
+        words[sha].add(sdk_id)
+    return {sha: tuple(sorted(w)) for sha, w in words.items()}
 
 
 def _short(text: str, n: int) -> str:
@@ -306,7 +322,7 @@ def cluster_graph(found: list[Cluster]) -> dict[str, Any]:
         app_nodes.append({
             "id": f"a{i}", "x": round(x, 1), "y": round(y, 1), "r": 5 + min(4, len(keys_of[node])),
             "verdict": _verdict(a), "name": _short(neutralise(a.name), 24), "package": a.row.get("package") or "",
-            "links": " ".join(keys_of[node]), "search": _search_text(a),
+            "links": " ".join(keys_of[node]), "search": a.search or _search_text(a),
         })
     key_nodes = []
     for ki, c in enumerate(chosen):
@@ -420,9 +436,10 @@ def render_index(store: Store, apps: list[App], lang: str = "en") -> str:
     env = _env()
     env.filters.setdefault("basename", lambda p: Path(str(p)).name)
     _ = ui(lang)
+    extras = _search_extras(store, lang)
     for a in apps:
         a.verdict = _verdict(a)
-        a.search = _search_text(a)
+        a.search = _search_text(a, extras.get(a.row["sha256"], ()))
     counts = Counter(a.verdict for a in apps)
     found = clusters(store, apps)
     script = _script()

@@ -293,6 +293,7 @@ ZH.update({
     "Filter: package, label, category, rule…": "筛选：包名、名称、类别、规则…",
     "Verdict": "结论",
     "Links": "关联",
+    "Show the apps": "显示相关应用",
     "Apps shown": "显示应用",
     "in the graph": "图中",
     "Clusters": "关联分析",

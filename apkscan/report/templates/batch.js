@@ -100,6 +100,15 @@
     });
   }
   each(kindBoxes, function (b) { b.addEventListener("change", apply); });
+  // a frequent finding, an SDK or a category: show the apps that have it
+  each(doc.querySelectorAll("[data-filter]"), function (el) {
+    el.addEventListener("click", function () {
+      if (q) { q.value = el.getAttribute("data-filter"); }
+      apply();
+      var target = doc.getElementById("apps-section");
+      if (target && target.scrollIntoView) { target.scrollIntoView(); }
+    });
+  });
   each(doc.querySelectorAll("[data-only-verdict]"), function (a) {
     a.addEventListener("click", function () {
       if (vf) { vf.value = a.getAttribute("data-only-verdict"); }
