@@ -654,7 +654,8 @@ def _scan_all(
 
                     if progress is not None:
                         progress.console.print(
-                            f"[{console_report.VERDICT_STYLE.get(result.verdict, 'bold')}]{result.verdict}[/] "
+                            f"[{console_report.VERDICT_STYLE.get(result.verdict, 'bold')}]"
+                            f"{console_report.verdict_name(result.verdict, lang)}[/] "
                             f"{_plain(path.name)} -> {', '.join(written)}"
                         )
                     else:

@@ -22,6 +22,11 @@ SEVERITY_STYLE = {
 VERDICT_STYLE = {"pass": "bold green", "fix": "bold cyan", "review": "bold yellow", "reject": "bold red"}
 
 
+def verdict_name(verdict: str, lang: str) -> str:
+    """``reject`` or ``建议驳回``."""
+    return VERDICT_ZH.get(verdict, verdict) if lang == "zh" else verdict
+
+
 def clean(text: str, limit: int = 120) -> str:
     """Safe for a terminal: no escapes, no bidi overrides, no rich markup, bounded."""
     text = neutralise(text)

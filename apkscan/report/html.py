@@ -51,6 +51,7 @@ EVIDENCE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("method", "Method"), ("offset", "Offset"), ("sdk", "SDK"),
 )
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _SMALI_METHOD = re.compile(r"^L([^;]+);->([^(]+)\((.*)\)(.+)$")
 _BREAK_AFTER = re.compile(r"(?<=[./;$(,&?=])")
 
@@ -228,7 +229,11 @@ def _finding_views(result: ScanResult, lang: str = "en") -> list[FindingView]:
         anchors.setdefault(f.rule_id, f"f{i + 1}")
     out = []
     for i, f in enumerate(result.findings):
-        refs = [{"id": r.id, "title": r.title, "url": _safe_url(r.url)} for r in f.references]
+        # a reference's own description is shown in a Chinese page only when it is Chinese
+        refs = [
+            {"id": r.id, "title": r.title if lang != "zh" or _CJK.search(r.title) else "", "url": _safe_url(r.url)}
+            for r in f.references
+        ]
         rows = [_evidence_row(e, names, lang) for e in f.evidence]
         for row in rows:
             row["link"] = anchors.get(row["value"], "") if row["kind"] == "rule" else ""
