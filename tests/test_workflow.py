@@ -537,3 +537,12 @@ def test_config_formats_follow_the_cli() -> None:
     from apkscan import cli, config
 
     assert config.FORMATS == cli.FORMATS
+
+
+def test_batch_formats_accumulate_too(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SAMPLES / "clean.apk", src / "clean.apk")
+    res = _run("batch", str(src), "-o", str(tmp_path / "out"), "-f", "json", "-f", "sarif", "-q", "-j", "1")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.suffix for p in (tmp_path / "out" / "reports").iterdir()) == [".json", ".sarif"]

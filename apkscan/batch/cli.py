@@ -53,8 +53,9 @@ def batch(
         "--timeout", help="Seconds allowed per APK; the worker is killed and replaced after that.")] = 300.0,
     memory_mb: Annotated[int, typer.Option(
         "--memory-mb", help="Address-space cap per worker process in MB (0 = none).")] = 2048,
-    format: Annotated[str, typer.Option(
-        "--format", "-f", help="Per-APK report formats: json, html, sarif (comma-separated) or none.")] = "json,html",
+    format: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+        "--format", "-f", help="Per-APK report formats: json, html, sarif (comma-separated or repeated) or none "
+        "\\[default: json,html].", show_default=False)] = None,
     rescan: Annotated[bool, typer.Option(
         "--rescan", help="Read every APK again even if its facts are stored.")] = False,
     retry_failed: Annotated[bool, typer.Option(
@@ -82,7 +83,7 @@ def batch(
         opts = BatchOptions(
             source=source, out=output, jobs=jobs, scheduler=scheduler,
             rule_dirs=list(rules_only or rules or []), include_builtin=not rules_only,
-            timeout_s=timeout, memory_mb=memory_mb, formats=parse_formats(format),
+            timeout_s=timeout, memory_mb=memory_mb, formats=parse_formats(",".join(format or ["json,html"])),
             rescan=rescan, retry_failed=retry_failed, quiet=quiet,
             limits=tuple(limit or ()), no_cache=no_cache, lang=report_lang,
         )
