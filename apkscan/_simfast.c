@@ -8,8 +8,9 @@
  * Python strings and uint32 buffers from the facts, never APK bytes.
  *
  * method_flags(methods, exclude, platform) -> (flags: bytes, platform_indices: list[int])
- *   flags[i] = 2 when methods[i] starts with one of `platform`, else 0 when it starts with
- *   one of `exclude`, else 1 (the app's own code).
+ *   flags[i] = 2 when methods[i] starts with one of the set `platform`, else 0 when it
+ *   starts with one of the set `exclude`, else 1 (the app's own code). Every prefix ends
+ *   with '/', '$' or ';'.
  * shape_sums(calls, flags, api_hash) -> (shapes: list[int], called: list[int])
  *   `calls` is the flat uint32 (caller, callee) buffer, `api_hash` a uint64 buffer with
  *   one hash per method (0 for none). For each caller with flags == 1 that calls at least
@@ -108,26 +109,29 @@ fail:
     return NULL;
 }
 
+/* 1 when a prefix of s ending at a '/', '$' or ';' of its class part (before "->") is
+   in `prefixes` (a set or frozenset of str), 0 when none is, -1 on error. Every prefix
+   given ends with one of those characters (similarity._excluded_prefixes), so this is
+   s.startswith(tuple(prefixes)) with one set look-up per package level. */
 static int
-starts_with_any(PyObject *s, PyObject *prefixes)
+has_prefix_in(PyObject *s, PyObject *prefixes)
 {
-    Py_ssize_t np = PyTuple_GET_SIZE(prefixes);
-    int fast = PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND;
-    const char *sd = fast ? (const char *)PyUnicode_DATA(s) : NULL;
-    Py_ssize_t sl = PyUnicode_GET_LENGTH(s);
-    for (Py_ssize_t j = 0; j < np; j++) {
-        PyObject *p = PyTuple_GET_ITEM(prefixes, j);
-        if (fast && PyUnicode_KIND(p) == PyUnicode_1BYTE_KIND) {
-            Py_ssize_t pl = PyUnicode_GET_LENGTH(p);
-            if (pl <= sl && memcmp(sd, PyUnicode_DATA(p), (size_t)pl) == 0)
-                return 1;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    for (Py_ssize_t i = 1; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == '-' && i + 1 < n && PyUnicode_READ(kind, data, i + 1) == '>')
+            return 0;
+        if (c != '/' && c != '$' && c != ';')
             continue;
-        }
-        Py_ssize_t r = PyUnicode_Tailmatch(s, PyTuple_GET_ITEM(prefixes, j), 0, PY_SSIZE_T_MAX, -1);
-        if (r < 0)
+        PyObject *sub = PyUnicode_Substring(s, 0, i + 1);
+        if (!sub)
             return -1;
+        int r = PySet_Contains(prefixes, sub);
+        Py_DECREF(sub);
         if (r)
-            return 1;
+            return r;
     }
     return 0;
 }
@@ -136,16 +140,11 @@ static PyObject *
 method_flags(PyObject *self, PyObject *args)
 {
     PyObject *methods, *exclude, *platform;
-    if (!PyArg_ParseTuple(args, "O!O!O!:method_flags", &PyTuple_Type, &methods, &PyTuple_Type, &exclude,
-                          &PyTuple_Type, &platform))
+    if (!PyArg_ParseTuple(args, "O!OO:method_flags", &PyTuple_Type, &methods, &exclude, &platform))
         return NULL;
+    if (!PyAnySet_Check(exclude) || !PyAnySet_Check(platform))
+        return PyErr_Format(PyExc_TypeError, "method_flags: exclude and platform must be sets");
     Py_ssize_t n = PyTuple_GET_SIZE(methods);
-    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(exclude); j++)
-        if (!PyUnicode_Check(PyTuple_GET_ITEM(exclude, j)))
-            return PyErr_Format(PyExc_TypeError, "method_flags: exclude must hold str");
-    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(platform); j++)
-        if (!PyUnicode_Check(PyTuple_GET_ITEM(platform, j)))
-            return PyErr_Format(PyExc_TypeError, "method_flags: platform must hold str");
     PyObject *flags = PyBytes_FromStringAndSize(NULL, n);
     PyObject *api = PyList_New(0);
     if (!flags || !api)
@@ -186,7 +185,7 @@ method_flags(PyObject *self, PyObject *args)
                 continue;
             }
         }
-        int r = starts_with_any(m, platform);
+        int r = has_prefix_in(m, platform);
         if (r < 0)
             goto fail;
         prev = cls;
@@ -201,7 +200,7 @@ method_flags(PyObject *self, PyObject *args)
             Py_DECREF(idx);
             continue;
         }
-        r = starts_with_any(m, exclude);
+        r = has_prefix_in(m, exclude);
         if (r < 0)
             goto fail;
         out[i] = prev_flag = r ? 0 : 1;

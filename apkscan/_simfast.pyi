@@ -9,7 +9,7 @@ from collections.abc import Iterable
 Buffer = bytes | memoryview | array[int]
 
 def method_flags(
-    methods: tuple[str, ...], exclude: tuple[str, ...], platform: tuple[str, ...], /
+    methods: tuple[str, ...], exclude: frozenset[str], platform: frozenset[str], /
 ) -> tuple[bytes, list[int]]:
     """``similarity._method_flags_py``."""
 

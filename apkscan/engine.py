@@ -443,7 +443,7 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     errors: list[RuleError] = []
     findings: list[Finding] = []
     try:  # the code sketches need the SDK attribution (apkscan.similarity)
-        facts = with_fingerprint(facts, matcher)
+        facts = with_fingerprint(facts, matcher, sdk_hits)
     except Exception as exc:
         errors.append(RuleError("FINGERPRINT", f"{type(exc).__name__}: {exc}"[:300]))
     try:

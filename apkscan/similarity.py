@@ -31,13 +31,14 @@ import os
 import zlib
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from apkscan.extract.fingerprint import distance
 from apkscan.facts import ApkFacts, Fingerprint
-from apkscan.sdk import SdkMatcher
+from apkscan.model import SdkHit
+from apkscan.sdk import UNIDENTIFIED_PREFIX, SdkMatcher
 
 K = 64
 BANDS = 16
@@ -46,12 +47,12 @@ MASK = (1 << 64) - 1
 MIN_FEATURES = 20
 """A sketch of fewer features than this is not compared (a handful of trivial methods)."""
 
-PLATFORM = (
+PLATFORM = frozenset((
     "Landroid/", "Ljava/", "Ljavax/", "Ldalvik/", "Lorg/json/", "Lorg/w3c/", "Lorg/xml/",
     "Lorg/apache/http/", "Lkotlin/",
-)
+))
 """Classes whose calls make the shape of a method (never renamed by an obfuscator)."""
-LIBRARY_CLASSES = ("androidx.", "android.", "kotlin.", "kotlinx.", "java.", "javax.", "dalvik.")
+LIBRARY_CLASSES = ("androidx/", "android/", "kotlin/", "kotlinx/", "java/", "javax/", "dalvik/")
 LIBRARY_RESOURCES = (
     "abc_", "mtrl_", "design_", "material_", "m3_", "notification_", "common_google_", "googleg_",
     "btn_checkbox_", "btn_radio_", "test_", "tooltip_", "select_dialog_", "support_", "exo_",
@@ -98,12 +99,23 @@ def jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
     return sum(1 for x, y in zip(a, b, strict=True) if x == y) / K
 
 
-def _excluded_prefixes(facts: ApkFacts, matcher: SdkMatcher | None) -> tuple[str, ...]:
+def _excluded_prefixes(
+    facts: ApkFacts, matcher: SdkMatcher | None, hits: Sequence[SdkHit] | None = None
+) -> frozenset[str]:
     """Smali prefixes of code that is not the app's own: the platform libraries and the
     catalogued SDKs found in this app (unidentified trees stay: a kit's own code is
-    often one)."""
-    out = {"L" + p.replace(".", "/") for p in LIBRARY_CLASSES}
-    if matcher is not None:
+    often one). With the SDK hits of :meth:`SdkMatcher.detect` their ``classes PREFIX.*``
+    entries are used; else every package of the app is looked up."""
+    out = {"L" + p for p in LIBRARY_CLASSES}
+    if hits is not None:
+        for hit in hits:
+            if hit.id.startswith(UNIDENTIFIED_PREFIX):
+                continue
+            for what in hit.matched:
+                if what.startswith("classes ") and ".* (" in what:
+                    base = "L" + what[len("classes ") : what.index(".* (")].replace(".", "/")
+                    out.update((base + "/", base + ";", base + "$"))
+    elif matcher is not None:
         packages = {c[1:].rpartition("/")[0] for dex in facts.dex for c in dex.classes}
         for pkg in packages:
             if not pkg:
@@ -112,19 +124,20 @@ def _excluded_prefixes(facts: ApkFacts, matcher: SdkMatcher | None) -> tuple[str
             if sid and prefix:
                 base = "L" + prefix.replace(".", "/")
                 out.update((base + "/", base + ";", base + "$"))
-    return tuple(sorted(out))
+    return frozenset(out)
 
 
 def _method_flags_py(
-    methods: tuple[str, ...], exclude: tuple[str, ...], platform: tuple[str, ...]
+    methods: tuple[str, ...], exclude: frozenset[str], platform: frozenset[str]
 ) -> tuple[bytes, list[int]]:
     flags = bytearray(len(methods))
     api: list[int] = []
+    ex, pl = tuple(exclude), tuple(platform)
     for i, m in enumerate(methods):
-        if m.startswith(platform):
+        if m.startswith(pl):
             flags[i] = 2
             api.append(i)
-        elif not m.startswith(exclude):
+        elif not m.startswith(ex):
             flags[i] = 1
     return bytes(flags), api
 
@@ -168,10 +181,10 @@ def _str_hashes_py(texts: Iterable[str]) -> list[int]:
 
 
 def code_features(
-    facts: ApkFacts, matcher: SdkMatcher | None = None
+    facts: ApkFacts, matcher: SdkMatcher | None = None, hits: Sequence[SdkHit] | None = None
 ) -> tuple[list[int], list[int], list[int]]:
     """(method-shape hashes, framework-API hashes, string-constant hashes) of the app's own code."""
-    exclude = _excluded_prefixes(facts, matcher)
+    exclude = _excluded_prefixes(facts, matcher, hits)
     flags_of = _native.method_flags if _native is not None else _method_flags_py
     sums_of = _native.shape_sums if _native is not None else _shape_sums_py
     loads_of = _native.own_loads if _native is not None else _own_loads_py
@@ -202,18 +215,21 @@ def file_features(facts: ApkFacts) -> list[int]:
     out: set[int] = set()
     for e in facts.archive.entries:
         name = e.name
-        if e.size == 0 or name.startswith("META-INF/") or e.kind in ("dex", "axml", "arsc"):
+        if not name.startswith(("assets/", "lib/", "res/")) or e.size == 0:
             continue
-        if name.startswith("res/") and name.rpartition("/")[2].startswith(LIBRARY_RESOURCES):
+        if name[0] == "r" and name[name.rfind("/") + 1 :].startswith(LIBRARY_RESOURCES):
             continue
-        if name.startswith(("assets/", "lib/", "res/")):
-            out.add(_mix(e.crc << 32 | (e.size & 0xFFFFFFFF)))
-    return list(out)
+        out.add(e.crc << 32 | (e.size & 0xFFFFFFFF))
+    return [_mix(v) for v in out]
 
 
-def fingerprint(facts: ApkFacts, matcher: SdkMatcher | None = None) -> Fingerprint:
-    """The facts' fingerprint with the MinHash sketches filled in (fuzzy hashes kept)."""
-    shapes, apis, texts = code_features(facts, matcher)
+def fingerprint(
+    facts: ApkFacts, matcher: SdkMatcher | None = None, hits: Sequence[SdkHit] | None = None
+) -> Fingerprint:
+    """The facts' fingerprint with the MinHash sketches filled in (fuzzy hashes kept).
+    ``matcher`` (after :meth:`~SdkMatcher.detect`) or its ``hits`` say which code is a
+    catalogued SDK's."""
+    shapes, apis, texts = code_features(facts, matcher, hits)
     files = file_features(facts)
     return replace(
         facts.fingerprint,
@@ -228,8 +244,10 @@ def fingerprint(facts: ApkFacts, matcher: SdkMatcher | None = None) -> Fingerpri
     )
 
 
-def with_fingerprint(facts: ApkFacts, matcher: SdkMatcher | None = None) -> ApkFacts:
-    return replace(facts, fingerprint=fingerprint(facts, matcher))
+def with_fingerprint(
+    facts: ApkFacts, matcher: SdkMatcher | None = None, hits: Sequence[SdkHit] | None = None
+) -> ApkFacts:
+    return replace(facts, fingerprint=fingerprint(facts, matcher, hits))
 
 
 # --- comparing two fingerprints ---------------------------------------------------------
