@@ -138,6 +138,35 @@ def _permission_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(out)
 
 
+@functools.cache
+def _any_type() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{pat.pattern})" for _, pat in _type_patterns()) or "(?!)", re.IGNORECASE)
+
+
+@functools.cache
+def _vague_markers() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    spec = privacy_table().get("vague") or {}
+    after = "|".join(f"(?:{p})" for p in spec.get("after_type") or []) or "(?!)"
+    before = "|".join(f"(?:{p})" for p in spec.get("before_type") or []) or "(?!)"
+    return re.compile(after, re.IGNORECASE), re.compile(before, re.IGNORECASE)
+
+
+def open_list(sentence: str) -> bool:
+    """The sentence leaves a list of data types open: a data type right before 等/etc.
+    (“位置信息、设备信息等”), or 例如/包括但不限于/such as right before one."""
+    after, before = _vague_markers()
+    any_type = _any_type()
+    ends = {m.end() for m in any_type.finditer(sentence)}
+    for m in after.finditer(sentence):
+        if m.start() in ends or m.start() - 1 in ends:
+            return True
+    for m in before.finditer(sentence):
+        t = any_type.search(sentence, m.end(), m.end() + 60)
+        if t is not None and t.start() - m.end() <= 20:
+            return True
+    return False
+
+
 def types_in(text: str) -> list[str]:
     return [cat for cat, pat in _type_patterns() if pat.search(text)]
 
@@ -169,7 +198,6 @@ def read(
         return best
 
     purpose = _any_of("purpose")
-    vague = _any_of("vague")
     data: dict[str, Declaration] = {}
     purposes: dict[str, Declaration] = {}
     vague_out: list[Declaration] = []
@@ -182,7 +210,7 @@ def read(
                 data[cat] = Declaration(cat, quote(s), source_at(i))
             if cat not in purposes and (purpose.search(s) or (i and purpose.search(sents[i - 1]))):
                 purposes[cat] = Declaration(cat, quote(s), source_at(i))
-        if vague.search(s) and len(vague_out) < 20:
+        if len(vague_out) < 20 and open_list(s):
             vague_out.append(Declaration(",".join(cats), quote(s), source_at(i)))
 
     sdks: list[Declaration] = []
