@@ -65,7 +65,9 @@ class PolicyReading:
     """(SDK id, data types named in its list entry)."""
     permissions: tuple[Declaration, ...] = ()
     purposes: tuple[Declaration, ...] = ()
-    """(data type, sentence) where the declaring sentence or the one before states a purpose."""
+    """(data type, sentence) stating what the type is for: the first sentence naming the type
+    with a strong purpose marker (为了, 用于, 以便 ...), else one where it or the sentence
+    before has any (功能, 场景 ...)."""
     vague: tuple[Declaration, ...] = ()
     """Sentences that declare data with an open enumeration (等, 例如, 包括但不限于)."""
     checks: tuple[CheckResult, ...] = ()
@@ -198,6 +200,8 @@ def read(
         return best
 
     purpose = _any_of("purpose")
+    strong = _any_of("purpose_strong")
+    weak: dict[str, Declaration] = {}
     data: dict[str, Declaration] = {}
     purposes: dict[str, Declaration] = {}
     vague_out: list[Declaration] = []
@@ -208,8 +212,12 @@ def read(
         for cat in cats:
             if cat not in data:
                 data[cat] = Declaration(cat, quote(s), source_at(i))
-            if cat not in purposes and (purpose.search(s) or (i and purpose.search(sents[i - 1]))):
+            if "是指" in s or " means " in s:  # a definition (名词解释), not a declaration of use
+                continue
+            if cat not in purposes and strong.search(s):
                 purposes[cat] = Declaration(cat, quote(s), source_at(i))
+            elif cat not in weak and (purpose.search(s) or (i and purpose.search(sents[i - 1]))):
+                weak[cat] = Declaration(cat, quote(s), source_at(i))
         if len(vague_out) < 20 and open_list(s):
             vague_out.append(Declaration(",".join(cats), quote(s), source_at(i)))
 
@@ -247,7 +255,7 @@ def read(
         sdks=tuple(sdks),
         sdk_data=tuple((k, tuple(sorted(v))) for k, v in sorted(merged.items())),
         permissions=tuple(perms),
-        purposes=tuple(purposes.values()),
+        purposes=tuple(purposes.values()) + tuple(d for c, d in weak.items() if c not in purposes),
         vague=tuple(vague_out),
         checks=tuple(run_checks(text, sents)),
     )
