@@ -184,14 +184,10 @@ def _formats(values: list[str] | str | None, allowed: tuple[str, ...] = FORMATS,
 def _load_ruleset(rules: list[Path] | None, rules_only: list[Path] | None) -> RuleSet:
     """Built-in rules plus ``rules``; or only ``rules_only``, with the built-in SDK
     catalogue unless one of those folders brings its own."""
-    from apkscan.rules.data import builtin_dir
     from apkscan.rules.loader import load_rules
 
     if rules_only:
-        rs = load_rules(list(rules_only), include_builtin=False)
-        if not rs.sdks:
-            rs = load_rules([*rules_only, builtin_dir() / "sdks"], include_builtin=False)
-        return rs
+        return load_rules(list(rules_only), include_builtin=False)
     return load_rules(list(rules or []))
 
 

@@ -462,16 +462,19 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
         if ev is None:
             continue
         findings.append(_rule_finding(rule, tuple(dict.fromkeys(ev)), "yaml"))
+    # --rules-only: the user's rules and the fail-closed checks, not the built-in ones
+    builtin = ruleset.builtin_checks
     try:
-        findings = _merge_pi_findings(findings, _pi_findings(access))
+        if builtin:
+            findings = _merge_pi_findings(findings, _pi_findings(access))
     except Exception as exc:
         errors.append(RuleError("PI-MAP", f"{type(exc).__name__}: {exc}"))
     findings += _yara_findings(facts, ruleset)
     findings += _tamper_findings(facts)
-    if options.app_category:
+    if options.app_category and builtin:
         findings += _necessity_findings(options.app_category, access, facts)
     privacy = None
-    if options.privacy:
+    if options.privacy and builtin:
         try:
             privacy, privacy_findings = privacy_review(ctx, access, options.policy)
             findings += privacy_findings

@@ -117,6 +117,10 @@ class RuleSet:
     digest: str
     files: list[str]
     blob_patterns: tuple[bytes, ...] = ()
+    builtin_checks: bool = True
+    """The engine's built-in checks (the personal-data map PI-MAP-*, the necessity checks)
+    run; false for a rule set of only the user's folders (``--rules-only``). The
+    fail-closed ANALYSIS-* and TAMPER-* checks always run."""
 
     def rule(self, rule_id: str) -> Rule | YaraMeta | None:
         for r in self.rules:
@@ -402,7 +406,19 @@ def _kind(doc: Any) -> str:
 
 
 def load_rules(dirs: list[Path] | None = None, include_builtin: bool = True) -> RuleSet:
-    """Load built-in rules (unless told not to) plus the given folders."""
+    """Load built-in rules plus the given folders; or, with ``include_builtin=False``, only
+    the folders (``--rules-only``): no built-in rules and no built-in checks, but the
+    built-in SDK catalogue unless one of the folders brings a catalogue of its own."""
+    if include_builtin:
+        return _load_rules(dirs, True)
+    rs = _load_rules(dirs, False)
+    if not rs.sdks:
+        rs = _load_rules([*(dirs or []), builtin_dir() / "sdks"], False)
+    rs.builtin_checks = False
+    return rs
+
+
+def _load_rules(dirs: list[Path] | None, include_builtin: bool) -> RuleSet:
     roots = ([builtin_dir()] if include_builtin else []) + list(dirs or [])
     files = _files(roots)
     digest = hashlib.sha256(f"apkscan-engine-{ENGINE_VERSION}".encode())
