@@ -115,11 +115,11 @@ def run(opts: ServeOptions, out: Any = None) -> None:
         for part in (opts.data / "uploads" / "tmp").glob("*.part"):  # uploads cut off by a stop
             with contextlib.suppress(OSError):
                 part.unlink()
+        sock = _listen(opts.host, opts.port)  # before the first token: a busy port must not eat it
         sdb = ServeDB(opts.data)
         first = ""
         if sdb.active_tokens() == 0:
             _tok, first = sdb.create_token("admin", "first admin (apkscan serve)")
-        sock = _listen(opts.host, opts.port)
         host, port = sock.getsockname()[:2]
         config = WorkerConfig(
             rule_dirs=tuple(str(Path(d).resolve()) for d in opts.rule_dirs), include_builtin=opts.include_builtin,
