@@ -342,3 +342,16 @@ def test_scheduler_sends_the_work_to_dask(tmp_path: Path, expected: dict[str, st
                 assert body["status"] == "done" and body["verdict"] == expected[name], body
         finally:
             assert srv.stop() == 0
+
+
+def test_busy_port_is_a_usage_error_and_makes_no_token(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = cli("serve", "--data", str(tmp_path), "--port", str(port))
+    assert res.returncode == 2 and "cannot listen" in res.stderr
+    assert cli("token", "list", "--data", str(tmp_path)).stdout == ""
+    assert cli("serve", "--data", str(tmp_path), "--max-upload-mb", "0").returncode == 2
