@@ -546,3 +546,14 @@ def test_batch_formats_accumulate_too(tmp_path: Path) -> None:
     res = _run("batch", str(src), "-o", str(tmp_path / "out"), "-f", "json", "-f", "sarif", "-q", "-j", "1")
     assert res.exit_code == 0, res.output
     assert sorted(p.suffix for p in (tmp_path / "out" / "reports").iterdir()) == [".json", ".sarif"]
+
+
+def test_batch_rules_only_means_only_those_rules_too(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(OLD, src / OLD.name)
+    out = tmp_path / "out"
+    res = _run("batch", str(src), "-o", str(out), "--rules-only", str(_rules_dir(tmp_path)), "-f", "json", "-q", "-j", "1")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(_only(out / "reports", ".json").read_text())
+    assert [f["rule_id"] for f in doc["findings"]] == ["MINE-SMS-1"] and doc["sdks"]
