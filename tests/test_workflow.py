@@ -553,7 +553,8 @@ def test_batch_rules_only_means_only_those_rules_too(tmp_path: Path) -> None:
     src.mkdir()
     shutil.copy(OLD, src / OLD.name)
     out = tmp_path / "out"
-    res = _run("batch", str(src), "-o", str(out), "--rules-only", str(_rules_dir(tmp_path)), "-f", "json", "-q", "-j", "1")
+    rules = str(_rules_dir(tmp_path))
+    res = _run("batch", str(src), "-o", str(out), "--rules-only", rules, "-f", "json", "-q", "-j", "1")
     assert res.exit_code == 0, res.output
     doc = json.loads(_only(out / "reports", ".json").read_text())
     assert [f["rule_id"] for f in doc["findings"]] == ["MINE-SMS-1"] and doc["sdks"]
