@@ -203,6 +203,18 @@ def test_worker_crash_fails_one_job_only(server: Server) -> None:
     assert ok["status"] == "done"
 
 
+def test_crash_among_other_jobs_loses_none(server: Server) -> None:
+    others = [h.with_entries([h.entry(f"assets/other-{i}.txt", b"x")], sample="tracker") for i in range(4)]
+    code, body = request(f"{server.url}/api/v1/scans?retry=1", server.token, data=CRASHER, method="POST")
+    assert code == 202
+    ids = [upload(server, server.token, data, f"other-{i}.apk", wait=0)[1]["id"] for i, data in enumerate(others)]
+    for sha in ids:
+        _, st = request(f"{server.url}/api/v1/scans/{sha}?wait=60", server.token)
+        assert st["status"] == "done", st
+    _, st = request(f"{server.url}/api/v1/scans/{body['id']}?wait=60", server.token)
+    assert st["status"] == "failed" and st["error_kind"] == "crash"
+
+
 def test_not_an_apk_is_a_failed_scan(server: Server) -> None:
     _, body = upload(server, server.token, b"hello, not a zip" * 10, "notes.txt")
     assert body["status"] == "failed" and body["error_kind"] == "not-apk"
