@@ -125,3 +125,7 @@ def test_batch_families_versions_and_query(tmp_path, monkeypatch) -> None:  # ty
     assert res.exit_code == 0 and "org.apkscan.sample.pii" in res.output
     res = runner.invoke(app, ["query", str(out), "--family", "nope"])
     assert res.exit_code == 2
+    res = runner.invoke(app, ["query", str(out), "--versions", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert rows and rows[0]["package"] == "org.apkscan.sample.pii" and rows[0]["signer_changed"] is False

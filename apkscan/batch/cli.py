@@ -107,6 +107,9 @@ def query(
     family: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--family", help="Families of similar or linked apps: 'all', a family number, or a member's "
         "package or SHA-256 (docs/families.md).")] = None,
+    versions: Annotated[bool, typer.Option(
+        "--versions", help="Builds of a package seen before: how far code, assets, servers, SDKs and signer moved.")
+    ] = False,
     format: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = QueryFormat.table,
 ) -> None:
     """Ask the results store: apps with a finding, apps per SDK, shared certificates, domains, generator ids,
@@ -119,7 +122,7 @@ def query(
     try:
         store = open_store(output)
         try:
-            cols, rows = run_query(store, finding, sdk, shared.value if shared else None, sql, family)
+            cols, rows = run_query(store, finding, sdk, shared.value if shared else None, sql, family, versions)
         finally:
             store.close()
     except ApkscanError as exc:

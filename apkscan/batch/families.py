@@ -245,6 +245,7 @@ def version_changes(store: Store, sha256: str) -> dict[str, Any] | None:
     signer = moved("SELECT cert_sha256 FROM certs WHERE sha256 = ?")
     return {
         "package": row[0],
+        "sha256": new,
         "previous": old,
         "score": score,
         "components": comps,

@@ -35,12 +35,14 @@ def _match(value: str) -> tuple[str, str]:
 
 
 def run_query(store: Store, finding: str | None = None, sdk: str | None = None, shared: str | None = None,
-              sql: str | None = None, family: str | None = None) -> Rows:
-    asked = [x for x in (finding, sdk, shared, sql, family) if x]
+              sql: str | None = None, family: str | None = None, versions: bool = False) -> Rows:
+    asked = [x for x in (finding, sdk, shared, sql, family, versions) if x]
     if len(asked) > 1:
-        raise UsageError("give one of --finding, --sdk, --shared, --family or --sql")
+        raise UsageError("give one of --finding, --sdk, --shared, --family, --versions or --sql")
     if family:
         return family_rows(store, family)
+    if versions:
+        return version_rows(store)
     if finding:
         if finding == "all":
             q = ("SELECT rule_id, severity, category, title, COUNT(DISTINCT sha256) AS apps FROM apps_with_finding "
@@ -99,6 +101,19 @@ def family_rows(store: Store, family: str) -> Rows:
         links = "; ".join(f"{e['kind']}{' ' + e['value'] if e['value'] else ''} x{e['links']}" for e in f["evidence"])
         for m in f["members"]:
             rows.append((f["family"], m["sha256"], m["package"], m["label"], m["version"], m["verdict"], links))
+    return cols, rows
+
+
+def version_rows(store: Store) -> Rows:
+    """Builds of a package seen before: how far each moved from the previous one (docs/families.md)."""
+    cols = ["package", "sha256", "previous", "score", "swapped", "domains_added", "domains_removed",
+            "sdks_added", "sdks_removed", "signer_changed"]
+    rows: list[tuple[Any, ...]] = []
+    for r in store.iter_rows("SELECT data FROM versions ORDER BY package, compared_at"):
+        d = json.loads(r[0])
+        rows.append((d["package"], d.get("sha256", ""), d["previous"], d["score"], " ".join(d["swapped"]),
+                     " ".join(d["domains"]["added"]), " ".join(d["domains"]["removed"]),
+                     " ".join(d["sdks"]["added"]), " ".join(d["sdks"]["removed"]), d["signer_changed"]))
     return cols, rows
 
 
