@@ -441,3 +441,19 @@ def test_sdk_provider_auto_start_and_its_manifest_switch(ruleset: Any) -> None:
     off = replace(facts, manifest=replace(facts.manifest, meta_data=(("push_kit_auto_init_enabled", "false"),)))
     chains = consent.scan(Context(off, SdkMatcher(ruleset.sdks))).chains
     assert chains[0].gated == "manifest meta-data push_kit_auto_init_enabled=false"
+
+
+def test_real_chinese_policy_in_the_corpus(corpus: Path) -> None:
+    """Baidu Netdisk's policy, bundled in the 44 MB workload: only the update date is missing."""
+    from apkscan.extract.apk import extract
+
+    apk = corpus / "large" / "cmp_mixed_13dex.apk"
+    if not apk.exists():
+        pytest.skip("large workload absent")
+    doc = find_policy(extract(apk))
+    assert doc.sources and doc.sources[0].where == "assets/baidu/_assets/privacy_policy.html"
+    r = read(doc.text)
+    assert {c.id for c in r.checks if not c.passed} == {"DATES"}
+    assert {"device-id", "installed-apps", "contacts", "call-log", "sms", "location"} <= {d.key for d in r.data_types}
+    assert any("设备应用安装列表等" in d.sentence for d in r.vague)
+    assert not any("图片检索等" in d.sentence for d in r.vague)  # 等 after a feature, not a data type
