@@ -480,7 +480,7 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
             findings += privacy_findings
         except Exception as exc:  # the policy checks must not cost the scan
             errors.append(RuleError("PRIV", f"{type(exc).__name__}: {exc}"[:300]))
-    if options.known is not None:
+    if options.known is not None and builtin:
         try:
             findings += options.known.findings(facts)
         except Exception as exc:  # a broken library must not cost the scan
