@@ -49,6 +49,8 @@ def navigate(browser: Browser, url: str) -> None:
     browser.page("Page.navigate", {"url": url})
     browser.wait_event("Page.loadEventFired")
     browser.eval("1")
+    time.sleep(0.2)
+    assert browser.errors() == [], url  # no script error, no content-security-policy report
 
 
 def wait_for(browser: Browser, expression: str, timeout: float = 90) -> object:
@@ -107,6 +109,9 @@ def test_upload_page_shows_the_verdict(server: Server, browser: Browser) -> None
     # the queue page fills itself from the API
     navigate(browser, server.url + "/ui/queue")
     wait_for(browser, f"document.querySelector('#jobs tr[data-sha=\"{sha}\"]') !== null", 10)
+    assert browser.errors() == []
+    navigate(browser, server.url + "/ui/dashboard/")
+    assert "极速贷" in browser.eval("document.body.innerText")
     navigate(browser, server.url + "/ui/history?verdict=reject")
     assert browser.eval(f"document.querySelector('#history tr[data-sha=\"{sha}\"]') !== null")
     browser.screenshot(ARTIFACTS / "serve-history.png")
