@@ -63,7 +63,8 @@ GOOD = """rules:
 @pytest.mark.parametrize(
     ("text", "expect"),
     [
-        (GOOD.replace("    title: t\n", "    title: t\n    colour: red\n"), ":4: rule X-1: unknown key 'colour'"),  # the bad key's line
+        # the bad key's line, not the rule's first line
+        (GOOD.replace("    title: t\n", "    title: t\n    colour: red\n"), ":4: rule X-1: unknown key 'colour'"),
         (GOOD.replace("severity: low", "severity: 3"), "unknown severity '3'"),
         (GOOD.replace("severity: low", "severity: severe"), "unknown severity 'severe'"),
         (GOOD.replace("category: fraud", "category: misc"), "category must be one of"),
