@@ -457,3 +457,13 @@ def test_real_chinese_policy_in_the_corpus(corpus: Path) -> None:
     assert {"device-id", "installed-apps", "contacts", "call-log", "sms", "location"} <= {d.key for d in r.data_types}
     assert any("设备应用安装列表等" in d.sentence for d in r.vague)
     assert not any("图片检索等" in d.sentence for d in r.vague)  # 等 after a feature, not a data type
+
+
+def test_sdk_listed_in_the_policy_but_absent() -> None:
+    from apkscan.extract.policy import PolicyDocument, PolicySource
+
+    text = FULL + "\n我们接入了个推消息推送SDK（每日互动股份有限公司），用于消息推送，收集设备标识符。"
+    r = _scan("privacy_gaps", policy=PolicyDocument((PolicySource("p.txt", "file", text),), given=True))
+    f = finding(r, "PRIV-SDK-DECLARED-ABSENT")
+    assert f.severity.label == "info" and [e.detail for e in f.evidence] == ["getui-push"]
+    assert "PRIV-SDK-DECLARED-ABSENT" not in ids(_scan("privacy_matched"))

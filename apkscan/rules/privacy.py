@@ -132,6 +132,51 @@ def sdk_names(hit: SdkHit, aliases: dict[str, list[str]]) -> list[str]:
     return [n for n in dict.fromkeys(n.strip() for n in names) if len(n) >= 2]
 
 
+def absent_trackers(
+    ctx: Context, hits: list[SdkHit], aliases: dict[str, list[str]]
+) -> dict[str, tuple[str, list[str]]]:
+    """Catalogued tracker SDKs not in the app (and of no vendor present in it), with the
+    distinctive names a policy lists them under (the Chinese name, the aliases): SDK id ->
+    (name, names)."""
+    present_vendors = {h.vendor for h in hits}
+    present = {h.id for h in ctx.sdk_hits}
+    out: dict[str, tuple[str, list[str]]] = {}
+    for sdk in ctx.matcher.sdks.values():
+        if not sdk.tracker or sdk.platform or sdk.id in present or sdk.vendor in present_vendors:
+            continue
+        names = [n for n in [sdk.name_zh, *aliases.get(sdk.id, [])] if len(n) >= 3 and not n.isascii()]
+        names += [n for n in aliases.get(sdk.id, []) if n.isascii() and len(n) >= 5]
+        if names:
+            out[sdk.id] = (sdk.name_zh or sdk.name, list(dict.fromkeys(names)))
+    return out
+
+
+def _declared_absent(reading: PolicyReading, absent: dict[str, tuple[str, list[str]]]) -> list[Finding]:
+    named = [d for d in reading.sdks if d.key in absent]
+    if not named:
+        return []
+    return [
+        _finding(
+            rule_id="PRIV-SDK-DECLARED-ABSENT",
+            title="SDKs the policy lists that the app does not contain",
+            title_zh="隐私政策列出但应用中未发现的SDK",
+            severity=Severity.INFO,
+            confidence="low",
+            description="The policy lists these SDKs and no code of them was found: "
+            + ", ".join(absent[d.key][0] for d in named)
+            + ". The list may be out of date, or the SDK is loaded at run time.",
+            description_zh="隐私政策列出了以下SDK，但应用中未发现其代码："
+            + "、".join(absent[d.key][0] for d in named)
+            + "。清单可能未及时更新，或该SDK在运行时加载。",
+            remediation="Keep the sharing list to the SDKs the app embeds.",
+            remediation_zh="共享清单应与应用实际嵌入的SDK保持一致。",
+            tags=("privacy-policy", "sdk-list"),
+            references=refs("gbt35273-9.7", "miit-dual-list"),
+            evidence=tuple(Evidence("policy-text", d.sentence, file=d.where, detail=d.key) for d in named[:20]),
+        )
+    ]
+
+
 def listed_sdks(
     sdks: tuple[SdkHit, ...] | list[SdkHit], platform: frozenset[str], seen: dict[str, set[str]]
 ) -> list[SdkHit]:
@@ -157,6 +202,7 @@ def review(
     sdk_seen: dict[str, set[str]] = defaultdict(set)
     sdk_sites: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
     perm_of: dict[str, tuple[str, bool]] = {}
+    reached = {acc.category for acc in access}  # with or without the gating permission
     for acc in access:
         if acc.category in NOT_DATA or not acc.permission_requested:
             continue
@@ -176,9 +222,11 @@ def review(
     for s in sources:
         where_of.append((off, s.where))
         off += len(s.text) + 2
-    reading = (
-        policy.read(text, sources[0].where, {h.id: sdk_names(h, aliases) for h in hits}, where_of) if sources else None
-    )
+    names = {h.id: sdk_names(h, aliases) for h in hits}
+    absent = absent_trackers(ctx, hits, aliases)
+    for sdk_id, (_, sdk_aliases) in absent.items():
+        names.setdefault(sdk_id, sdk_aliases)
+    reading = policy.read(text, sources[0].where, names, where_of) if sources else None
 
     cscan = consent.scan(ctx)
 
@@ -189,7 +237,8 @@ def review(
         findings.append(_no_policy(doc))
     else:
         findings += _text_findings(reading, sources[0].where, app_sites, sdk_seen, hits)
-        findings += _behaviour_findings(reading, app_sites, sdk_sites, hits, sharing)
+        findings += _behaviour_findings(reading, app_sites, sdk_sites, hits, sharing, reached)
+        findings += _declared_absent(reading, absent)
     findings += _consent_findings(cscan)
     report = PrivacyReport(
         PolicySummary(tuple((s.where, s.kind, len(s.text)) for s in sources), doc.urls[:20], doc.given),
@@ -393,6 +442,7 @@ def _behaviour_findings(
     sdk_sites: dict[tuple[str, str], list[Evidence]],
     hits: list[SdkHit],
     sharing: list[SharingRow],
+    reached: set[str] | None = None,
 ) -> list[Finding]:
     out = []
     by_id = {h.id: h for h in hits}
@@ -491,7 +541,7 @@ def _behaviour_findings(
                 ),
             )
         )
-    seen_all = set(app_sites) | {c for (_, c) in sdk_sites} | {c for h in hits for c in h.data_collected}
+    seen_all = (reached or set()) | set(app_sites) | {c for h in hits for c in h.data_collected}
     unseen = [d for d in reading.data_types if d.key not in seen_all and d.key not in ("device-info", "network")]
     if unseen:
         out.append(
