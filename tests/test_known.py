@@ -129,3 +129,36 @@ def test_batch_families_versions_and_query(tmp_path, monkeypatch) -> None:  # ty
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output)
     assert rows and rows[0]["package"] == "org.apkscan.sample.pii" and rows[0]["signer_changed"] is False
+
+
+def test_links_ignore_debug_keys_and_common_domains(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from apkscan.batch import families
+    from apkscan.batch.store import Store
+
+    store = Store(tmp_path / "s.db")
+    db = store.db
+    with db:
+        for i in range(12):
+            db.execute("INSERT INTO apks(sha256, path, status) VALUES (?, ?, 'ok')", (f"app{i:02d}", f"/x/{i}.apk"))
+        db.executemany("INSERT INTO certs(sha256, cert_sha256, subject, debug, test_key) VALUES (?, ?, '', ?, ?)", [
+            ("app00", "KIT", 0, 0), ("app01", "KIT", 0, 0),
+            ("app02", "DEBUG", 1, 0), ("app03", "DEBUG", 1, 0),
+            ("app04", "AOSP", 0, 1), ("app05", "AOSP", 0, 1),
+        ])
+        db.executemany("INSERT INTO domains(sha256, domain) VALUES (?, ?)", [
+            ("app06", "pay.kit-example.cn"), ("app07", "pay.kit-example.cn"),
+            ("app08", "maps.googleapis.com"), ("app09", "maps.googleapis.com"),
+        ] + [(f"app{i:02d}", "cdn.everyone.example") for i in range(12)])
+        db.executemany("INSERT INTO generator_ids(sha256, kind, id, source) VALUES (?, 'dcloud', ?, '')", [
+            ("app10", "__UNI__ABCDEF1"), ("app11", "__UNI__ABCDEF1"),
+        ])
+    groups = {(k, v): apps for k, v, apps in families.link_groups(store)}
+    assert groups == {
+        ("signer", "KIT"): ["app00", "app01"],
+        ("domain", "pay.kit-example.cn"): ["app06", "app07"],
+        ("generator", "dcloud:__UNI__ABCDEF1"): ["app10", "app11"],
+    }
+    fams = families.update(store)
+    assert sorted(len(f.members) for f in fams) == [2, 2, 2]
+    assert {e[0] for f in fams for e in f.evidence} == {"signer", "domain", "generator"}
+    store.close()
