@@ -388,7 +388,10 @@ async def submit(request: Request) -> Response:
         sink.discard()
         await _drain(request, DRAIN_BYTES)
         return error(413, str(exc), Connection="close")
-    except Exception as exc:
+    except OSError as exc:  # our side: the data folder is full or unwritable
+        sink.discard()
+        return error(507, f"the upload could not be stored ({exc.strerror or type(exc).__name__})")
+    except Exception as exc:  # the client's side: a cut connection, a malformed multipart body
         sink.discard()
         return error(400, f"the upload could not be read: {type(exc).__name__}")
     if sink.size == 0:
