@@ -96,14 +96,18 @@ class _Graph:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.dex_of_class = {smali(c): p for c, p in ctx.classes.items()}
+        self.classes = ctx.classes  # dotted class -> dex path
         self.by_path: dict[str, list[Dex]] = {}
         for d in ctx.facts.dex:
             self.by_path.setdefault(d.path, []).append(d)
-        self._index: dict[int, tuple[dict[str, int], dict[int, list[tuple[int, int]]]]] = {}
+        self._index: dict[int, tuple[dict[str, int], dict[int, tuple[int, int]], dict[int, list[tuple[int, int]]]]] = {}
         self._strings: dict[int, Any] = {}
 
-    def _dex_index(self, dex: Dex) -> tuple[dict[str, int], dict[int, list[tuple[int, int]]]]:
+    def _dex_index(
+        self, dex: Dex
+    ) -> tuple[dict[str, int], dict[int, tuple[int, int]], dict[int, list[tuple[int, int]]]]:
+        """(method name -> index, caller -> its run of edges, caller -> all its runs when a
+        caller has several)."""
         hit = self._index.get(id(dex))
         if hit is None:
             names = dict(zip(dex.methods, range(len(dex.methods)), strict=True))
@@ -111,35 +115,45 @@ class _Graph:
             n = len(callers)
             starts = [0, *compress(range(1, n), map(ne, islice(callers, 1, None), callers))] if n else []
             ends = [*starts[1:], n]
+            keys = list(map(callers.__getitem__, starts))
+            # Each caller's edges are one run: a dict built in C. A caller in two runs (only
+            # misaligned, hostile code does that) takes the slow path that keeps them all.
+            first: dict[int, tuple[int, int]] = dict(zip(keys, zip(starts, ends, strict=True), strict=True))
             runs: dict[int, list[tuple[int, int]]] = {}
-            for s, e in zip(starts, ends, strict=True):
-                runs.setdefault(callers[s], []).append((s, e))
-            hit = self._index[id(dex)] = (names, runs)
+            if len(first) != len(starts):
+                for k, s, e in zip(keys, starts, ends, strict=True):
+                    runs.setdefault(k, []).append((s, e))
+            hit = self._index[id(dex)] = (names, first, runs)
         return hit
+
+    def dex_of(self, cls: str) -> str | None:
+        """The dex path defining a class given in smali form (``Lcom/x/Y;``)."""
+        return self.classes.get(cls[1:-1].replace("/", ".")) if cls.startswith("L") else None
 
     def callees(self, ref: str) -> list[str]:
         cls = ref.split("->", 1)[0]
-        path = self.dex_of_class.get(cls)
+        path = self.dex_of(cls)
         if path is None:
             return []
         out: list[str] = []
         for dex in self.by_path.get(path, []):
-            names, runs = self._dex_index(dex)
+            names, first, runs = self._dex_index(dex)
             idx = names.get(ref)
             if idx is None:
                 continue
             flat = dex.calls.flat
-            for s, e in runs.get(idx, ()):
+            spans = runs.get(idx) or ([first[idx]] if idx in first else [])
+            for s, e in spans:
                 out.extend(dex.methods[c] for c in flat[2 * s + 1 : 2 * e : 2])
         return out
 
     def strings_of(self, ref: str) -> list[str]:
         """Const-strings the method loads."""
         cls = ref.split("->", 1)[0]
-        path = self.dex_of_class.get(cls)
+        path = self.dex_of(cls)
         out: list[str] = []
         for dex in self.by_path.get(path or "", []):
-            names, _ = self._dex_index(dex)
+            names = self._dex_index(dex)[0]
             idx = names.get(ref)
             if idx is None:
                 continue
@@ -232,7 +246,7 @@ def scan(ctx: Context) -> ConsentScan:
     platform = ctx.matcher.platform_ids
 
     graph = _Graph(ctx)
-    entries = [(label, ref) for label, ref in entry_points(ctx) if ref.split("->", 1)[0] in graph.dex_of_class]
+    entries = [(label, ref) for label, ref in entry_points(ctx) if graph.dex_of(ref.split("->", 1)[0])]
     parent: dict[str, str] = {}
     calls_of: dict[str, list[str]] = {}
     found: list[tuple[str, str, str, str, str, str]] = []  # kind, target, sdk, category, entry, caller
@@ -295,7 +309,7 @@ def scan(ctx: Context) -> ConsentScan:
                         seen_targets.add(key)
                         found.append(("sdk-call", callee, sdk, "", label, ref))
                     continue
-                if callee not in parent and depth + 1 <= MAX_DEPTH and callee.split("->", 1)[0] in graph.dex_of_class:
+                if callee not in parent and depth + 1 <= MAX_DEPTH and graph.dex_of(callee.split("->", 1)[0]):
                     parent[callee] = ref
                     queue.append((callee, depth + 1))
 

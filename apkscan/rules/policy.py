@@ -99,8 +99,13 @@ def quote(sentence: str) -> str:
 
 def term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
     """One case-insensitive alternation; short ASCII words only as whole words."""
+    return _term_pattern(tuple(sorted({t for t in terms if t}, key=lambda t: (-len(t), t))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     parts = []
-    for t in sorted({t for t in terms if t}, key=len, reverse=True):
+    for t in terms:
         esc = re.escape(t)
         if t.isascii() and len(t) <= 4:
             esc = rf"(?<![A-Za-z]){esc}(?![A-Za-z])"
@@ -205,10 +210,20 @@ def read(
     data: dict[str, Declaration] = {}
     purposes: dict[str, Declaration] = {}
     vague_out: list[Declaration] = []
-    for i, s in enumerate(sents):
-        cats = types_in(s)
-        if not cats:
-            continue
+    # One pass of each type's pattern over the whole text, then sentence by sentence (a
+    # search per sentence and type costs ten times more on a long policy).
+    cats_at: dict[int, list[str]] = {}
+    for cat, pat in _type_patterns():
+        for m in pat.finditer(text):
+            k = _index_at(starts, m.start())
+            if k >= 0:
+                found = cats_at.setdefault(k, [])
+                if cat not in found:
+                    found.append(cat)
+    order = {cat: n for n, (cat, _) in enumerate(_type_patterns())}
+    for i in sorted(cats_at):
+        s = sents[i]
+        cats = sorted(cats_at[i], key=order.__getitem__)
         for cat in cats:
             if cat not in data:
                 data[cat] = Declaration(cat, quote(s), source_at(i))
@@ -225,10 +240,10 @@ def read(
     sdk_data: list[tuple[str, tuple[str, ...]]] = []
     mentions: list[tuple[int, int, str]] = []
     for sdk_id, names in (sdk_names or {}).items():
-        pat = term_pattern(n for n in names if len(n) >= 2)
-        if pat is None:
+        spat = term_pattern(n for n in names if len(n) >= 2)
+        if spat is None:
             continue
-        for m in pat.finditer(text):
+        for m in spat.finditer(text):
             mentions.append((m.start(), m.end(), sdk_id))
     mentions.sort()
     for k, (start, end, sdk_id) in enumerate(mentions):
