@@ -357,7 +357,10 @@ async def submit(request: Request) -> Response:
             await _drain(request, DRAIN_BYTES)
         return error(413, f"upload larger than the limit of {limit} bytes", Connection="close")
     t0 = time.perf_counter()
-    sink = UploadSink(svc.s.data, limit)
+    try:
+        sink = UploadSink(svc.s.data, limit)
+    except OSError as exc:
+        return error(507, f"the upload could not be stored ({exc.strerror or type(exc).__name__})")
     ctype = request.headers.get("content-type", "")
     filename = request.query_params.get("filename") or request.headers.get("x-filename") or ""
     try:
