@@ -277,8 +277,8 @@ def scan(
         typer.Option(
             "--format",
             "-f",
-            help="Report formats: json, html, sarif; comma-separated or repeated (-f json -f sarif) "
-            "\\[default: json,html].",
+            help="Report formats: json, html, sarif, lists (the two draft privacy lists as CSV and JSON); "
+            "comma-separated or repeated (-f json -f sarif) \\[default: json,html].",
             show_default=False,
         ),
     ] = None,
@@ -352,7 +352,7 @@ def scan(
         typer.Option(
             "--policy",
             help="The app's privacy policy (text, Markdown or HTML) to check against the code, instead of "
-            "the one the APK bundles. Offline: a URL is not fetched.",
+            "the one the APK bundles (used for every APK of the run). Offline: a URL is not fetched.",
         ),
     ] = None,
     full_facts: Annotated[
