@@ -57,7 +57,8 @@ class ConsentChain:
     kind: str
     """``sdk-init`` (a documented SDK start call), ``sdk-call`` (another init-like call
     into a catalogued tracker SDK), ``sdk-provider`` (a tracker SDK's own ContentProvider,
-    which Android starts with the app), ``pi-api`` (a personal-data API in the app's code) or
+    which Android starts with the app), ``sdk-application`` (the manifest's Application
+    class is a tracker SDK's), ``pi-api`` (a personal-data API in the app's code) or
     ``pre-init`` (the SDK's documented pre-consent call: allowed)."""
     target: str
     """The API called (smali method reference)."""
@@ -268,6 +269,9 @@ def scan(ctx: Context) -> ConsentScan:
             if info is not None and info.tracker and label == "ContentProvider.onCreate" and starts_sdk:
                 off = _meta_switch_off(ctx, groups, own)
                 found.append(("sdk-provider", start, own, "", label, f"meta:{off}" if off else ""))
+            elif info is not None and info.tracker and label == "Application.onCreate":
+                # The manifest names the SDK's own Application class: it starts with the process.
+                found.append(("sdk-application", start, own, "", label, ""))
             continue
         queue: deque[tuple[str, int]] = deque([(start, 0)])
         while queue:

@@ -577,7 +577,9 @@ def chain_text(chain: tuple[str, ...]) -> str:
 def _consent_findings(cscan: consent.ConsentScan) -> list[Finding]:
     out = []
     inited = {c.sdk for c in cscan.chains if c.kind == "sdk-init"}
-    open_sdk = [c for c in cscan.chains if c.kind in ("sdk-init", "sdk-call", "sdk-provider") and not c.gated]
+    open_sdk = [
+        c for c in cscan.chains if c.kind in ("sdk-init", "sdk-call", "sdk-provider", "sdk-application") and not c.gated
+    ]
     open_sdk = [c for c in open_sdk if c.kind == "sdk-init" or c.sdk not in inited]
     open_api = [c for c in cscan.chains if c.kind == "pi-api" and not c.gated]
     gated = [c for c in cscan.chains if c.gated or c.kind == "pre-init"]
