@@ -301,16 +301,19 @@ def cluster_graph(found: list[Cluster]) -> dict[str, Any]:
                     first_key.setdefault(v, u)
             coords = _radial_layout([m for m in members if m < n_keys], [m for m in members if m >= n_keys],
                                     first_key)
-        size = min(GRAPH_WIDTH - 20.0, 110.0 + 80.0 * math.sqrt(len(members)))
+        # the longer side of the group gets `size`; the other keeps the group's proportions
+        size = min(GRAPH_WIDTH - 60.0, 50.0 + 70.0 * math.sqrt(len(members)))
         xs = [p[0] for p in coords.values()]
         ys = [p[1] for p in coords.values()]
         span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
-        if x0 + size > GRAPH_WIDTH - 10 and x0 > 10:
+        box_w = 40 + (max(xs) - min(xs)) / span * size
+        box_h = 40 + (max(ys) - min(ys)) / span * size
+        if x0 + box_w > GRAPH_WIDTH - 10 and x0 > 10:
             x0, y0, row_h = 10.0, y0 + row_h + 16, 0.0
         for node, (x, y) in coords.items():
-            pos[node] = (x0 + 20 + (x - min(xs)) / span * (size - 40), y0 + 20 + (y - min(ys)) / span * (size - 40))
-        x0 += size + 16
-        row_h = max(row_h, size)
+            pos[node] = (x0 + 20 + (x - min(xs)) / span * size, y0 + 20 + (y - min(ys)) / span * size)
+        x0 += box_w + 16
+        row_h = max(row_h, box_h)
     keys_of: dict[int, list[str]] = defaultdict(list)
     for u, v in edges:
         keys_of[v].append(f"k{u}")
