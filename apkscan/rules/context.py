@@ -285,6 +285,18 @@ class Context:
         return unplaced
 
     @cached_property
+    def own_class_count(self) -> int:
+        """Defined classes that are the app's own code: not a catalogued SDK's, not a
+        platform library's (unidentified package trees count as the app's)."""
+        platform = self.platform_sdks
+        n = 0
+        for dotted, _ in self.class_refs:
+            sdk = self.matcher.sdk_of(dotted)
+            if not self.is_known_sdk(sdk) and sdk not in platform:
+                n += 1
+        return n
+
+    @cached_property
     def platform_sdks(self) -> frozenset[str]:
         return frozenset(self.matcher.platform_ids)
 

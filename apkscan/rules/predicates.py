@@ -730,6 +730,26 @@ def gibberish(word: str) -> bool:
     return sum(ch in _VOWELS for ch in word) / len(word) < 0.2
 
 
+@predicate("app_code_size")
+def _app_code_size(value: Any, env: CompileEnv) -> Pred:
+    """``{max: N}`` and/or ``{min: N}``: the number of classes that are the app's own code
+    (not a catalogued SDK's or a platform library's; unidentified package trees count as the
+    app's) is within the bounds."""
+    v = _mapping(value, {"max", "min"})
+    if not v:
+        raise PredicateError("give max or min")
+    hi = _int(v["max"], "max") if "max" in v else None
+    lo = _int(v["min"], "min") if "min" in v else None
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        n = ctx.own_class_count
+        if (hi is not None and n > hi) or (lo is not None and n < lo):
+            return None
+        return [Evidence("class", f"{n} classes of the app's own code", detail="app code size")]
+
+    return run
+
+
 @predicate("gibberish_components")
 def _gibberish_components(value: Any, env: CompileEnv) -> Pred:
     """``{min: N}``: at least N manifest components whose class name is keyboard-mash."""
