@@ -36,11 +36,11 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 # --- the checker: visible text outside data, code and evidence -------------------------
 
 SKIP_TAGS = {"script", "style", "code", "title"}
-SKIP_CLASSES = {"mono", "evidence", "reflist", "refview", "rule", "data"}
+SKIP_CLASSES = {"mono", "evidence", "rule", "data"}
 """Not sentences of ours: code and identifiers (``code``, ``.mono``, ``.rule``), quoted
-evidence (``.evidence``), citations of documents by their own titles (``.reflist``, the
-reference view) and text read from the APK or a parser (``.data``: app labels, certificate
-subjects, SDK and vendor names, problem messages)."""
+evidence (``.evidence``) and text read from the APK or a parser (``.data``: app labels,
+certificate subjects, SDK and vendor names, problem messages). References are checked too:
+a Chinese page cites the built-in rules' documents in Chinese (``i18n.REFERENCE_ZH``)."""
 VOID = {"br", "img", "input", "meta", "link", "wbr", "hr", "rect", "circle", "line", "path", "source"}
 ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z][a-z]+(?:[ ,;:]+[A-Za-z][a-z]+){2,}")
 """Three or more English words in a row: a sentence or a phrase (an id, an API name or a

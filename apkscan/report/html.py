@@ -231,7 +231,12 @@ def _finding_views(result: ScanResult, lang: str = "en") -> list[FindingView]:
     for i, f in enumerate(result.findings):
         # a reference's own description is shown in a Chinese page only when it is Chinese
         refs = [
-            {"id": r.id, "title": r.title if lang != "zh" or _CJK.search(r.title) else "", "url": _safe_url(r.url)}
+            {
+                "id": r.id,
+                "name": i18n.reference_name(r.id, lang),
+                "title": r.title if lang != "zh" or _CJK.search(r.title) else "",
+                "url": _safe_url(r.url),
+            }
             for r in f.references
         ]
         rows = [_evidence_row(e, names, lang) for e in f.evidence]
@@ -296,7 +301,7 @@ def _by_reference(views: list[FindingView], lang: str = "en") -> list[Group]:
             seen.add(r["id"])
             g = groups.get(r["id"])
             if g is None:
-                g = Group(key=r["id"], title=r["id"], anchor=f"ref-{len(groups) + 1}")
+                g = Group(key=r["id"], title=r.get("name") or r["id"], anchor=f"ref-{len(groups) + 1}")
                 groups[r["id"]] = g
             if r["url"] and not g.url:
                 g.url = r["url"]

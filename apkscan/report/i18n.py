@@ -275,59 +275,61 @@ ZH: dict[str, str] = {
     ),
 }
 
-ZH.update({
-    # batch dashboard
-    "apkscan batch dashboard": "apkscan 批量检测总览",
-    "apps": "个应用",
-    "{n} apps ({ok} scanned, {failed} failed)": "共 {n} 个应用（已检测 {ok} 个，失败 {failed} 个）",
-    "rules": "规则",
-    "generated": "生成于",
-    "Verdicts": "检测结论",
-    "Apps per finding category": "各类别涉及的应用数",
-    "Findings by severity": "按严重程度统计",
-    "Apps": "应用",
-    "Most frequent findings": "最常见的发现",
-    "Finding": "发现",
-    "Share of scanned apps": "占已检测应用的比例",
-    "SDK prevalence": "SDK分布",
-    "Filter: package, label, category, rule…": "筛选：包名、名称、类别、规则…",
-    "Verdict": "结论",
-    "Links": "关联",
-    "Show the apps": "显示相关应用",
-    "Apps shown": "显示应用",
-    "in the graph": "图中",
-    "Clusters": "关联分析",
-    "cluster-help": (
-        "共用签名证书、服务器域名（出现在半数以上应用中的域名及googleapis.com等常见域名不计）"
-        "或应用生成器账号ID的应用。方块为关联项，圆点为应用，颜色表示检测结论；点击方块可突出显示与其关联的应用。"
-    ),
-    "Apps linked by signer, server domain and app-generator id": "按签名证书、服务器域名和应用生成器ID关联的应用",
-    "graph-truncated": "图中显示了最大的若干关联组中的 {shown} 个应用（共 {total} 个）；下方列表列出全部。",
-    "Signer": "签名证书",
-    "Server domain": "服务器域名",
-    "App-generator id": "应用生成器ID",
-    "Shared signing certificates": "共用签名证书",
-    "Shared server domains": "共用服务器域名",
-    "Shared app-generator ids": "共用应用生成器ID",
-    "Families": "家族",
-    "family-help": (
-        "指纹相似（自有代码结构、字符串常量、资源文件、网页包，得分不低于 {threshold}）或共用签名证书、"
-        "少见服务器域名、应用生成器ID而相连的应用组，见 docs/families.md。"
-    ),
-    "family": "家族",
-    "similar": "指纹相似",
-    "signer": "签名证书",
-    "domain": "服务器域名",
-    "generator": "应用生成器ID",
-    "Top categories": "主要类别",
-    "Label": "应用名称",
-    "Report / error": "报告/错误",
-    "report": "报告",
-    "batch-footer": (
-        "由 apkscan 生成。仅为静态分析：检测结论是供审核人员和监管人员核查的线索；关联关系表示共用的技术特征，"
-        "并不证明应用属于同一运营者。"
-    ),
-})
+ZH.update(
+    {
+        # batch dashboard
+        "apkscan batch dashboard": "apkscan 批量检测总览",
+        "apps": "个应用",
+        "{n} apps ({ok} scanned, {failed} failed)": "共 {n} 个应用（已检测 {ok} 个，失败 {failed} 个）",
+        "rules": "规则",
+        "generated": "生成于",
+        "Verdicts": "检测结论",
+        "Apps per finding category": "各类别涉及的应用数",
+        "Findings by severity": "按严重程度统计",
+        "Apps": "应用",
+        "Most frequent findings": "最常见的发现",
+        "Finding": "发现",
+        "Share of scanned apps": "占已检测应用的比例",
+        "SDK prevalence": "SDK分布",
+        "Filter: package, label, category, rule…": "筛选：包名、名称、类别、规则…",
+        "Verdict": "结论",
+        "Links": "关联",
+        "Show the apps": "显示相关应用",
+        "Apps shown": "显示应用",
+        "in the graph": "图中",
+        "Clusters": "关联分析",
+        "cluster-help": (
+            "共用签名证书、服务器域名（出现在半数以上应用中的域名及googleapis.com等常见域名不计）"
+            "或应用生成器账号ID的应用。方块为关联项，圆点为应用，颜色表示检测结论；点击方块可突出显示与其关联的应用。"
+        ),
+        "Apps linked by signer, server domain and app-generator id": "按签名证书、服务器域名和应用生成器ID关联的应用",
+        "graph-truncated": "图中显示了最大的若干关联组中的 {shown} 个应用（共 {total} 个）；下方列表列出全部。",
+        "Signer": "签名证书",
+        "Server domain": "服务器域名",
+        "App-generator id": "应用生成器ID",
+        "Shared signing certificates": "共用签名证书",
+        "Shared server domains": "共用服务器域名",
+        "Shared app-generator ids": "共用应用生成器ID",
+        "Families": "家族",
+        "family-help": (
+            "指纹相似（自有代码结构、字符串常量、资源文件、网页包，得分不低于 {threshold}）或共用签名证书、"
+            "少见服务器域名、应用生成器ID而相连的应用组，见 docs/families.md。"
+        ),
+        "family": "家族",
+        "similar": "指纹相似",
+        "signer": "签名证书",
+        "domain": "服务器域名",
+        "generator": "应用生成器ID",
+        "Top categories": "主要类别",
+        "Label": "应用名称",
+        "Report / error": "报告/错误",
+        "report": "报告",
+        "batch-footer": (
+            "由 apkscan 生成。仅为静态分析：检测结论是供审核人员和监管人员核查的线索；关联关系表示共用的技术特征，"
+            "并不证明应用属于同一运营者。"
+        ),
+    }
+)
 
 EN: dict[str, str] = {
     "family-help": (
@@ -396,3 +398,163 @@ __all__ = [
     "term",
     "ui",
 ]
+
+
+REFERENCE_ZH: dict[str, str] = {
+    "Android 14 behaviour change: exact alarms denied by default": "Android 14行为变更：默认拒绝精确闹钟",
+    "Android 14 behaviour change: limits on full-screen intents": "Android 14行为变更：限制全屏Intent",
+    "Android 14: foreground service types are required": "Android 14：必须声明前台服务类型",
+    "Android: Intent.ACTION_NEW_OUTGOING_CALL (deprecated; CallRedirectionService needs the user-granted role)": (
+        "Android文档：Intent.ACTION_NEW_OUTGOING_CALL（已弃用；CallRedirectionService需用户授予角色）"
+    ),
+    "Android: RoleManager (ROLE_SMS)": "Android文档：RoleManager（ROLE_SMS短信角色）",
+    "Android: SMS Retriever API (read one code without SMS permissions)": (
+        "Android文档：SMS Retriever API（无需短信权限读取一条验证码）"
+    ),
+    "Android: permissions with protectionLevel signature|privileged": (
+        "Android文档：保护级别为signature|privileged的权限"
+    ),
+    "GB/T 41391-2022 Annex E (permissions of low relevance per service type)": (
+        "GB/T 41391-2022 附录E（各服务类型关联度低的权限）"
+    ),
+    "GB/T 41391-2022 Annex F (non-changeable unique device identifiers)": (
+        "GB/T 41391-2022 附录F（不可变更的设备唯一标识符）"
+    ),
+    "GB/T 41391-2022 信息安全技术 移动互联网应用程序(App)收集个人信息基本要求": (
+        "GB/T 41391-2022《信息安全技术 移动互联网应用程序（App）收集个人信息基本要求》"
+    ),
+    "Google Play Deceptive Behavior policy": "Google Play政策：欺骗行为",
+    "Google Play Protect: malware categories (trojan, spyware, SMS fraud, phishing, backdoor)": (
+        "Google Play保护机制：恶意软件类别（木马、间谍软件、短信欺诈、钓鱼、后门）"
+    ),
+    "Google Play: Device and Network Abuse policy": "Google Play政策：滥用设备和网络",
+    "Google Play: Financial Services policy (personal loans)": "Google Play政策：金融服务（个人贷款）",
+    "Google Play: Foreground service types declaration": "Google Play：前台服务类型声明",
+    "Google Play: Impersonation policy": "Google Play政策：冒充行为",
+    "Google Play: Malware policy": "Google Play政策：恶意软件",
+    "Google Play: Malware policy (droppers, hidden behaviour)": ("Google Play政策：恶意软件（投放器、隐藏行为）"),
+    "Google Play: Monetization and Ads policy (loot-box odds disclosure)": (
+        "Google Play政策：创收与广告（开箱概率披露）"
+    ),
+    "Google Play: Permissions and APIs that access sensitive information": "Google Play政策：访问敏感信息的权限和API",
+    "Google Play: Photo and Video Permissions policy": "Google Play政策：照片和视频权限",
+    "Google Play: Real-Money Gambling, Games, and Contests policy": "Google Play政策：真钱赌博、游戏和竞赛",
+    "Google Play: SMS and Call Log permissions policy": "Google Play政策：短信和通话记录权限",
+    "Google Play: Stalkerware policy": "Google Play政策：跟踪软件",
+    "Google Play: Target API level requirements": "Google Play：目标API级别要求",
+    "Google Play: Understanding location in the background permissions": "Google Play：后台位置权限说明",
+    "Google Play: Use of All files access (MANAGE_EXTERNAL_STORAGE) permission": (
+        "Google Play：所有文件访问权限（MANAGE_EXTERNAL_STORAGE）的使用"
+    ),
+    "Google Play: Use of SMS or Call Log permission groups": "Google Play：短信或通话记录权限组的使用",
+    "Google Play: Use of the AccessibilityService API": "Google Play：AccessibilityService API的使用",
+    "Google Play: Use of the REQUEST_INSTALL_PACKAGES permission": "Google Play：REQUEST_INSTALL_PACKAGES权限的使用",
+    "Google Play: Use of the broad package visibility (QUERY_ALL_PACKAGES) permission": (
+        "Google Play：广泛软件包可见性（QUERY_ALL_PACKAGES）权限的使用"
+    ),
+    "MITRE ATT&CK Mobile T1624.001 Event Triggered Execution: Broadcast Receivers": (
+        "MITRE ATT&CK移动端 T1624.001 事件触发执行：广播接收器"
+    ),
+    "MITRE ATT&CK Mobile T1626 Abuse Elevation Control Mechanism": "MITRE ATT&CK移动端 T1626 滥用权限提升控制机制",
+    "MPS 2022 five fraud types (冒充公检法)": "公安部2022年公布的五类高发诈骗（冒充公检法）",
+    "MPS 2022 five fraud types (刷单返利)": "公安部2022年公布的五类高发诈骗（刷单返利）",
+    "MPS 2022 five fraud types (虚假网络贷款)": "公安部2022年公布的五类高发诈骗（虚假网络贷款）",
+    "MPS 2022-05-11: five high-incidence fraud types (刷单返利, 虚假投资理财, 虚假网络贷款, 冒充客服, 冒充公检法)": (
+        "公安部2022年5月11日公布的五类高发电信网络诈骗（刷单返利、虚假投资理财、虚假网络贷款、冒充客服、冒充公检法）"
+    ),
+    "OWASP MASVS-CODE-4 (code loaded at run time)": "OWASP MASVS-CODE-4（运行时加载的代码）",
+    "OWASP MASVS-RESILIENCE-3 (obfuscation)": "OWASP MASVS-RESILIENCE-3（代码混淆）",
+    "PIPL Art. 6": "《个人信息保护法》第六条",
+    "PIPL Art. 17 (notice before processing)": "《个人信息保护法》第十七条（处理前告知）",
+    "PIPL Art. 23 (separate consent to provide PI to another handler)": (
+        "《个人信息保护法》第二十三条（向其他个人信息处理者提供个人信息须取得单独同意）"
+    ),
+    "PIPL Art. 24 (non-personalised option for automated decisions / targeted push)": (
+        "《个人信息保护法》第二十四条（自动化决策、定向推送须提供不针对个人特征的选项）"
+    ),
+    "PIPL Art. 28-29 (sensitive PI: specific purpose, necessity, separate consent)": (
+        "《个人信息保护法》第二十八至二十九条（敏感个人信息：特定目的、充分必要性、单独同意）"
+    ),
+    "PIPL Art. 51 (security measures)": "《个人信息保护法》第五十一条（安全保护措施）",
+    "PIPL Art. 6 (minimum necessary), Art. 28-29 (sensitive PI)": (
+        "《个人信息保护法》第六条（最小必要）、第二十八至二十九条（敏感个人信息）"
+    ),
+    "PIPL Art. 6 (purpose limitation, minimum necessary collection)": (
+        "《个人信息保护法》第六条（目的限制、最小必要收集）"
+    ),
+    "TC260 网络安全标准实践指南—App使用软件开发工具包(SDK)安全指引 (2020)": (
+        "全国信安标委《网络安全标准实践指南—App使用软件开发工具包（SDK）安全指引》（2020）"
+    ),
+    "TC260 网络安全标准实践指南—App系统权限申请使用指南 (2020)": (
+        "全国信安标委《网络安全标准实践指南—App系统权限申请使用指南》（2020）"
+    ),
+    "Unicode TR #39: Unicode Security Mechanisms (confusables, mixed-script detection)": (
+        "Unicode技术报告第39号：Unicode安全机制（易混淆字符、混合文字检测）"
+    ),
+    "apkscan docs/security.md": "apkscan 文档 docs/security.md",
+    "中华人民共和国刑法 (Criminal Law) Art. 253-1 侵犯公民个人信息罪": (
+        "《中华人民共和国刑法》第二百五十三条之一 侵犯公民个人信息罪"
+    ),
+    "中华人民共和国刑法 (Criminal Law) Art. 285 "
+    "(非法控制计算机信息系统; 提供侵入、非法控制计算机信息系统程序、工具罪)": (
+        "《中华人民共和国刑法》第二百八十五条（非法控制计算机信息系统罪；提供侵入、非法控制计算机信息系统程序、工具罪）"
+    ),
+    "中华人民共和国刑法 (Criminal Law) Art. 285-286 (illegally obtaining computer data; destructive programs)": (
+        "《中华人民共和国刑法》第二百八十五至二百八十六条（非法获取计算机信息系统数据；破坏性程序）"
+    ),
+    "中华人民共和国刑法 (Criminal Law) Art. 286 (制作、传播计算机病毒等破坏性程序)": (
+        "《中华人民共和国刑法》第二百八十六条（制作、传播计算机病毒等破坏性程序）"
+    ),
+    "中华人民共和国刑法 (Criminal Law) Art. 286 破坏计算机信息系统罪": (
+        "《中华人民共和国刑法》第二百八十六条 破坏计算机信息系统罪"
+    ),
+    "中华人民共和国刑法 (Criminal Law) Art. 303 赌博罪 / 开设赌场罪": (
+        "《中华人民共和国刑法》第三百零三条 赌博罪、开设赌场罪"
+    ),
+    "中华人民共和国刑法 Art. 303": "《中华人民共和国刑法》第三百零三条",
+    "中华人民共和国网络安全法 (Cybersecurity Law): network operators' duty to take technical measures against "
+    "intrusion and data leakage": "《中华人民共和国网络安全法》：网络运营者采取技术措施防范入侵和数据泄露的义务",
+    "儿童个人信息网络保护规定 (CAC, 2019)": "《儿童个人信息网络保护规定》（国家网信办，2019）",
+    "反电信网络诈骗法 Art. 14": "《反电信网络诈骗法》第十四条",
+    "反电信网络诈骗法 Art. 14 (devices/software for caller-ID change, batch accounts, SMS verification platforms)": (
+        "《反电信网络诈骗法》第十四条（改号、批量账号、接码平台等设备和软件）"
+    ),
+    "反电信网络诈骗法 Art. 23": "《反电信网络诈骗法》第二十三条",
+    "反电信网络诈骗法 Art. 23 (app filing; packaging/distribution providers verify developer and function)": (
+        "《反电信网络诈骗法》第二十三条（App备案；封装、分发服务提供者核验开发者和功能）"
+    ),
+    "反电信网络诈骗法 Art. 24 (domain resolution and redirection)": "《反电信网络诈骗法》第二十四条（域名解析和跳转）",
+    "反电信网络诈骗法 Art. 25": "《反电信网络诈骗法》第二十五条",
+    "反电信网络诈骗法 Art. 25 (no support for fraud incl. laundering via virtual currency)": (
+        "《反电信网络诈骗法》第二十五条（不得为诈骗提供支持，包括通过虚拟货币洗钱）"
+    ),
+    "反电信网络诈骗法 Art. 25 (no support for fraud incl. software that collects others' data)": (
+        "《反电信网络诈骗法》第二十五条（不得为诈骗提供支持，包括收集他人信息的软件）"
+    ),
+    "反电信网络诈骗法 Art. 31": "《反电信网络诈骗法》第三十一条",
+    "反电信网络诈骗法 Art. 31 (no selling/renting of SMS ports, payment or internet accounts)": (
+        "《反电信网络诈骗法》第三十一条（不得出售、出租短信端口、支付账户或互联网账号）"
+    ),
+    "反电信网络诈骗法": "《反电信网络诈骗法》",
+    "反电信网络诈骗法 (2022)": "《反电信网络诈骗法》（2022）",
+    "工业和信息化部 关于进一步提升移动互联网应用服务能力的通知 (2023; no hidden icons or uninstall obstruction)": (
+        "工业和信息化部《关于进一步提升移动互联网应用服务能力的通知》（2023；不得隐藏图标或阻碍卸载）"
+    ),
+    "文化部关于规范网络游戏运营加强事中事后监管工作的通知 Art. 6 (random draws: publish items and probabilities)": (
+        "文化部《关于规范网络游戏运营加强事中事后监管工作的通知》第六条（随机抽取：公示道具和概率）"
+    ),
+    "最高人民法院、"
+    "最高人民检察院 关于办理赌博刑事案件具体应用法律若干问题的解释 Art. 2 (acting as agent of a gambling site and "
+    "taking bets is running a gambling house), Art. 4 (payment settlement for gambling is complicity)": (
+        "最高人民法院、"
+        "最高人民检察院《关于办理赌博刑事案件具体应用法律若干问题的解释》第二条（担任赌博网站代理并接受投注的，"
+        "属于开设赌场）、第四条（为赌博提供资金结算的，以共犯论处）"
+    ),
+}
+"""Chinese citations for the references of the built-in rules, shown in Chinese pages (the
+reference id itself stays the key of the 'by regulation' view and of SARIF). A reference
+without an entry is shown as it is (the OWASP MASVS control ids are)."""
+
+
+def reference_name(ref_id: str, lang: str) -> str:
+    return REFERENCE_ZH.get(ref_id, ref_id) if lang == "zh" else ref_id
