@@ -154,6 +154,11 @@ def test_batch_dashboard(browser: Browser, batch_out: Path, lang: str) -> None:
     assert browser.eval(f"document.querySelector('#graph .key[data-id={key}]').dataset.sel") == "1"
     browser.eval("document.getElementById('g-reset').click()")
     assert browser.eval(apps_in_graph) == n
+    # ... and from the keyboard
+    browser.eval(f"""(() => {{ const k = document.querySelector('#graph .key[data-id={key}]'); k.focus();
+        k.dispatchEvent(new KeyboardEvent('keydown', {{key: 'Enter', bubbles: true}})); }})()""")
+    assert browser.eval(apps_in_graph) == linked
+    browser.eval("document.getElementById('g-reset').click()")
 
     # a frequent finding's row shows the apps that have it
     rule, apps_n = browser.eval("""(() => { const r = document.querySelector('#top-findings tr[data-rule]');

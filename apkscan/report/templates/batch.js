@@ -92,10 +92,14 @@
   }
   if (graph) {
     each(graph.querySelectorAll(".key"), function (k) {
-      k.addEventListener("click", function () {
+      function toggle() {
         var id = k.getAttribute("data-id");
         selected = selected === id ? "" : id;
         apply();
+      }
+      k.addEventListener("click", toggle);
+      k.addEventListener("keydown", function (ev) {
+        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); toggle(); }
       });
     });
   }
