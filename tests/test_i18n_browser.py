@@ -192,3 +192,38 @@ def test_batch_dashboard_without_javascript(browser: Browser, batch_out: Path) -
         assert browser.eval("document.querySelectorAll('#graph .app').length") == len(BATCH_SAMPLES)
     finally:
         browser.page("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+HOSTILE = '<img src=x onerror=alert(1)><script>alert(2)</script>"\'><svg/onload=alert(3)>'
+
+
+def test_batch_dashboard_hostile_labels_run_nothing(browser: Browser, batch_out: Path, tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    out = tmp_path / "hostile"
+    out.mkdir()
+    shutil.copy(batch_out / "apkscan.db", out / "apkscan.db")
+    con = sqlite3.connect(out / "apkscan.db")
+    with con:
+        con.execute("UPDATE apks SET label = ?, package = ?", (HOSTILE, HOSTILE))
+        con.execute("UPDATE certs SET subject = ?", (HOSTILE,))
+    con.close()
+    store = Store(out / "apkscan.db", readonly=True)
+    try:
+        page = render_index(store, load_apps(store, out), "zh")
+    finally:
+        store.close()
+    path = out / "index.html"
+    path.write_text(page, encoding="utf-8")
+    browser.load(path)
+    assert browser.dialogs() == [] and browser.errors() == [] and offline(browser) == []
+    assert browser.eval("document.querySelectorAll('script').length") == 1
+    assert browser.eval("document.querySelectorAll('img[src=x], svg[onload]').length") == 0
+    assert HOSTILE in browser.eval("document.querySelector('#apps tbody tr td.data').textContent")
+    # the filter still works over hostile text
+    browser.eval(f"""(() => {{ const q = document.getElementById('q');
+        q.value = {json.dumps(HOSTILE[:20])}; q.dispatchEvent(new Event('input')); }})()""")
+    assert browser.eval("[...document.querySelectorAll('#apps tbody tr')].filter(r => !r.hidden).length") == len(
+        BATCH_SAMPLES)
+    assert browser.dialogs() == []
