@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from apkscan.batch.families import summary as family_summary
 from apkscan.batch.store import WELL_KNOWN_DOMAINS, Store, now
-from apkscan.report.i18n import category_name, severity_name, ui
+from apkscan.report.i18n import SDK_CATEGORY_ZH, category_name, severity_name, term, ui
 from apkscan.report.safe import neutralise, write_atomic
 from apkscan.similarity import THRESHOLD as SIMILARITY_THRESHOLD
 from apkscan.verdict import TEXT as VERDICT_TEXT
@@ -469,6 +469,7 @@ def render_index(store: Store, apps: list[App], lang: str = "en") -> str:
         _=_,
         sev_name=lambda s: severity_name(str(s), lang),
         cat_name=lambda c: category_name(str(c), lang),
+        sdk_cat=lambda c: term(SDK_CATEGORY_ZH, str(c), lang),
         script=Markup(script),
         csp=Markup(_csp(script)),  # fixed words and a base64 hash: a server may copy it into a header
         **_dashboard_data(store, apps, lang),

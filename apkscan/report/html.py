@@ -527,6 +527,7 @@ def _lang_context(lang: str) -> dict[str, Any]:
         "confidence_names": i18n.CONFIDENCE_ZH,
         "source_names": i18n.SOURCE_ZH,
         "protection_names": i18n.PROTECTION_ZH,
+        "sdk_category_names": i18n.SDK_CATEGORY_ZH,
     }
 
 

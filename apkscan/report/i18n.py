@@ -558,3 +558,34 @@ without an entry is shown as it is (the OWASP MASVS control ids are)."""
 
 def reference_name(ref_id: str, lang: str) -> str:
     return REFERENCE_ZH.get(ref_id, ref_id) if lang == "zh" else ref_id
+
+
+SDK_CATEGORY_ZH: dict[str, str] = {
+    "ads": "广告",
+    "utility": "工具",
+    "ui": "界面组件",
+    "analytics": "统计分析",
+    "share-login": "分享/第三方登录",
+    "network": "网络",
+    "risk-control": "风控",
+    "push": "推送",
+    "crash-reporting": "崩溃监测",
+    "payment": "支付",
+    "rtc": "实时音视频",
+    "attribution": "归因",
+    "maps": "地图",
+    "development": "开发框架",
+    "hotfix": "热修复",
+    "hybrid-framework": "跨平台框架",
+    "app-generator": "应用生成器",
+    "im": "即时通讯",
+    "customer-service": "客服",
+    "game-engine": "游戏引擎",
+    "oaid": "OAID",
+    "web3": "区块链",
+    "location": "定位",
+    "packer": "加固",
+    "social": "社交",
+    "unidentified": "未识别",
+}
+"""SDK catalogue categories in Chinese (a category without one is shown by its id)."""
