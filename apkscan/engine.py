@@ -10,12 +10,11 @@ import hashlib
 from collections import defaultdict
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apkscan.caps import analysis_findings, cap_findings
 from apkscan.extract.policy import PolicyDocument
 from apkscan.facts import ApkFacts
-from apkscan.known import KnownLibrary
 from apkscan.model import (
     DataAccess,
     Evidence,
@@ -33,6 +32,9 @@ from apkscan.runtime import quick_gil_handoff
 from apkscan.sdk import SdkMatcher
 from apkscan.similarity import with_fingerprint
 from apkscan.verdict import Thresholds, decide
+
+if TYPE_CHECKING:
+    from apkscan.known import KnownLibrary
 
 PIPL_MIN = Reference(
     "PIPL Art. 6",

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apkscan import serial, similarity
 from apkscan.facts import ApkFacts, Fingerprint
 from apkscan.model import CATEGORIES, Evidence, Finding, Reference, Severity
+
+if TYPE_CHECKING:
+    import sqlite3
 
 DB_NAME = "known.sqlite"
 ILLEGAL = ("fraud", "gambling", "malware")
@@ -108,6 +110,8 @@ class KnownLibrary:
         self._samples: dict[int, Sample] = {}
 
     def _connect(self) -> sqlite3.Connection:
+        import sqlite3  # not on every scan's import path: only when a library exists
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=30)
         db.executescript(SCHEMA)
