@@ -126,6 +126,7 @@ class Runner(threading.Thread):
         self.ready = threading.Event()
         self.fatal = ""
         self.replaced = 0
+        self.restarts = 0
         self._dask_done: queue.SimpleQueue[tuple[str, Payload]] = queue.SimpleQueue()
         self.early_done: set[str] = set()
         """Jobs answered (verdict and reports) whose facts are not stored yet."""
@@ -161,16 +162,36 @@ class Runner(threading.Thread):
         store = Store(self.data / "apkscan.db")
         self.store = store
         try:
-            if self.scheduler:
-                self._run_dask(store)
-            else:
-                self._run_local(store)
-        except Exception as exc:  # the service reports it on /api/v1/health
-            self.fatal = f"{type(exc).__name__}: {exc}"
-            self.ready.set()
+            while not self.stopping:
+                try:
+                    if self.scheduler:
+                        self._run_dask(store)
+                    else:
+                        self._run_local(store)
+                    return
+                except WorkerStartError as exc:  # the same on every start (the rules): give up
+                    self._log(f"workers cannot start: {exc}")
+                    self.fatal = str(exc)
+                    self.ready.set()
+                    return
+                except Exception as exc:  # a bug must not stop the service: log, requeue, go on
+                    import traceback
+
+                    self._log("runner error: " + "".join(traceback.format_exception(exc)))
+                    self.restarts += 1
+                    with self.lock:
+                        self.queue.extendleft(reversed(list(self.running.values())))
+                    self.running.clear()
+                    self.early_done.clear()
+                    time.sleep(1.0)
         finally:
             store.close()
             self.sdb.close()
+
+    def _log(self, text: str) -> None:
+        if self.log is not None:
+            with contextlib.suppress(Exception):
+                self.log.write(f"apkscan serve: {text.rstrip()}\n".encode())
 
     def _take(self) -> Queued | None:
         with self.lock:
@@ -230,9 +251,7 @@ class Runner(threading.Thread):
     def _start_failed(self, message: str) -> None:
         if "differ" in message or "rules" in message:
             raise WorkerStartError(message)  # the same on every restart: stop
-        if self.log is not None:
-            with contextlib.suppress(Exception):
-                self.log.write(f"worker start failed: {message}\n".encode())
+        self._log(f"worker start failed: {message}")
         time.sleep(1.0)
 
     def _send(self, sb: Sandbox, item: Queued) -> None:
