@@ -211,12 +211,15 @@ def code_features(
     return list(shapes), list(apis), hashes_of(texts)
 
 
+_NOT_FILES = frozenset(("dex", "axml", "arsc"))
+
+
 def file_features(facts: ApkFacts) -> list[int]:
     out: set[int] = set()
     for e in facts.archive.entries:
         name = e.name
-        if not name.startswith(("assets/", "lib/", "res/")) or e.size == 0:
-            continue
+        if not name.startswith(("assets/", "lib/", "res/")) or e.size == 0 or e.kind in _NOT_FILES:
+            continue  # binary XML and dex change with every build's resource ids
         if name[0] == "r" and name[name.rfind("/") + 1 :].startswith(LIBRARY_RESOURCES):
             continue
         out.add(e.crc << 32 | (e.size & 0xFFFFFFFF))

@@ -47,10 +47,29 @@ from apkscan.sdk import SdkMatcher, dotted_classes  # noqa: E402
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def fingerprint_of(path: Path, matcher: SdkMatcher) -> tuple[Fingerprint, str]:
+SIGNERS: dict[str, set[str]] = {}
+"""file -> signing certificates that are neither debug nor public test keys (the batch's signer link)."""
+
+
+def fingerprint_of(path: Path, matcher: SdkMatcher, key: str = "") -> tuple[Fingerprint, str]:
     facts = extract(path)
     matcher.detect(facts, dotted_classes(facts))
+    SIGNERS[key or path.name] = {c.sha256 for c in facts.signing.certificates if not (c.debug or c.test_key)}
     return similarity.fingerprint(facts, matcher), facts.manifest.package
+
+
+def components(names: list[str], edges: list[tuple[str, str]]) -> dict[str, str]:
+    parent = {n: n for n in names}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in edges:
+        parent[find(a)] = find(b)
+    return {n: find(n) for n in names}
 
 
 def main() -> None:
@@ -79,7 +98,7 @@ def main() -> None:
             if not path.exists():
                 continue
             try:
-                fps[name], packages[name] = fingerprint_of(path, matcher)
+                fps[name], packages[name] = fingerprint_of(path, matcher, name)
             except ApkscanError as exc:
                 print(f"skip {name}: {exc}")
                 continue
@@ -129,6 +148,18 @@ def main() -> None:
             f"  {t:.2f}     {prec:6.1%}   {tp / positives if positives else 1:6.1%}  {tp:3d} {fp:3d} {fn:3d}   "
             f"{len(cl)} ({sum(1 for x in cl if x[4])}){mark}"
         )
+
+    # families as a batch forms them: connected groups of similar pairs and shared signers
+    sim_edges = [(a, b) for a, b, sc, _, _ in scored if sc >= args.threshold]
+    signer_edges = [(a, b) for a, b in combinations(names, 2) if SIGNERS[a] & SIGNERS[b]]
+    for label_, edges in (("similarity only", sim_edges), ("similarity + shared signer", sim_edges + signer_edges),
+                          ("shared signer only", signer_edges)):
+        comp = components(names, edges)
+        tp = sum(1 for a, b, *_r, same in scored if same and comp[a] == comp[b])
+        fp = sum(1 for a, b, *_r, same in scored if not same and comp[a] == comp[b])
+        groups = len({comp[n] for n in names if sum(1 for m in names if comp[m] == comp[n]) > 1})
+        print(f"families ({label_}): {groups} groups; pairs in one group: precision "
+              f"{tp / max(1, tp + fp):.1%}, recall {tp / max(1, positives):.1%} (TP {tp}, FP {fp})")
 
     print(f"\nsame-family pairs (threshold {args.threshold}):")
     for a, b, s, comps, same in sorted(scored, key=lambda x: (family[x[0]], -x[2])):
