@@ -367,3 +367,36 @@ def test_busy_port_is_a_usage_error_and_makes_no_token(tmp_path: Path) -> None:
     assert res.returncode == 2 and "cannot listen" in res.stderr
     assert cli("token", "list", "--data", str(tmp_path)).stdout == ""
     assert cli("serve", "--data", str(tmp_path), "--max-upload-mb", "0").returncode == 2
+
+
+def test_rules_changed_on_disk_keep_the_service_up(tmp_path: Path) -> None:
+    """A replacement worker that sees other rules than the service's refuses to start: the
+    other worker goes on, health says why, and it is tried again later."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule = rules / "extra.yaml"
+    rule.write_text(EXTRA_RULE, encoding="utf-8")
+    srv = Server(tmp_path / "d", "-j", "2", "--rate", "0", "--rules", str(rules),
+                 env={"APKSCAN_BATCH_TEST_HOOK": f"crash:{CRASH_SHA[:24]}"})
+    try:
+        srv.wait_ready(srv.token)
+        rule.write_text(EXTRA_RULE.replace("severity: info", "severity: low"), encoding="utf-8")
+        _, body = upload(srv, srv.token, CRASHER, "crasher.apk")
+        assert body["status"] == "failed" and body["error_kind"] == "crash"
+        for _ in range(100):
+            _, health = request(srv.url + "/api/v1/health", srv.token)
+            if health["warning"]:
+                break
+            time.sleep(0.1)
+        assert "differ" in health["warning"] and health["status"] == "ready"
+        _, ok = upload(srv, srv.token, (SAMPLES / "fraud_loan.apk").read_bytes(), "fraud_loan.apk")
+        assert ok["status"] == "done" and ok["verdict"] == "reject"
+        rule.write_text(EXTRA_RULE, encoding="utf-8")  # back as the service loaded them
+        for _ in range(150):
+            _, health = request(srv.url + "/api/v1/health", srv.token)
+            if not health["warning"]:
+                break
+            time.sleep(0.1)
+        assert health["warning"] is None
+    finally:
+        assert srv.stop() == 0

@@ -650,7 +650,8 @@ async def health(request: Request) -> Response:
     svc = service(request)
     return JSONResponse({
         "status": "error" if svc.runner.fatal else ("ready" if svc.runner.ready.is_set() else "starting"),
-        "error": svc.runner.fatal or None, "version": __version__, "rules_digest": svc.s.digest,
+        "error": svc.runner.fatal or None, "warning": svc.runner.warning or None,
+        "version": __version__, "rules_digest": svc.s.digest,
         "queued": svc.runner.queued(), "running": len(svc.runner.running),
         "workers_replaced": svc.runner.replaced, "token": {"id": token.id, "role": token.role},
     })

@@ -127,6 +127,7 @@ class Runner(threading.Thread):
         self.fatal = ""
         self.replaced = 0
         self.restarts = 0
+        self.warning = ""
         self._dask_done: queue.SimpleQueue[tuple[str, Payload]] = queue.SimpleQueue()
         self.early_done: set[str] = set()
         """Jobs answered (verdict and reports) whose facts are not stored yet."""
@@ -205,12 +206,13 @@ class Runner(threading.Thread):
     def _run_local(self, store: Store) -> None:
         sandboxes = [Sandbox(self.config, self.log, on_early=lambda body: self._early(store, body))
                      for _ in range(self.jobs)]
+        not_before: dict[int, float] = {}  # a worker that failed to start waits before the next try
         try:
             for sb in sandboxes:
                 sb.start()
             while not self.stopping:
                 for sb in sandboxes:
-                    if sb.state == "dead":
+                    if sb.state == "dead" and time.monotonic() >= not_before.get(id(sb), 0.0):
                         sb.start()
                         self.replaced += 1
                     if sb.state == "idle":
@@ -219,6 +221,8 @@ class Runner(threading.Thread):
                             self._send(sb, item)
                 if not self.ready.is_set() and all(sb.state in ("idle", "busy") for sb in sandboxes):
                     self.ready.set()
+                if self.warning and all(sb.state in ("idle", "busy") for sb in sandboxes):
+                    self.warning = ""
                 active = [sb for sb in sandboxes if sb.state in ("starting", "busy")]
                 by_fd: dict[int, Sandbox] = {sb.fileno(): sb for sb in active}
                 left = min((sb.deadline for sb in active), default=time.monotonic() + 5) - time.monotonic()
@@ -233,6 +237,7 @@ class Runner(threading.Thread):
                         payload = sb.receive()
                     except WorkerStartError as exc:
                         self._start_failed(str(exc))
+                        not_before[id(sb)] = time.monotonic() + 10.0
                         continue
                     if payload is not None and task is not None:
                         self._finish(store, task, payload)
@@ -244,15 +249,17 @@ class Runner(threading.Thread):
                     elif sb.state == "starting" and now >= sb.deadline:
                         sb.kill()
                         self._start_failed("a worker did not start in time")
+                        not_before[id(sb)] = time.monotonic() + 10.0
         finally:
             for sb in sandboxes:
                 sb.close()
 
     def _start_failed(self, message: str) -> None:
-        if "differ" in message or "rules" in message:
-            raise WorkerStartError(message)  # the same on every restart: stop
-        self._log(f"worker start failed: {message}")
-        time.sleep(1.0)
+        """A worker could not start: the others go on, this one is tried again later. The
+        usual cause is rule files changed on disk since the service started (a worker's
+        rules must be the service's): ``/api/v1/health`` shows the message."""
+        self.warning = f"a worker could not start: {message}"
+        self._log(self.warning)
 
     def _send(self, sb: Sandbox, item: Queued) -> None:
         key = item.task["key"]
