@@ -1,6 +1,6 @@
 """Batch throughput: APKs per minute with -j 1, -j 2 and a 2-worker Dask LocalCluster.
 
-    python benchmarks/bench_batch.py [--corpus DIR] [--large] [--format json,html]
+    python benchmarks/bench_batch.py [--corpus DIR] [--large] [--format json,html] [--rule-change]
 
 Uses the real-APK corpus at ../shared/corpus (or $APKSCAN_CORPUS): its top-level APKs and
 apksig/ (``--large`` adds large/). Each configuration runs into a fresh temporary output
@@ -43,6 +43,42 @@ def one(label: str, listing: Path, formats: tuple[str, ...], jobs: int = 1,
     return s
 
 
+NEW_RULE = """rules:
+- id: BENCH-NEW-001
+  title: Reads SMS and names a payment page (benchmark rule)
+  title_zh: 读取短信且包含支付页面（基准测试规则）
+  description: A rule added after the batch ran, to measure re-evaluation over stored facts.
+  description_zh: 批量检测之后新增的规则，用于测量基于已存事实的重新评估。
+  severity: low
+  category: fraud
+  match:
+    all:
+    - permission: android.permission.READ_SMS
+    - keywords: {words: [支付, payment], min: 1}
+"""
+
+
+def rule_change(listing: Path, formats: tuple[str, ...], jobs: int) -> None:
+    """Issue 16's measure: after a batch, one new rule; re-evaluation over the stored facts
+    beside a rescan with the same rules, both into their own output folder."""
+    with tempfile.TemporaryDirectory(prefix="apkscan-bench-rule-") as tmp:
+        rules = Path(tmp) / "new-rule"
+        rules.mkdir()
+        (rules / "new.yaml").write_text(NEW_RULE, encoding="utf-8")
+        out = Path(tmp) / "out"
+        run_batch(BatchOptions(source=listing, out=out, jobs=jobs, formats=formats, quiet=True))
+        t0 = time.perf_counter()
+        re = run_batch(BatchOptions(source=listing, out=out, jobs=jobs, formats=formats, quiet=True,
+                                    rule_dirs=[rules]))
+        t_re = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        full = run_batch(BatchOptions(source=listing, out=Path(tmp) / "fresh", jobs=jobs, formats=formats,
+                                      quiet=True, rule_dirs=[rules]))
+        t_full = time.perf_counter() - t0
+    print(f"one new rule, -j {jobs}: rescan {t_full:.1f} s ({full.scanned} scanned) vs re-evaluation over stored "
+          f"facts {t_re:.1f} s ({re.reevaluated} re-evaluated): {t_full / t_re:.1f}x (issue 16 asks for >= 20x)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = Path(os.environ.get("APKSCAN_CORPUS", ROOT.parent / "shared" / "corpus"))
@@ -50,6 +86,8 @@ def main() -> int:
     ap.add_argument("--large", action="store_true", help="include large/ (adds ~30 s of work per run)")
     ap.add_argument("--format", default="json,html", help="per-APK report formats (default json,html)")
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--rule-change", action="store_true",
+                    help="only measure one new rule: rescan vs re-evaluation over stored facts (issue 16)")
     args = ap.parse_args()
     if not args.corpus.is_dir():
         print(f"corpus not found: {args.corpus} (set APKSCAN_CORPUS)", file=sys.stderr)
@@ -61,6 +99,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="apkscan-bench-list-") as tmp:
         listing = Path(tmp) / "inputs.txt"
         listing.write_text("".join(f"{p}\n" for p in files), encoding="utf-8")
+        if args.rule_change:
+            rule_change(listing, formats, jobs=2)
+            return 0
         j1 = one("local -j 1", listing, formats, jobs=1)
         j2 = one("local -j 2", listing, formats, jobs=2)
         dask = None
