@@ -74,6 +74,8 @@ class BatchSummary:
     skipped_failed: int = 0
     failed: list[Failure] = field(default_factory=list)
     yara_stale: int = 0
+    carried: int = 0
+    """Of ``reevaluated``: results carried over unchanged to new rules (apkscan.batch.incremental)."""
     wall_s: float = 0.0
     rules_digest: str = ""
     outputs: list[str] = field(default_factory=list)
@@ -327,6 +329,9 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
         summary.unique = len(keyed)
 
         tasks: list[Task] = []
+        from apkscan.batch.incremental import Carry
+
+        carry = Carry(store, ruleset, digest, yara_digest)  # issue 16: results a rule change cannot alter
         for sha, paths in keyed.items():
             state = "new" if opts.rescan else store.state(sha, digest)
             if state == "result":
@@ -334,6 +339,10 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
             elif state == "failed" and not opts.retry_failed:
                 summary.skipped += 1
                 summary.skipped_failed += 1
+            elif state == "facts" and (carried := carry.try_carry(sha)) is not None:
+                summary.reevaluated += 1
+                summary.carried += 1
+                summary.verdicts[carried] = summary.verdicts.get(carried, 0) + 1
             elif state == "facts":
                 blob = store.facts_blob(sha)
                 assert blob is not None

@@ -139,9 +139,9 @@ REPORT_LANG = "en"
 def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool,
                   early: Callable[[Payload], None] | None = None) -> Payload:
     """Everything the parent stores for one result. ``early`` (``apkscan serve``) gets the
-    verdict and the rendered reports before the facts are serialised (about half of a warm
-    scan's time), so a waiting client is answered sooner; the final payload then carries no
-    report texts."""
+    verdict, its reason and the counts before the reports are rendered and the facts
+    serialised (together more than half of a warm scan's time), so a waiting client is
+    answered sooner; the reports and facts follow in the final payload."""
     from apkscan.cli import report_stem
     from apkscan.report import render
 
@@ -161,7 +161,7 @@ def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool
         ],
         "sdk_rows": [(s.id, s.name, s.category) for s in result.sdks],
         "stem": report_stem(result),
-        "reports": {fmt: render(result, fmt, lang=REPORT_LANG) for fmt in formats},
+        "reports": {},
         "scanned_at": result.scanned_at,
         "tool_version": result.tool_version,
         "timings": dict(result.timings),
@@ -170,11 +170,14 @@ def build_payload(result: ScanResult, formats: tuple[str, ...], with_facts: bool
         "fingerprint": to_jsonable(facts.fingerprint),
         "fp_package": m.package,
         "fp_version_code": m.version_code,
+        "fp_permissions": sorted(set(m.permission_names)),
     }
     if early is not None and with_facts:
-        early({**payload, "apk": {"package": m.package, "label": m.label, "version_name": m.version_name,
-                                  "version_code": m.version_code}})
-        payload["reports"] = {}
+        early({**{k: payload[k] for k in ("verdict", "counts", "stem", "verdict_reason", "verdict_reason_zh",
+                                           "timings")},
+               "apk": {"package": m.package, "label": m.label, "version_name": m.version_name,
+                       "version_code": m.version_code}})
+    payload["reports"] = {fmt: render(result, fmt, lang=REPORT_LANG) for fmt in formats}
     if with_facts:
         certs = facts.signing.certificates
         blob, raw_size = compress_facts(facts)

@@ -111,6 +111,23 @@ class Service:
         if fut in lst:
             lst.remove(fut)
 
+    async def wait_stored(self, sha256: str, seconds: float = 120.0) -> None:
+        """Wait while a scan is answered but its reports and facts are still being made."""
+        assert self.loop is not None
+        deadline = self.loop.time() + min(seconds, self.s.max_wait_s)
+        while sha256 in self.runner.early_done:
+            left = deadline - self.loop.time()
+            if left <= 0:
+                return
+            fut: asyncio.Future[None] = self.loop.create_future()
+            self.waiters.setdefault(sha256, []).append(fut)
+            if sha256 in self.runner.early_done:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(fut, timeout=min(left, 1.0))
+            lst = self.waiters.get(sha256, [])
+            if fut in lst:
+                lst.remove(fut)
+
     # --- rate limit ---------------------------------------------------------------------
     def take_rate(self, token: Token) -> float:
         """0 when the token may upload now, else the seconds to wait."""
@@ -493,6 +510,7 @@ async def get_report(request: Request) -> Response:
     fmt = str(request.path_params.get("fmt", ""))
     if sha is None or fmt not in MEDIA:
         return error(404, "no such report (formats: json, html, sarif)")
+    await service(request).wait_stored(sha)
     return _report_response(service(request), sha, fmt)
 
 
@@ -597,6 +615,8 @@ async def diff(request: Request) -> Response:
     old, new = (request.query_params.get(k, "").lower() for k in ("old", "new"))
     if not (SHA_RE.match(old) and SHA_RE.match(new)):
         return error(400, "old and new must be scan ids (SHA-256)")
+    await svc.wait_stored(old)
+    await svc.wait_stored(new)
     a, b = _report_json(svc, old), _report_json(svc, new)
     if a is None or b is None:
         return error(404, "both scans must be done under the current rules")
@@ -738,6 +758,7 @@ async def ui_report(request: Request) -> Response:
     fmt = str(request.path_params.get("fmt", ""))
     if sha is None or fmt not in MEDIA:
         return error(404, "no such report")
+    await service(request).wait_stored(sha)
     return _report_response(service(request), sha, fmt)
 
 
@@ -749,6 +770,8 @@ async def ui_diff(request: Request) -> Response:
 
     svc = service(request)
     old, new = (request.query_params.get(k, "").lower() for k in ("old", "new"))
+    await svc.wait_stored(old)
+    await svc.wait_stored(new)
     a = _report_json(svc, old) if SHA_RE.match(old) else None
     b = _report_json(svc, new) if SHA_RE.match(new) else None
     if a is None or b is None:

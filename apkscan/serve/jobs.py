@@ -310,19 +310,14 @@ class Runner(threading.Thread):
 
     # --- results -------------------------------------------------------------------------
     def _early(self, store: Store, body: Payload) -> None:
-        """The verdict and reports of a scan whose facts are still being serialised: write
-        the reports, answer the waiting requests; the store follows in :meth:`_finish`."""
+        """The verdict of a scan whose reports and facts are still being made: answer the
+        waiting requests now; the reports and the store follow in :meth:`_finish` (report
+        requests wait for them, see :meth:`apkscan.serve.app.Service.wait_stored`)."""
         sha = str(body["key"])
         item = self.running.get(sha)
-        t0 = time.perf_counter()
-        try:
-            stem = store.report_stem(sha, body["stem"])
-            for fmt, text in body["reports"].items():
-                write_text_atomic(self.data / "reports" / f"{stem}.{fmt}", text)
-        except Exception:
-            return  # _finish writes them with the store, or fails the job
+        stem = store.report_stem(sha, body["stem"])
         now = time.monotonic()
-        timings: dict[str, Any] = {"write_s": round(time.perf_counter() - t0, 4)}
+        timings: dict[str, Any] = {}
         if item is not None:
             timings["queue_s"] = round(max(0.0, item.sent_at - item.queued_at), 4)
             timings["scan_s"] = round(now - item.sent_at, 4)
@@ -369,14 +364,13 @@ class Runner(threading.Thread):
                 status = "failed"
         except Exception as exc:  # a store or report write failed: the job fails, the service goes on
             status, kind, error = "failed", "internal", f"result not stored: {type(exc).__name__}: {exc}"[:500]
-        if sha in self.early_done:  # answered already: only the time the facts and the store took
-            self.early_done.discard(sha)
-            timings: dict[str, Any] = {"store_s": round(time.perf_counter() - t0, 4)}
+        if sha in self.early_done:  # answered already: the time reports, facts and store took
+            timings: dict[str, Any] = {"write_s": round(time.perf_counter() - t0, 4)}
             if item is not None:
                 timings["done_s"] = round(time.monotonic() - item.queued_at, 4)
             self.sdb.finish_job(sha, status, verdict, kind, error, timings)
-            if status == "failed":
-                self.notify(sha)
+            self.early_done.discard(sha)
+            self.notify(sha)  # requests waiting for the reports
             return
         timings = {
             "queue_s": round(queue_s, 4),
