@@ -414,7 +414,9 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
         from apkscan.batch import families
 
         families.record_versions(store, new_scans)
-        families.update(store, scheduler=opts.scheduler)
+        if summary.scanned or summary.reevaluated > summary.carried or store.meta("families") != "1":
+            families.update(store, scheduler=opts.scheduler)  # else nothing they rest on changed
+            store.set_meta("families", "1")
         summary.outputs = write_exports(store, opts.out, opts.lang)
     finally:
         store.close()
