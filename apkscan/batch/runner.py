@@ -329,7 +329,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
         summary.unique = len(keyed)
 
         tasks: list[Task] = []
-        from apkscan.batch.incremental import Carry
+        from apkscan.batch.incremental import IN_PROCESS_MAX, Carry, run_in_process
 
         carry = Carry(store, ruleset, digest, yara_digest)  # issue 16: results a rule change cannot alter
         for sha, paths in keyed.items():
@@ -403,6 +403,8 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
                 pass
             elif opts.scheduler:
                 run_dask(tasks, config, opts.scheduler, on_result)
+            elif len(tasks) <= IN_PROCESS_MAX and all(t["kind"] == "reeval" for t in tasks):
+                run_in_process(tasks, ruleset, tuple(opts.formats), float(opts.timeout_s), opts.lang, on_result)
             else:
                 with _open_log(opts.out / "workers.log") as log:
                     run_local(tasks, config, opts.jobs or os.cpu_count() or 1, on_result, log)
@@ -414,7 +416,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
         from apkscan.batch import families
 
         families.record_versions(store, new_scans)
-        if summary.scanned or summary.reevaluated > summary.carried or store.meta("families") != "1":
+        if summary.scanned or store.meta("families") != "1":
             families.update(store, scheduler=opts.scheduler)  # else nothing they rest on changed
             store.set_meta("families", "1")
         summary.outputs = write_exports(store, opts.out, opts.lang)
