@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS families (
 CREATE INDEX IF NOT EXISTS families_sha ON families(sha256);
 CREATE TABLE IF NOT EXISTS family_evidence (
   family INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, a TEXT, b TEXT, score REAL);
+CREATE TABLE IF NOT EXISTS app_tokens (sha256 TEXT PRIMARY KEY, permissions TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS versions (
   sha256 TEXT PRIMARY KEY, package TEXT NOT NULL, previous_sha256 TEXT NOT NULL, data TEXT NOT NULL,
   compared_at TEXT);
@@ -255,13 +256,20 @@ class Store:
         fp = payload.get("fingerprint")
         if fp is None:
             return
+        data = json.dumps(fp, separators=(",", ":"))
+        old = self.db.execute("SELECT data FROM fingerprints WHERE sha256 = ?", (sha256,)).fetchone()
+        if old is None or old[0] != data:  # the families rest on it: recomputed after this run
+            self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('families', '0')")
         self.db.execute(
             "INSERT INTO fingerprints(sha256, package, version_code, data) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(sha256) DO UPDATE SET package = excluded.package, "
             "version_code = excluded.version_code, data = excluded.data",
-            (sha256, payload.get("fp_package", ""), payload.get("fp_version_code", ""),
-             json.dumps(fp, separators=(",", ":"))),
+            (sha256, payload.get("fp_package", ""), payload.get("fp_version_code", ""), data),
         )
+        perms = payload.get("fp_permissions")
+        if perms is not None:  # what apkscan.batch.incremental checks a changed rule against
+            self.db.execute("INSERT OR REPLACE INTO app_tokens(sha256, permissions) VALUES (?, ?)",
+                            (sha256, json.dumps(perms)))
 
     def _write_result(self, sha256: str, payload: Payload, digest: str, stem: str, yara_stale: bool) -> None:
         counts = payload["counts"]
