@@ -98,6 +98,16 @@ def test_upload_page_shows_the_verdict(server: Server, browser: Browser) -> None
     assert browser.eval("document.querySelector('#uploads li progress').value") == 1
     browser.screenshot(ARTIFACTS / "serve-upload.png")
 
+    # several files at once: one row, one progress bar and one verdict each
+    two = [SAMPLES / "clean.apk", SAMPLES / "gambling.apk"]
+    browser.page("DOM.setFileInputFiles", {"nodeId": node["nodeId"], "files": [str(p.resolve()) for p in two]})
+    wait_for(browser, "[...document.querySelectorAll('#uploads li')].length === 3 && "
+                      "[...document.querySelectorAll('#uploads li')].every(li => li.dataset.status === 'done')")
+    verdicts = browser.eval("[...document.querySelectorAll('#uploads [data-verdict]')].map(e => e.dataset.verdict)")
+    from apkscan.api import scan
+
+    assert verdicts == ["reject", *(scan(p).verdict for p in two)]
+
     # the scan page and the HTML report open from the link, with the session cookie
     sha = hashlib.sha256(sample.read_bytes()).hexdigest()
     navigate(browser, f"{server.url}/ui/scans/{sha}")
