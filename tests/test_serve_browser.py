@@ -4,6 +4,7 @@ and no request that leaves the loopback service."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from collections.abc import Iterator
@@ -107,6 +108,20 @@ def test_upload_page_shows_the_verdict(server: Server, browser: Browser) -> None
     from apkscan.api import scan
 
     assert verdicts == ["reject", *(scan(p).verdict for p in two)]
+
+    # drag and drop: a file dropped on the zone is uploaded the same way
+    dropped = base64.b64encode((SAMPLES / "tracker.apk").read_bytes()).decode()
+    browser.eval(f"""(() => {{
+        const bytes = Uint8Array.from(atob('{dropped}'), c => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'dropped.apk'));
+        document.getElementById('drop').dispatchEvent(new DragEvent('drop', {{dataTransfer: dt, bubbles: true,
+                                                                             cancelable: true}}));
+    }})()""")
+    wait_for(browser, "(() => { const li = [...document.querySelectorAll('#uploads li')][3];"
+                      " return li && li.dataset.status === 'done'; })()")
+    assert browser.eval("[...document.querySelectorAll('#uploads li')][3].querySelector('.name').textContent") \
+        == "dropped.apk"
 
     # the scan page and the HTML report open from the link, with the session cookie
     sha = hashlib.sha256(sample.read_bytes()).hexdigest()
