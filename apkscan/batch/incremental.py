@@ -129,6 +129,8 @@ class Carry:
         self.nodes: dict[str, Any] = {}
         store.set_meta("rule_digests:" + digest, json.dumps(self.digests, sort_keys=True))
         self.depends = {r.id: r.depends for r in ruleset.rules}
+        self.complete = all(r.id in self.digests for r in ruleset.rules)
+        """False when a rule's text could not be read: then nothing is carried over."""
         self._plans: dict[str, tuple[set[str], set[str]] | None] = {}
         self.carried = 0
 
@@ -138,7 +140,7 @@ class Carry:
         if old_digest in self._plans:
             return self._plans[old_digest]
         plan: tuple[set[str], set[str]] | None = None
-        raw = self.store.meta("rule_digests:" + old_digest)
+        raw = self.store.meta("rule_digests:" + old_digest) if self.complete else None
         if raw:
             old: dict[str, str] = json.loads(raw)
             if old.get(BASE_KEY) == self.digests[BASE_KEY]:
