@@ -144,6 +144,9 @@ def test_diff_of_two_versions(server: Server) -> None:
     assert code == 200 and isinstance(d, dict) and d
     code, page = request(f"{server.url}/ui/diff?old={a}&new={b}", server.token)
     assert code == 200 and b"<html" in page[:300]
+    # the scan page of the new version links the diff from the older one
+    code, page = request(f"{server.url}/ui/scans/{b}", server.token)
+    assert code == 200 and f"/ui/diff?old={a}&amp;new={b}".encode() in page
 
 
 def test_tokens_refused_and_roles(server: Server) -> None:
