@@ -133,6 +133,12 @@ class Carry:
         """False when a rule's text could not be read: then nothing is carried over."""
         self._plans: dict[str, tuple[set[str], set[str]] | None] = {}
         self.carried = 0
+        self.pending = 0
+
+    def commit(self) -> None:
+        """Commit the carried-over results (one transaction for many apps)."""
+        self.store.db.commit()
+        self.pending = 0
 
     def _plan(self, old_digest: str) -> tuple[set[str], set[str]] | None:
         """(rules to check, rules whose old findings forbid carrying), or None when the
@@ -182,24 +188,27 @@ class Carry:
         if any(may_match(self.nodes[i], permissions) for i in check):
             return None
         old = str(row[0])
-        with db:  # one small transaction per app (a few ms): the store stays consistent if interrupted
+        # committed together by commit(), never in the middle of an app: an interrupted run redoes them
+        db.execute(
+            "INSERT OR REPLACE INTO results(sha256, rules_digest, verdict, critical, high, medium, low, info, "
+            "counts, findings, sdks, data_access, rule_errors, evaluated_at, duration, yara_stale, report_stem) "
+            "SELECT sha256, ?, verdict, critical, high, medium, low, info, counts, findings, sdks, data_access, "
+            "rule_errors, ?, 0, yara_stale, report_stem FROM results "
+            "WHERE sha256 = ? AND rules_digest = ?",
+            (self.digest, now(), sha256, old),
+        )
+        for table, cols in (("findings", "rule_id, severity, category, title, confidence"),
+                            ("sdks", "sdk_id, name, category")):
+            db.execute(f"DELETE FROM {table} WHERE sha256 = ? AND rules_digest = ?", (sha256, self.digest))
             db.execute(
-                "INSERT OR REPLACE INTO results(sha256, rules_digest, verdict, critical, high, medium, low, info, "
-                "counts, findings, sdks, data_access, rule_errors, evaluated_at, duration, yara_stale, report_stem) "
-                "SELECT sha256, ?, verdict, critical, high, medium, low, info, counts, findings, sdks, data_access, "
-                "rule_errors, ?, 0, yara_stale, report_stem FROM results "
-                "WHERE sha256 = ? AND rules_digest = ?",
-                (self.digest, now(), sha256, old),
+                f"INSERT OR IGNORE INTO {table}(sha256, rules_digest, {cols}) SELECT sha256, ?, {cols} "
+                f"FROM {table} WHERE sha256 = ? AND rules_digest = ?",
+                (self.digest, sha256, old),
             )
-            for table, cols in (("findings", "rule_id, severity, category, title, confidence"),
-                                ("sdks", "sdk_id, name, category")):
-                db.execute(f"DELETE FROM {table} WHERE sha256 = ? AND rules_digest = ?", (sha256, self.digest))
-                db.execute(
-                    f"INSERT OR IGNORE INTO {table}(sha256, rules_digest, {cols}) SELECT sha256, ?, {cols} "
-                    f"FROM {table} WHERE sha256 = ? AND rules_digest = ?",
-                    (self.digest, sha256, old),
-                )
         self.carried += 1
+        self.pending += 1
+        if self.pending >= 500:
+            self.commit()
         verdict = db.execute("SELECT verdict FROM results WHERE sha256 = ? AND rules_digest = ?",
                              (sha256, self.digest)).fetchone()
         return str(verdict[0] or "") if verdict else ""

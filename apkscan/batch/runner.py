@@ -350,6 +350,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
                               "yara_stale": blob[1] != yara_digest})
             else:
                 tasks.append({"kind": "scan", "key": sha, "path": str(paths[0])})
+        carry.commit()
         # largest first: the long APKs do not end up alone at the end
         tasks.sort(key=lambda t: (t["kind"] == "scan", sizes[t["key"]]), reverse=True)
 
