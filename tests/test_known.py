@@ -162,3 +162,35 @@ def test_links_ignore_debug_keys_and_common_domains(tmp_path) -> None:  # type: 
     assert sorted(len(f.members) for f in fams) == [2, 2, 2]
     assert {e[0] for f in fams for e in f.evidence} == {"signer", "domain", "generator"}
     store.close()
+
+
+def test_a_shell_that_swaps_its_bundle_stands_out(tmp_path, sample_results) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from apkscan import serial
+    from apkscan.batch import families
+    from apkscan.batch.store import Store
+
+    fp = sample_results["fraud_loan"].facts.fingerprint
+    assert any(c == "web" for c, _ in fp.fuzzy)
+    other = sample_results["gambling"].facts.fingerprint  # another app's web bundle and files
+    swapped = replace(
+        fp,
+        fuzzy=tuple((c, d) for c, d in fp.fuzzy if c != "web") + tuple((c, d) for c, d in other.fuzzy if c == "web"),
+        files=other.files, files_features=other.files_features,
+    )
+    store = Store(tmp_path / "s.db")
+    with store.db:
+        for sha, when, f in (("old", "2026-01-01T00:00:00+00:00", fp), ("new", "2026-02-01T00:00:00+00:00", swapped)):
+            store.db.execute("INSERT INTO apks(sha256, path, status, scanned_at) VALUES (?, ?, 'ok', ?)",
+                             (sha, f"/x/{sha}.apk", when))
+            store.db.execute("INSERT INTO fingerprints(sha256, package, version_code, data) VALUES (?, 'p', '1', ?)",
+                             (sha, json.dumps(serial.to_jsonable(f))))
+        store.db.execute("INSERT INTO domains(sha256, domain) VALUES ('new', 'pay.example-new.cn')")
+    change = families.version_changes(store, "new")
+    assert change is not None and change["previous"] == "old"
+    assert "web" in change["swapped"] and "web" in change["components"]
+    assert change["components"].get("api", 1.0) == 1.0  # the code did not move
+    assert change["domains"]["added"] == ["pay.example-new.cn"]
+    assert families.record_versions(store, ["new", "old"]) == 2
+    store.close()
