@@ -329,6 +329,10 @@ class Fingerprint:
     files: tuple[int, ...] = ()
     """MinHash of the content (CRC-32) of the app's assets, native libraries and own resources."""
     files_features: int = 0
+    shape: tuple[int, ...] = ()
+    """MinHash of the manifest's shape with the app's names left out: requested permissions,
+    and per component its kind, exported flag and intent-filter actions, categories and schemes."""
+    shape_features: int = 0
 
 
 @dataclass(frozen=True)

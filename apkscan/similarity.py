@@ -13,6 +13,9 @@ See docs/families.md. Three sketches are made from the facts (no second read of 
 ``files``
     the CRC-32 of every asset, native library and resource that is not a known library
     resource (the central directory's CRC: nothing is inflated for it).
+``api`` and ``shape``
+    the framework APIs the app's own code calls; the manifest without the app's names
+    (permissions, and per component its kind, exported flag and intent filters).
 
 Each is a one-permutation MinHash of :data:`K` slots (empty slots filled from the next
 non-empty one, "densification"), so the share of equal slots estimates the Jaccard
@@ -211,6 +214,19 @@ def code_features(
     return list(shapes), list(apis), hashes_of(texts)
 
 
+def shape_features(facts: ApkFacts) -> list[int]:
+    """The manifest without the app's own names (obfuscators and kits rename those)."""
+    m = facts.manifest
+    out: set[str] = {"perm:" + p for p in m.permission_names}
+    for c in m.components:
+        base = f"{c.kind}:{int(c.exported)}"
+        if not c.intent_filters:
+            out.add(base)
+        for f in c.intent_filters:
+            out.add(f"{base}:{','.join(sorted(f.actions))}:{','.join(sorted(f.categories))}:{','.join(sorted(f.schemes))}")
+    return [_crc_hash(x) for x in out]
+
+
 _NOT_FILES = frozenset(("dex", "axml", "arsc"))
 
 
@@ -234,6 +250,7 @@ def fingerprint(
     catalogued SDK's."""
     shapes, apis, texts = code_features(facts, matcher, hits)
     files = file_features(facts)
+    shape = shape_features(facts)
     return replace(
         facts.fingerprint,
         code=minhash(shapes),
@@ -244,6 +261,8 @@ def fingerprint(
         text_features=len(texts),
         files=minhash(files),
         files_features=len(files),
+        shape=minhash(shape),
+        shape_features=len(shape),
     )
 
 
@@ -255,7 +274,7 @@ def with_fingerprint(
 
 # --- comparing two fingerprints ---------------------------------------------------------
 
-SKETCHES = ("code", "api", "text", "files")
+SKETCHES = ("code", "api", "text", "files", "shape")
 FUZZY = ("manifest", "resources", "web", "dex")
 TLSH_SCALE = 200
 """A TLSH distance ``d`` counts as similarity ``1 - d / TLSH_SCALE`` (0 from 200 on)."""
