@@ -68,6 +68,7 @@ def mutate(fp: Fingerprint, keep: float, rng: random.Random) -> Fingerprint:
     return replace(
         fp,
         code=sketch(fp.code), api=sketch(fp.api), text=sketch(fp.text), files=sketch(fp.files),
+        shape=sketch(fp.shape),
         fuzzy=tuple((c, digest(d)) for c, d in fp.fuzzy),
     )
 
