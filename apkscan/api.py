@@ -128,5 +128,6 @@ def scan(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with time_limit(timeout, str(path)), scan_deadline(timeout), gc_paused():
-        facts = extract(Path(path), limits, timings, yara_spec(ruleset), data=data)
+        wants = options.wants_fingerprints if options is not None else True
+        facts = extract(Path(path), limits, timings, yara_spec(ruleset), data=data, fingerprints=wants)
         return evaluate_facts(facts, ruleset, options, time.perf_counter() - t0, timings)

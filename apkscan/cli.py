@@ -469,6 +469,8 @@ def _scan(
             fix_at=_severity(fix_at or cfg.fix_at, "--fix-at") or Severity.MEDIUM,
             policy=_policy(policy),
             known=_known_library(),
+            # a scan's reports carry no fingerprints: computed only to match a known-sample library
+            fingerprints=False,
         )
         inverted = check_thresholds(options.thresholds)
         if inverted:

@@ -97,6 +97,14 @@ class Options:
     """Run the privacy-policy checks, lists and pre-consent reachability (issue 14)."""
     known: KnownLibrary | None = None
     """The known-sample library to match the app against (issue 16; ``KNOWN-*`` findings)."""
+    fingerprints: bool = True
+    """Compute the similarity fingerprints (fuzzy hashes while reading, code sketches here).
+    Batch and the service keep them; a plain scan with no known-sample library has no use
+    for them and skips their cost. A known-sample library turns them on."""
+
+    @property
+    def wants_fingerprints(self) -> bool:
+        return self.fingerprints or self.known is not None
 
     @property
     def thresholds(self) -> Thresholds:
@@ -444,10 +452,11 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     sdk_hits = ctx.sdk_hits
     errors: list[RuleError] = []
     findings: list[Finding] = []
-    try:  # the code sketches need the SDK attribution (apkscan.similarity)
-        facts = with_fingerprint(facts, matcher, sdk_hits)
-    except Exception as exc:
-        errors.append(RuleError("FINGERPRINT", f"{type(exc).__name__}: {exc}"[:300]))
+    if options.wants_fingerprints:
+        try:  # the code sketches need the SDK attribution (apkscan.similarity)
+            facts = with_fingerprint(facts, matcher, sdk_hits)
+        except Exception as exc:
+            errors.append(RuleError("FINGERPRINT", f"{type(exc).__name__}: {exc}"[:300]))
     try:
         access = data_access(ctx)
     except Exception as exc:  # a broken data table must not cost the scan

@@ -77,24 +77,26 @@ def extract(
     yara_spec: YaraSpec | None = None,
     background: bool = True,
     data: bytes | None = None,
+    fingerprints: bool = True,
 ) -> ApkFacts:
     """Read one APK. Raises InputNotFound, NotAnApk or BrokenApk; anything else that goes
     wrong inside a readable APK is recorded in ``facts.problems``.
 
     ``background=False`` does all the work on the calling thread (same facts, slower).
     ``data``: the APK's bytes, already in memory (a bundle's base APK); ``path`` then only
-    names it."""
+    names it. ``fingerprints=False`` skips the fuzzy hashes of similarity matching (a scan
+    with no known-sample library and no store to keep them in)."""
     limits = limits or Limits()
     t = timings if timings is not None else {}
     # One helper thread for work done in C without the GIL (inflating the dex files,
     # YARA, SHA-256) while this thread parses the manifest and text in Python. Results
     # are taken in a fixed order, so facts are the same as when everything runs here.
     if not background:
-        return _extract(path, limits, t, yara_spec, _Inline(), data)
+        return _extract(path, limits, t, yara_spec, _Inline(), data, fingerprints)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apkscan-extract")
     try:
         with quick_gil_handoff():
-            return _extract(path, limits, t, yara_spec, pool, data)
+            return _extract(path, limits, t, yara_spec, pool, data, fingerprints)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -145,6 +147,7 @@ def _extract(
     yara_spec: YaraSpec | None,
     pool: Executor,
     data: bytes | None = None,
+    fingerprints: bool = True,
 ) -> ApkFacts:
     t0 = time.perf_counter()
     archive, size = _open(path, limits, data)
@@ -165,7 +168,7 @@ def _extract(
 
     t1 = time.perf_counter()
     manifest = Manifest()
-    fuzzy = FuzzyHashes()
+    fuzzy = FuzzyHashes(enabled=fingerprints)
     resource_strings: list[tuple[str, str, str]] = []
     icon: bytes | None = None
     try:

@@ -68,12 +68,16 @@ def is_web_asset(name: str) -> bool:
 class FuzzyHashes:
     """Collects (component, digest) pairs while the extractor holds each part's bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        """``enabled=False``: collect nothing (a scan with no use for similarity)."""
+        self.enabled = enabled
         self.items: list[tuple[str, str]] = []
         self._web: list[bytes] = []
         self._web_bytes = 0
 
     def add(self, component: str, data: bytes | memoryview) -> None:
+        if not self.enabled:
+            return
         digest = fuzzy_hash(data)
         if digest:
             self.items.append((component, digest))
@@ -81,7 +85,7 @@ class FuzzyHashes:
     def add_web(self, name: str, text: str) -> None:
         """One web asset's text; all of them are hashed together by :meth:`result`.
         Only :data:`SAMPLE_BYTES` per asset are kept (a bundle is many files)."""
-        if self._web_bytes >= 4 * SAMPLE_THRESHOLD:
+        if not self.enabled or self._web_bytes >= 4 * SAMPLE_THRESHOLD:
             return
         blob = text[: SAMPLE_BYTES].encode("utf-8", "replace")
         self._web.append(blob)

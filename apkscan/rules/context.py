@@ -288,13 +288,9 @@ class Context:
     def own_class_count(self) -> int:
         """Defined classes that are the app's own code: not a catalogued SDK's, not a
         platform library's (unidentified package trees count as the app's)."""
-        platform = self.platform_sdks
-        n = 0
-        for dotted, _ in self.class_refs:
-            sdk = self.matcher.sdk_of(dotted)
-            if not self.is_known_sdk(sdk) and sdk not in platform:
-                n += 1
-        return n
+        # detect() counted each catalogued SDK's classes already (platform ones included)
+        claimed = sum(h.class_count for h in self.sdk_hits if self.is_known_sdk(h.id))
+        return max(len(self.class_refs) - claimed, 0)
 
     @cached_property
     def platform_sdks(self) -> frozenset[str]:

@@ -455,7 +455,7 @@ def _load_rules(dirs: list[Path] | None, include_builtin: bool) -> RuleSet:
                     raise RuleLoadError(f"{f}:{line}: keyword set {name!r}: 'words' must be a list of strings")
                 keyword_sets.setdefault(str(name), []).extend(words)
         elif kind == "sdks":
-            sdks.extend(parse_catalogue(_strip(doc), str(f)))
+            sdks.extend(parse_catalogue(doc, str(f)))  # reads named keys only: "__line__" is ignored
 
     env = CompileEnv(keyword_sets=keyword_sets)
     rules: list[Rule] = []

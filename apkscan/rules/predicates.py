@@ -745,7 +745,11 @@ def _app_code_size(value: Any, env: CompileEnv) -> Pred:
         n = ctx.own_class_count
         if (hi is not None and n > hi) or (lo is not None and n < lo):
             return None
-        return [Evidence("class", f"{n} classes of the app's own code", detail="app code size")]
+        # the count goes in detail: a finding's fingerprint (rule, value, place) must not move
+        # when a rebuild adds a class
+        bounds = " and ".join(b for b in (f"at least {lo}" if lo is not None else "",
+                                          f"at most {hi}" if hi is not None else "") if b)
+        return [Evidence("class", f"app's own code: {bounds} classes", detail=f"{n} classes")]
 
     return run
 
