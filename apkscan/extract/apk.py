@@ -236,6 +236,12 @@ def _extract(
     t4 = time.perf_counter()
     scanner = _YaraScanner(yara_spec, pool)
     arch_facts = archive.facts()
+    # Compiled resources (res/, not res/raw/) are read here by no one unless YARA wants
+    # them: the helper thread probes them for bombs while this thread reads the text,
+    # YARA targets and dex. What is left is probed after the dex are listed.
+    early_probe = None
+    if not scanner.wants("resources"):
+        early_probe = pool.submit(archive.probe_unread, None, _compiled_resource)
     text_harvest = TextHarvest()
     text_harvest.add_text("resources.arsc", "\n".join(v for _, _, v in resource_strings))
     assets: list[tuple[str, str]] = []
@@ -282,6 +288,8 @@ def _extract(
         dex_blobs = []
         problems.append(problem_for("dex", "dex-parse", exc, "cannot list dex files"))
     try:
+        if early_probe is not None:
+            early_probe.result()
         archive.probe_unread()  # a bomb is reported whichever entry carries it
     except Exception as exc:
         problems.append(problem_for("archive", "zip", exc, "entries not checked for zip bombs"))
@@ -348,6 +356,11 @@ MEDIA_SUFFIXES = (
 )
 """Images, sound and fonts are not YARA-scanned: thousands of them in a large app cost
 more than all the rest, and no rule pack targets media."""
+
+
+def _compiled_resource(name: str) -> bool:
+    """An entry under res/ that the extractor never reads itself (not res/raw/)."""
+    return name.startswith("res/") and not name.startswith("res/raw/")
 
 
 def _yara_target(name: str, kind: str) -> str:

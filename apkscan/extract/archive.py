@@ -48,6 +48,7 @@ import re
 import struct
 import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -919,6 +920,10 @@ class ApkArchive:
                 raise EntryError(f"{where}: stored data runs past the end of the file")
             out = self.data[start:end]
             crc = zlib.crc32(out)
+        # The whole stream came out within the cap (past it, LimitExceeded was raised): the
+        # entry has been checked as probe_unread would check it, so it is not inflated again
+        # (YARA reads most entries of a large app with a smaller cap).
+        self._tried.add(rec.index)
         if transient:
             budget.transient += len(out)
         else:
@@ -1185,17 +1190,24 @@ class ApkArchive:
                     self._problem_raw(p)
 
     # --- after the walk: bombs in entries nobody read, tampering of nested archives ----
-    def probe_unread(self, deadline: float | None = None) -> None:
+    def probe_unread(self, deadline: float | None = None, only: Callable[[str], bool] | None = None) -> None:
         """Inflate, and drop, every compressed entry that was not read in full (assets,
         libraries, media ...; nested archives that were opened too), so that a zip bomb or
         a size lie is reported whichever entry carries it. Output is never kept; each entry
         stops at its declared size plus one byte, at the ratio limit, and all probes
-        together at the inflate budget (a ``limit`` problem names what was left unchecked)."""
+        together at the inflate budget (a ``limit`` problem names what was left unchecked).
+
+        ``only``: probe just the top-level entries whose names it accepts, and no nested
+        archive: an early pass on a helper thread over entries the caller will not read
+        (it touches only those entries' records, the probe counter and the problem lists).
+        A later call without ``only`` checks the rest."""
         if deadline is None:
             deadline = time.monotonic() + self.limits.phase_seconds
         budget = self._budget
         for rec in self._recs:
             if rec.index in self._tried or rec.data_start < 0 or not rec.deflate:
+                continue
+            if only is not None and not only(rec.name):
                 continue
             want = min(rec.usize, _PROBE_ENTRY_BYTES)
             if budget.probed + want > budget.cap:
@@ -1211,6 +1223,8 @@ class ApkArchive:
                 return
             self._tried.add(rec.index)
             budget.probed += self._probe(rec, want)
+        if only is not None:
+            return
         for child in self._children.values():
             if child is not None:
                 child.probe_unread(deadline)
