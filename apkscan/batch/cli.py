@@ -35,24 +35,32 @@ def _fail(exc: ApkscanError) -> typer.Exit:
     return cli_fail(exc)
 
 
+# Options of the commands that drive worker processes (batch and serve).
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0 = one per CPU).")]
+WorkerRulesOpt = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
+    "--rules", help="Add a folder (or file) of rules to the built-in ones; repeatable.")]
+WorkerRulesOnlyOpt = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
+    "--rules-only", help="Use only these rule folders; repeatable.")]
+WorkerTimeoutOpt = Annotated[float, typer.Option(
+    "--timeout", help="Seconds allowed per APK; the worker is killed and replaced after that.")]
+WorkerMemoryOpt = Annotated[int, typer.Option(
+    "--memory-mb", help="Address-space cap per worker process in MB (0 = none).")]
+
+
 def batch(
     source: Annotated[Path, typer.Argument(
         help="Folder searched recursively for .apk/.apks/.xapk, or a text file listing paths.",
         show_default=False)],
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0 = one per CPU).")] = 0,
+    jobs: JobsOpt = 0,
     output: Annotated[Path, typer.Option(
         "--output", "-o",
         help="Output folder: apkscan.db, reports/, index.html, apps.csv, findings.jsonl.")] = Path("batch-out"),
     scheduler: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--scheduler", help="Dask scheduler address (tcp://HOST:8786); workers must see the same files.")] = None,
-    rules: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
-        "--rules", help="Add a folder (or file) of rules to the built-in ones; repeatable.")] = None,
-    rules_only: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
-        "--rules-only", help="Use only these rule folders; repeatable.")] = None,
-    timeout: Annotated[float, typer.Option(
-        "--timeout", help="Seconds allowed per APK; the worker is killed and replaced after that.")] = 300.0,
-    memory_mb: Annotated[int, typer.Option(
-        "--memory-mb", help="Address-space cap per worker process in MB (0 = none).")] = 2048,
+    rules: WorkerRulesOpt = None,
+    rules_only: WorkerRulesOnlyOpt = None,
+    timeout: WorkerTimeoutOpt = 300.0,
+    memory_mb: WorkerMemoryOpt = 2048,
     format: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
         "--format", "-f", help="Per-APK report formats: json, html, sarif (comma-separated or repeated) or none "
         "\\[default: json,html].", show_default=False)] = None,

@@ -234,8 +234,9 @@ def service(request: Request) -> Service:
     return svc
 
 
-def auth(request: Request, role: str) -> Token | Response:
-    """The request's token if it allows ``role``; else the refusal to send."""
+def auth(request: Request, role: str, *others: str) -> Token | Response:
+    """The request's token if it allows ``role`` or any of ``others``; else the refusal to
+    send (the token is looked up once)."""
     svc = service(request)
     secret = ""
     via_cookie = False
@@ -259,8 +260,9 @@ def auth(request: Request, role: str) -> Token | Response:
         return error(401, "invalid or revoked token", **{"WWW-Authenticate": "Bearer"})
     if via_cookie and request.method not in ("GET", "HEAD") and request.headers.get("x-apkscan-ui") != "1":
         return error(403, "a browser request needs the X-Apkscan-UI header (cross-site requests are refused)")
-    if not token.allows(role):
-        return error(403, f"this token's role ({token.role}) does not allow {role}")
+    roles = (role, *others)
+    if not any(token.allows(r) for r in roles):
+        return error(403, f"this token's role ({token.role}) does not allow {roles[-1]}")
     return token
 
 
@@ -480,11 +482,9 @@ def _sha(request: Request) -> str | None:
 
 
 async def get_scan(request: Request) -> Response:
-    token = auth(request, "submit")
+    token = auth(request, "submit", "read")
     if isinstance(token, Response):
-        token = auth(request, "read")
-        if isinstance(token, Response):
-            return token
+        return token
     sha = _sha(request)
     if sha is None:
         return error(400, "a scan id is the APK's SHA-256 (64 hex digits)")
@@ -501,11 +501,9 @@ _META_CSP = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^
 
 
 async def get_report(request: Request) -> Response:
-    token = auth(request, "submit")
+    token = auth(request, "submit", "read")
     if isinstance(token, Response):
-        token = auth(request, "read")
-        if isinstance(token, Response):
-            return token
+        return token
     sha = _sha(request)
     fmt = str(request.path_params.get("fmt", ""))
     if sha is None or fmt not in MEDIA:
@@ -662,11 +660,9 @@ async def reevaluate(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    token = auth(request, "submit")
+    token = auth(request, "submit", "read")
     if isinstance(token, Response):
-        token = auth(request, "read")
-        if isinstance(token, Response):
-            return token
+        return token
     svc = service(request)
     return JSONResponse({
         "status": "error" if svc.runner.fatal else ("ready" if svc.runner.ready.is_set() else "starting"),
@@ -678,11 +674,9 @@ async def health(request: Request) -> Response:
 
 
 async def openapi_doc(request: Request) -> Response:
-    token = auth(request, "submit")
+    token = auth(request, "submit", "read")
     if isinstance(token, Response):
-        token = auth(request, "read")
-        if isinstance(token, Response):
-            return token
+        return token
     return JSONResponse(openapi(__version__))
 
 
@@ -729,11 +723,9 @@ async def ui_page(request: Request) -> Response:
 
 
 async def ui_scan(request: Request) -> Response:
-    token = auth(request, "submit")
+    token = auth(request, "submit", "read")
     if isinstance(token, Response):
-        token = auth(request, "read")
-        if isinstance(token, Response):
-            return token
+        return token
     sha = _sha(request)
     svc = service(request)
     info = svc.status(sha) if sha else None
@@ -749,11 +741,9 @@ async def ui_scan(request: Request) -> Response:
 
 
 async def ui_report(request: Request) -> Response:
-    token = auth(request, "submit")
+    token = auth(request, "submit", "read")
     if isinstance(token, Response):
-        token = auth(request, "read")
-        if isinstance(token, Response):
-            return token
+        return token
     sha = _sha(request)
     fmt = str(request.path_params.get("fmt", ""))
     if sha is None or fmt not in MEDIA:

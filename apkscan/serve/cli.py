@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from apkscan.batch.cli import (
+    JobsOpt,
+    WorkerMemoryOpt,
+    WorkerRulesOnlyOpt,
+    WorkerRulesOpt,
+    WorkerTimeoutOpt,
+    _fail,
+)
 from apkscan.errors import ApkscanError
 
 if TYPE_CHECKING:
@@ -29,27 +37,19 @@ class Role(str, Enum):
     admin = "admin"
 
 
-def _fail(exc: ApkscanError) -> typer.Exit:
-    from apkscan.cli import _fail as cli_fail
-
-    return cli_fail(exc)
 
 
 def serve(
     data: DataOpt = Path("apkscan-data"),
     host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", help="TCP port (0 = any free port).")] = 8000,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0 = one per CPU).")] = 0,
+    jobs: JobsOpt = 0,
     scheduler: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--scheduler", help="Dask scheduler address (tcp://HOST:8786); its workers must see --data.")] = None,
-    rules: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
-        "--rules", help="Add a folder (or file) of rules to the built-in ones; repeatable.")] = None,
-    rules_only: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
-        "--rules-only", help="Use only these rule folders; repeatable.")] = None,
-    timeout: Annotated[float, typer.Option(
-        "--timeout", help="Seconds allowed per APK; the worker is killed and replaced after that.")] = 300.0,
-    memory_mb: Annotated[int, typer.Option(
-        "--memory-mb", help="Address-space cap per worker process in MB (0 = none).")] = 2048,
+    rules: WorkerRulesOpt = None,
+    rules_only: WorkerRulesOnlyOpt = None,
+    timeout: WorkerTimeoutOpt = 300.0,
+    memory_mb: WorkerMemoryOpt = 2048,
     limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
         "--limit", help="Change a safety limit, as for apkscan scan (repeatable; docs/security.md).")] = None,
     max_upload_mb: Annotated[float, typer.Option(
