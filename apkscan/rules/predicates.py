@@ -1329,6 +1329,9 @@ class Brand:
     Latin script)."""
     exact: tuple[str, ...]
     """Normalised names that count only when they are the whole label (short or generic)."""
+    name_keys: tuple[str, ...]
+    """The distinctive names (``names``) as whole-label keys: a label that is exactly one of
+    them is the brand's own name, not a generic word or a companion ('Status Saver for ...')."""
     packages: tuple[str, ...]
     namespaces: tuple[str, ...]
     signers: tuple[str, ...]
@@ -1409,6 +1412,7 @@ def brands() -> tuple[Brand, ...]:
                 kind=str(b["kind"]),
                 names=tuple(dict.fromkeys(_spaced_key(x) for x in lists["names"])),
                 exact=tuple(dict.fromkeys(brand_key(x) for x in lists["exact"] + lists["names"])),
+                name_keys=tuple(dict.fromkeys(brand_key(x) for x in lists["names"])),
                 packages=lists["packages"],
                 namespaces=lists["namespaces"],
                 signers=tuple(s.replace(":", "").upper() for s in lists["signers"]),
@@ -1446,8 +1450,8 @@ def _impersonates(value: Any, env: CompileEnv) -> Pred:
     if kinds - set(BRAND_KINDS):
         raise PredicateError(f"kind takes {', '.join(BRAND_KINDS)}, not {sorted(kinds - set(BRAND_KINDS))[0]!r}")
     how = str(v.get("match", "contains"))
-    if how not in ("contains", "exact"):
-        raise PredicateError("match must be 'contains' or 'exact'")
+    if how not in ("contains", "exact", "name"):
+        raise PredicateError("match must be 'contains', 'exact' or 'name'")
     homoglyph = _bool(v["homoglyph"], "homoglyph") if "homoglyph" in v else None
     demo = _bool(v.get("demo", False), "demo")
     table = [b for b in brands() if b.kind in kinds]
@@ -1470,6 +1474,10 @@ def _impersonates(value: Any, env: CompileEnv) -> Pred:
                 found = brand_in_label(b, label)
                 if found is None or (how == "exact" and found != "equals"):
                     continue
+                if how == "name":  # the whole label is one of the brand's distinctive names
+                    if brand_key(label) not in b.name_keys:
+                        continue
+                    found = "is the name of"
                 official = ", ".join([*b.packages, *(f"{ns}.*" for ns in b.namespaces)][:6])
                 ev.append(
                     Evidence(
