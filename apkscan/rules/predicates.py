@@ -605,6 +605,37 @@ def _api_call(value: Any, env: CompileEnv) -> Pred:
     return run
 
 
+@predicate("same_class")
+def _same_class(value: Any, env: CompileEnv) -> Pred:
+    """``[[api, ...], [api, ...], ...]``: one class of the app's own code (or of an
+    unidentified package tree; nested classes count as their outer class) calls an API of
+    every group. The steps of one behaviour in one place (walk the files, encrypt them,
+    delete the originals) say more than the same APIs scattered over unrelated code."""
+    if not isinstance(value, list) or len(value) < 2:
+        raise PredicateError("same_class takes a list of two or more API lists")
+    groups = [_api_list(g) for g in value]
+    for g in groups:
+        env.watched_apis.update(g)
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        per_group: list[dict[str, list[Evidence]]] = []
+        for g in groups:
+            by_cls: dict[str, list[Evidence]] = {}
+            for callee, caller, dex in ctx.calls_to(g):
+                e = ctx.site_evidence(callee, caller, dex)
+                if e.sdk in ctx.platform_sdks or ctx.is_known_sdk(e.sdk):
+                    continue
+                by_cls.setdefault(e.class_name.split("$", 1)[0], []).append(e)
+            if not by_cls:
+                return None
+            per_group.append(by_cls)
+        common = set(per_group[0]).intersection(*per_group[1:])
+        ev = [e for cls in sorted(common)[:3] for by_cls in per_group for e in by_cls[cls][:2]]
+        return _cap(ev) or None
+
+    return run
+
+
 @predicate("collects")
 def _collects(value: Any, env: CompileEnv) -> Pred:
     """``{categories: [sms, call-log, ...], min: N, from_app: true}``: the code reaches at
