@@ -171,9 +171,9 @@ def _benchmark() -> Path | None:
 
 @pytest.mark.corpus
 def test_benchmark_targets(ruleset) -> None:  # type: ignore[no-untyped-def]
-    """Regression gate on ../shared/benchmark (static reading only). Issue 11 targets 90%
-    of malicious apps rejected; the rules reach 35/40 (88%), which this test holds, so a
-    change that loses ground fails. The other three targets are met and held as set."""
+    """Regression gate on ../shared/benchmark (static reading only): issue 11's four
+    targets (90% of malicious and 80% of gambling apps rejected, no benign app rejected, 70%
+    of benign apps pass or only need fixes). The rules reach 37/40 malicious."""
     bench = _benchmark()
     if bench is None:
         pytest.skip("labelled benchmark absent: set APKSCAN_BENCHMARK or place it at ../shared/benchmark")
@@ -188,7 +188,7 @@ def test_benchmark_targets(ruleset) -> None:  # type: ignore[no-untyped-def]
             path = bench / "malicious" / row["file"]
         got[row["label"]][api.scan(path, ruleset, timeout=120).verdict] += 1
     mal, gam, ben = got["malicious"], got["gambling"], got["benign"]
-    assert mal["reject"] >= 0.875 * sum(mal.values()), mal
+    assert mal["reject"] >= 0.9 * sum(mal.values()), mal
     assert gam["reject"] >= 0.8 * sum(gam.values()), gam
     assert ben["reject"] == 0, ben
     assert ben["pass"] + ben["fix"] >= 0.7 * sum(ben.values()), ben
