@@ -46,6 +46,7 @@ class DiffFinding:
     """For a ``changed`` finding: locations only in the new version."""
     removed: tuple[str, ...] = ()
     """For a ``changed`` finding: locations only in the old version."""
+    title_zh: str = ""
 
 
 @dataclass
@@ -130,6 +131,7 @@ def _findings(doc: dict[str, Any]) -> dict[str, DiffFinding]:
                 f["category"],
                 f["fingerprint"],
                 _locations(f),
+                title_zh=str(f.get("title_zh") or ""),
             ),
         )
     return out
@@ -167,6 +169,7 @@ def match_findings(
                 old_severity=best.severity if best.severity != f.severity else None,
                 added=tuple(x for x in f.locations if x not in best.locations),
                 removed=tuple(x for x in best.locations if x not in f.locations),
+                title_zh=f.title_zh,
             )
         )
     fixed = [f for fs in by_rule.values() for f in fs]
@@ -309,6 +312,7 @@ def _finding_dict(f: DiffFinding, changed: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "rule_id": f.rule_id,
         "title": f.title,
+        "title_zh": f.title_zh,
         "severity": f.severity.label,
         "category": f.category,
         "fingerprint": f.fingerprint,

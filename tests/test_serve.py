@@ -141,6 +141,9 @@ def test_diff_of_two_versions(server: Server) -> None:
     if not new.exists():
         pytest.skip("no second version sample")
     a, b = (hashlib.sha256(p.read_bytes()).hexdigest() for p in (old, new))
+    for p in (old, new):  # on its own (-k diff) as after the other tests: both versions are in the store
+        code, _ = upload(server, server.token, p.read_bytes(), p.name)
+        assert code in (200, 201), code
     code, d = request(f"{server.url}/api/v1/diff?old={a}&new={b}", server.token)
     assert code == 200 and isinstance(d, dict) and d
     code, page = request(f"{server.url}/ui/diff?old={a}&new={b}", server.token)
