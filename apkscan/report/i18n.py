@@ -456,6 +456,8 @@ REFERENCE_ZH: dict[str, str] = {
         "MITRE ATT&CK移动端 T1624.001 事件触发执行：广播接收器"
     ),
     "MITRE ATT&CK Mobile T1626 Abuse Elevation Control Mechanism": "MITRE ATT&CK移动端 T1626 滥用权限提升控制机制",
+    "MITRE ATT&CK Mobile T1471 Data Encrypted for Impact": "MITRE ATT&CK移动端 T1471 为造成破坏而加密数据",
+    "Google Play Protect: malware categories (ransomware)": "Google Play保护机制：恶意软件类别（勒索软件）",
     "MPS 2022 five fraud types (冒充公检法)": "公安部2022年公布的五类高发诈骗（冒充公检法）",
     "MPS 2022 five fraud types (刷单返利)": "公安部2022年公布的五类高发诈骗（刷单返利）",
     "MPS 2022 five fraud types (虚假网络贷款)": "公安部2022年公布的五类高发诈骗（虚假网络贷款）",
