@@ -6,10 +6,13 @@ replaces, on generated inputs and on the samples."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -142,8 +145,9 @@ def test_androguard_public_resources_table_is_androguard_s_own() -> None:
     import subprocess
     import sys
 
-    import apkscan.extract.manifest  # noqa: F401  (registers the preloaded table)
-    from apkscan.extract import _androguard_public
+    from apkscan.extract import _androguard_public, manifest
+
+    manifest._androguard()  # imports androguard's AXML module, registering the preloaded table first
 
     code = (
         "import json; from androguard.core.resources import public as p; "
@@ -430,3 +434,169 @@ def test_pure_python_mode_writes_the_same_reports(tmp_path: Path) -> None:
         reports.append(docs)
     assert len(reports[0]) == len(samples)
     assert reports[0] == reports[1]
+
+
+# --- the fast binary XML reader (apkscan.extract.binxml) -------------------------------------
+
+
+def _element_tree(el: Any) -> tuple[str, dict[str, str], list[Any]]:
+    return (el.tag, dict(el.attrib), [_element_tree(c) for c in el if isinstance(c.tag, str)])
+
+
+def _androguard_tree(data: bytes) -> object:
+    """What androguard's printer gives for ``data``: (tree, packed), or the exception's name."""
+    import contextlib
+    import io
+
+    from apkscan.extract import manifest
+
+    axml = manifest._androguard()
+    axml.logger = manifest._NO_LOG
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            printer = axml.AXMLPrinter(data)
+            root = printer.get_xml_obj() if printer.is_valid() else None
+            return (None if root is None else _element_tree(root)), bool(printer.is_packed())
+    except Exception as exc:
+        return type(exc).__name__
+
+
+def _fast_tree(data: bytes) -> object:
+    """What apkscan.extract.binxml gives: (tree, packed) in androguard's shape, or None."""
+    from apkscan.extract import binxml
+
+    got = binxml.parse(data)
+    return None if got is None else (_element_tree(got[0]), got[1])
+
+
+def _binary_xml(apks: list[Path], per_apk: int) -> list[tuple[str, bytes]]:
+    """The manifest and up to ``per_apk`` compiled XML resources of each APK."""
+    import zipfile
+
+    out: list[tuple[str, bytes]] = []
+    for apk in apks:
+        try:
+            with zipfile.ZipFile(apk) as z:
+                names = [i.filename for i in z.infolist()]
+                wanted = ["AndroidManifest.xml"] if "AndroidManifest.xml" in names else []
+                wanted += [n for n in names if n.startswith("res/") and n.endswith(".xml")][:per_apk]
+                for name in wanted:
+                    with contextlib.suppress(Exception):
+                        data = z.read(name)
+                        if data.startswith(b"\x03\x00"):
+                            out.append((f"{apk.name}!{name}", data))
+        except (zipfile.BadZipFile, OSError):
+            continue
+    return out
+
+
+def _check_binary_xml(files: list[tuple[str, bytes]]) -> int:
+    fast = 0
+    for where, data in files:
+        got = _fast_tree(data)
+        if got is not None:
+            fast += 1
+            assert got == _androguard_tree(data), where
+    return fast
+
+
+def test_binxml_reads_the_samples_as_androguard_does() -> None:
+    """Every binary XML file of the samples that the fast reader takes gives androguard's
+    tree and packed flag; every sample's manifest is taken."""
+    samples = sorted((Path(__file__).parent.parent / "samples").glob("*.apk"))
+    files = _binary_xml(samples, 200)
+    manifests = [(w, d) for w, d in files if w.endswith("!AndroidManifest.xml") and "hostile" not in w]
+    assert _check_binary_xml(files) >= len(manifests)
+    assert all(_fast_tree(d) is not None for _, d in manifests)
+
+
+@pytest.mark.corpus
+def test_binxml_reads_the_corpus_as_androguard_does(corpus: Path) -> None:
+    files = _binary_xml(sorted(corpus.rglob("*.apk")), 25)
+    assert _check_binary_xml(files) > len(files) // 2
+
+
+def test_binxml_on_mutants_gives_androguard_s_tree_or_leaves_it_to_androguard() -> None:
+    """Hostile binary XML (chunk headers, string pools, element and attribute records,
+    namespaces, whole chunks and bytes mutated): the fast reader gives androguard's tree or
+    nothing."""
+    import zipfile
+
+    from tests.fuzz.mutate import inner_mutation
+
+    samples = Path(__file__).parent.parent / "samples"
+    seeds = [zipfile.ZipFile(samples / n).read("AndroidManifest.xml") for n in ("clean.apk", "banker.apk")]
+    rng = random.Random(16)
+    taken = 0
+    for i in range(1500):
+        data, desc = inner_mutation("AndroidManifest.xml", seeds[i % 2], rng)
+        got = _fast_tree(data)
+        if got is not None:
+            taken += 1
+            assert got == _androguard_tree(data), f"mutant {i}: {desc}"
+    assert taken > 50  # harmless mutations (a line number, an unused string) are still read fast
+
+
+def test_binxml_system_attributes_are_androguard_s() -> None:
+    from apkscan.extract import binxml, manifest
+
+    manifest._androguard()
+    from androguard.core.resources import public
+
+    assert binxml.system_attributes() == public.SYSTEM_RESOURCES["attributes"]["inverse"]
+
+
+def test_binxml_values_are_androguard_s() -> None:
+    """Every value type androguard formats (floats, dimensions, fractions, colours, ints)."""
+    from apkscan.extract import binxml, manifest
+
+    axml = manifest._androguard()
+    rng = random.Random(3)
+    kinds = [0, 1, 2, 4, 5, 6, 7, 8, 0x10, 0x11, 0x12, 0x1C, 0x1D, 0x1E, 0x1F, 0x20]
+    for _ in range(3000):
+        kind = rng.choice(kinds)
+        data = rng.choice((0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x01010001, rng.getrandbits(32)))
+        try:
+            theirs: object = axml.format_value(kind, data)
+        except IndexError:
+            theirs = "gives up"
+        try:
+            ours: object = binxml.format_value(kind, data, "<string>")
+        except binxml._GiveUp:
+            ours = "gives up"
+        assert ours == theirs, (kind, data)
+
+
+def test_read_manifest_is_the_same_with_the_fast_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest facts (and problems, tampering notes) of every sample are the same
+    whether its binary XML is read by binxml or by androguard."""
+    import zipfile
+
+    from apkscan.extract import binxml, manifest
+
+    results = []
+    for apk in sorted((Path(__file__).parent.parent / "samples").glob("*.apk")):
+        with zipfile.ZipFile(apk) as z:
+            names = z.namelist()
+            axml = z.read("AndroidManifest.xml")
+            arsc = z.read("resources.arsc") if "resources.arsc" in names else None
+        results.append((apk.name, axml, arsc, manifest.read_manifest(axml, arsc)))
+    monkeypatch.setattr(binxml, "parse", lambda data: None)
+    for name, axml, arsc, fast in results:
+        assert manifest.read_manifest(axml, arsc) == fast, name
+
+
+def test_a_scan_with_a_well_formed_manifest_does_not_import_androguard(tmp_path: Path) -> None:
+    """androguard's AXML module (and lxml, loguru) is imported only for what the fast
+    reader leaves to it: here, the sample's resources.arsc."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, zipfile; from apkscan.extract.manifest import read_manifest; "
+        f"z = zipfile.ZipFile({str(Path(__file__).parent.parent / 'samples' / 'clean.apk')!r}); "
+        "r = read_manifest(z.read('AndroidManifest.xml'), None); "
+        "print(bool(r.manifest.package), [m for m in ('androguard.core.axml', 'lxml', 'loguru') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True []"

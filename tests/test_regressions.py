@@ -108,13 +108,14 @@ def test_androguard_prints_do_not_reach_stdout(monkeypatch, capsys) -> None:  # 
     ``read_manifest`` now swallows anything its parsers print."""
     import apkscan.extract.manifest as manifest
 
-    real = manifest.ARSCParser
+    axml = manifest._androguard()  # androguard's parsers, imported when first needed
+    real = axml.ARSCParser
 
     def noisy(data: bytes):  # type: ignore[no-untyped-def]
         print("We are out of bound with this complex entry. Count: 32")
         return real(data)
 
-    monkeypatch.setattr(manifest, "ARSCParser", noisy)
+    monkeypatch.setattr(axml, "ARSCParser", noisy)
     entries = entries_of(CLEAN)
     assert entries is not None
     arsc = next(e.data for e in entries if e.name == b"resources.arsc")

@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from loguru import logger
-
 from apkscan.errors import BrokenApk, InputNotFound, NotAnApk
 from apkscan.extract.archive import ApkArchive, ArchiveError, LimitExceeded
 from apkscan.extract.dex import DexError, read_dex
@@ -41,7 +39,6 @@ from apkscan.facts import (
 from apkscan.limits import Limits
 from apkscan.runtime import expired, quick_gil_handoff, yara_timeout
 
-logger.disable("androguard")
 T = TypeVar("T")
 CONTINUE = 0  # yara.CALLBACK_CONTINUE, without importing yara where no rule needs it
 

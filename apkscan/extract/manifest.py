@@ -1,5 +1,8 @@
 """AndroidManifest.xml and resources.arsc: androguard's binary XML and resource parsers,
-fed with bytes we read ourselves (androguard never sees the zip)."""
+fed with bytes we read ourselves (androguard never sees the zip). A well-formed manifest
+is read by :mod:`apkscan.extract.binxml` into the tree androguard would give, and
+androguard (with lxml and loguru) is imported only for what that reader leaves to it:
+resources.arsc, odd or hostile binary XML, and ``--debug``."""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ import contextlib
 import io
 import re
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apkscan.extract import _androguard_public
+from apkscan.extract import binxml
 from apkscan.facts import (
     Component,
     DefinedPermission,
@@ -22,11 +26,28 @@ from apkscan.facts import (
     UsesPermission,
 )
 
-_androguard_public.preload()  # before androguard's AXML module imports its slow one
+if TYPE_CHECKING:
+    from androguard.core.axml import ARSCParser
 
-from androguard.core import axml as _axml  # noqa: E402
-from androguard.core.axml import ARSCParser, AXMLPrinter  # noqa: E402
-from loguru import logger as loguru_logger  # noqa: E402
+
+def _androguard() -> Any:
+    """androguard's AXML module (``androguard.core.axml``), imported on first use: with
+    lxml and loguru it costs ~0.06 s, which a scan whose manifest :mod:`binxml` reads and
+    that has no resources.arsc does not pay. Its loguru logger is disabled on import
+    unless :data:`ANDROGUARD_LOG` (``--debug``) is set."""
+    loaded = sys.modules.get("androguard.core.axml")
+    if loaded is not None:
+        return loaded
+    from apkscan.extract import _androguard_public
+
+    _androguard_public.preload()  # before androguard's AXML module imports its slow one
+    from loguru import logger
+
+    if not ANDROGUARD_LOG:
+        logger.disable("androguard")
+    import androguard.core.axml
+
+    return androguard.core.axml
 
 NS = "{http://schemas.android.com/apk/res/android}"
 COMPONENT_TAGS = ("activity", "activity-alias", "service", "receiver", "provider")
@@ -308,7 +329,7 @@ def _resolve(value: str, arsc: ARSCParser | None) -> list[tuple[str, str]]:
     if not value.startswith("@") or arsc is None:
         return [("", value)]
     try:
-        res_id, package = ARSCParser.parse_id(value)
+        res_id, package = _androguard().ARSCParser.parse_id(value)
         if res_id is None or (package and package == "android"):
             return [("", value)]
         pairs = arsc.get_resolved_res_configs(res_id)
@@ -344,7 +365,7 @@ def _icon_paths(value: str | None, arsc: ARSCParser | None) -> list[str]:
     if not value or arsc is None or not value.startswith("@"):
         return []
     try:
-        res_id, _ = ARSCParser.parse_id(value)
+        res_id, _ = _androguard().ARSCParser.parse_id(value)
         if res_id is None:
             return []
         pairs = arsc.get_resolved_res_configs(res_id)
@@ -364,10 +385,16 @@ def _icon_paths(value: str | None, arsc: ARSCParser | None) -> list[str]:
 
 
 def _parse_axml(axml: bytes) -> tuple[Any, bool, Exception | None]:
-    """(root element or None, looks packed, androguard's exception)."""
+    """(root element or None, looks packed, androguard's exception): from
+    :func:`apkscan.extract.binxml.parse` when it reads the file, else from androguard
+    (always under ``--debug``, whose log shows androguard's)."""
+    if not ANDROGUARD_LOG:
+        fast = binxml.parse(axml)
+        if fast is not None:
+            return fast[0], fast[1], None
     try:
         with _quiet():
-            printer = AXMLPrinter(axml)
+            printer = _androguard().AXMLPrinter(axml)
             root = printer.get_xml_obj() if printer.is_valid() else None
             return root, bool(printer.is_packed()), None
     except Exception as exc:
@@ -397,11 +424,14 @@ def _quiet() -> Iterator[None]:
     """androguard ``print``s some parse warnings (with counts read from the file) to
     stdout; a library call must not print, and a CLI's stdout may carry a report."""
     # Set, not restored, so that parses in several threads cannot leave it wrong.
+    axml = _androguard()
     if ANDROGUARD_LOG:
-        _axml.logger = loguru_logger
-        loguru_logger.enable("androguard")  # importing apkscan.extract.apk disabled it
+        from loguru import logger
+
+        axml.logger = logger
+        logger.enable("androguard")  # disabled when androguard was imported
     else:
-        _axml.logger = _NO_LOG
+        axml.logger = _NO_LOG
     with contextlib.redirect_stdout(io.StringIO()):
         yield
 
@@ -448,7 +478,9 @@ def repair_string_pool(data: bytes) -> bytes | None:
 
 def read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
     """Parse the manifest. Never raises: what cannot be read becomes a Problem."""
-    with _quiet():
+    # androguard's resource table is read (and asked about labels and icons) only when
+    # there is one; the binary XML parse quiets androguard itself where it needs it.
+    with _quiet() if arsc_bytes else contextlib.nullcontext():
         return _read_manifest(axml, arsc_bytes)
 
 
@@ -460,7 +492,7 @@ def _read_manifest(axml: bytes, arsc_bytes: bytes | None) -> ManifestResult:
     if arsc_bytes:
         try:
             with _quiet():
-                arsc = ARSCParser(arsc_bytes)
+                arsc = _androguard().ARSCParser(arsc_bytes)
                 strings = _resource_strings(arsc)
             tampering += check_arsc_names(arsc)
         except Exception as exc:
