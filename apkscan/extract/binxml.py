@@ -24,11 +24,23 @@ from pathlib import Path
 _NONE = 0xFFFFFFFF
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
 """Names androguard's ``_fix_name`` leaves alone (and lxml accepts)."""
-_BAD_CHAR = re.compile("[^\u0020-\ud7ff\u0009\u000a\u000d\ue000-\ufffd\U00010000-\U0010ffff]")
-"""Characters androguard's ``_fix_value`` replaces (NUL, which it cuts at, included)."""
 _URI = re.compile(r"http://schemas\.android\.com/(apk/res-auto|tools|apk/res/[A-Za-z0-9_.]+)\Z")
 """Namespace URIs that aapt writes (lxml refuses some odd ones, which androguard reads)."""
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
+
+
+@functools.cache
+def _bad_char() -> re.Pattern[str]:
+    """Characters androguard's ``_fix_value`` replaces (NUL, which it cuts at, included).
+    Compiled on first use (5 ms): ASCII values are checked without it."""
+    return re.compile("[^\u0020-\ud7ff\u0009\u000a\u000d\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(value: str) -> bool:
+    """Whether ``_fix_value`` leaves the value alone. Printable ASCII surely is; an ASCII
+    tab, newline or DEL gives up for nothing, which is fine (androguard reads the file)."""
+    return value.isprintable() if value.isascii() else not _bad_char().search(value)
+
 
 _U32 = struct.Struct("<I")
 _HEAD = struct.Struct("<HHI")
@@ -285,7 +297,7 @@ def _parse(data: bytes) -> tuple[Element, bool] | None:
                     return None
                 kind = a_type >> 24
                 value = format_value(kind, a_data, sb[a_string] if kind == 0x03 else "")
-                if _BAD_CHAR.search(value):
+                if not _clean(value):
                     return None
                 attrib[f"{{{uri}}}{name}" if uri else name] = value
             el = Element(tag, attrib)
@@ -307,7 +319,7 @@ def _parse(data: bytes) -> tuple[Element, bool] | None:
             if size < 28 or not stack:
                 return None
             (text_idx,) = _U32.unpack_from(data, pos + 16)
-            if _BAD_CHAR.search(sb[text_idx]):
+            if not _clean(sb[text_idx]):
                 return None
         else:
             return None
