@@ -600,3 +600,91 @@ def test_a_scan_with_a_well_formed_manifest_does_not_import_androguard(tmp_path:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True []"
+
+
+# --- the zip-bomb probe in C (apkscan.extract._zipfast) ---------------------------------------
+
+
+def _raw_deflate(data: bytes, level: int = 6) -> bytes:
+    import zlib
+
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+def _probe_streams() -> list[bytes]:
+    """Bombs, size lies, corrupt, cut and trailing-garbage deflate streams, and mutants."""
+    rng = random.Random(11)
+    noise = rng.randbytes(150_000)
+    bomb = _raw_deflate(b"\0" * (12 << 20), 9)
+    text = _raw_deflate(b"ab" * 2_000_000)
+    corrupt = bytearray(_raw_deflate(noise + b"x" * 50_000))
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    streams = [bomb, bomb + b"garbage" * 5, _raw_deflate(noise), text, text[: len(text) // 2], bytes(corrupt)]
+    streams += [rng.randbytes(3000), b""]
+    for _ in range(150):
+        alphabet = rng.choice((2, 16, 256))
+        stream = bytearray(_raw_deflate(bytes(rng.randrange(alphabet) for _ in range(rng.randrange(1, 9000)))))
+        for _ in range(rng.randrange(3)):
+            stream[rng.randrange(len(stream))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            stream = stream[: rng.randrange(len(stream))]
+        streams.append(bytes(stream))
+    return streams
+
+
+def test_native_probe_equals_the_python_probe() -> None:
+    """_zipfast.probe gives, stream by stream, what the Python probe gives: bytes out, how
+    it ended (done, ratio, corrupt) and the input used when the ratio stopped it; and it
+    stops a batch at the budget where the Python loop stops."""
+    from apkscan.extract import archive
+
+    if archive._zipfast is None:
+        pytest.skip("the C extension apkscan.extract._zipfast is not built")
+    native = archive._zipfast.probe
+    floor, chunk, in_chunk = archive._RATIO_FLOOR, archive._CHUNK, archive._IN_CHUNK
+    streams = _probe_streams()
+    data = b"HEAD" + b"".join(streams) + b"TAIL"
+    jobs: list[tuple[int, int, int]] = []
+    at = 4
+    for s in streams:
+        jobs.append((at, at + len(s), 1 << 20))
+        at += len(s)
+    for limit in (0, 1, 63, 4096, 1 << 20, 64 << 20):
+        for ratio in (1000, 3, 0):
+            batch = [(a, b, limit) for a, b, _ in jobs]
+            ours = native(data, batch, ratio, floor, chunk, in_chunk, 1 << 62, 0, 0.0)
+            theirs = archive._probe_jobs(memoryview(data), batch, ratio, 1 << 62, 0, 0.0)
+            assert ours == theirs, (limit, ratio)
+    cap = 3 << 20  # room for the first few streams only
+    ours = native(data, jobs, 1000, floor, chunk, in_chunk, cap, 7, 0.0)
+    assert ours == archive._probe_jobs(memoryview(data), jobs, 1000, cap, 7, 0.0)
+    assert ours[2] == 1  # the budget stopped it
+    late = native(data, jobs, 1000, floor, chunk, in_chunk, 1 << 62, 0, 1e-9)
+    assert late == ([], 0, 2, 0)  # past the deadline before the first job
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_probe_finds_bombs_and_size_lies_with_either_implementation(
+    native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive's probe of unread entries, in C and in Python, records the same notes."""
+    import io
+    import zipfile
+
+    from apkscan.extract import archive
+    from apkscan.limits import Limits
+
+    if native and archive._zipfast is None:
+        pytest.skip("the C extension apkscan.extract._zipfast is not built")
+    monkeypatch.setattr(archive, "ZIP_NATIVE", native)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("AndroidManifest.xml", b"x")
+        z.writestr("assets/bomb.bin", b"\0" * (30 << 20))
+        z.writestr("assets/ok.png", random.Random(1).randbytes(5000))
+    arc = archive.ApkArchive.from_bytes(buf.getvalue(), "t.apk", Limits())
+    arc.probe_unread()
+    kinds = sorted((t.kind, t.entry) for t in arc.tampering)
+    assert ("zip-bomb", "assets/bomb.bin") in kinds
+    assert all(t.entry != "assets/ok.png" for t in arc.tampering)

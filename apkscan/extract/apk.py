@@ -35,6 +35,7 @@ from apkscan.facts import (
     Signing,
     Tamper,
     YaraHit,
+    ZipEntry,
 )
 from apkscan.limits import Limits
 from apkscan.runtime import expired, quick_gil_handoff, yara_timeout
@@ -233,12 +234,13 @@ def _extract(
     t4 = time.perf_counter()
     scanner = _YaraScanner(yara_spec, pool)
     arch_facts = archive.facts()
-    # Compiled resources (res/, not res/raw/) are read here by no one unless YARA wants
-    # them: the helper thread probes them for bombs while this thread reads the text,
-    # YARA targets and dex. What is left is probed after the dex are listed.
-    early_probe = None
-    if not scanner.wants("resources"):
-        early_probe = pool.submit(archive.probe_unread, None, _compiled_resource)
+    # The entries this thread will not read (media, compiled resources YARA does not
+    # want, libraries ...; thousands in a large app) are probed for bombs on the helper
+    # thread, in C without the GIL where it is built, while this thread reads the text,
+    # YARA targets and dex. What they show is recorded after the dex are listed, with
+    # what is left to probe then, in the same order whichever thread probed.
+    read_later = _read_later(arch_facts.entries, scanner)
+    early_probe = pool.submit(archive.probe_batch, lambda name: name not in read_later)
     text_harvest = TextHarvest()
     text_harvest.add_text("resources.arsc", "\n".join(v for _, _, v in resource_strings))
     assets: list[tuple[str, str]] = []
@@ -285,9 +287,8 @@ def _extract(
         dex_blobs = []
         problems.append(problem_for("dex", "dex-parse", exc, "cannot list dex files"))
     try:
-        if early_probe is not None:
-            early_probe.result()
-        archive.probe_unread()  # a bomb is reported whichever entry carries it
+        if archive.apply_probe(early_probe.result()):
+            archive.probe_unread()  # a bomb is reported whichever entry carries it
     except Exception as exc:
         problems.append(problem_for("archive", "zip", exc, "entries not checked for zip bombs"))
     problems += archive.problems
@@ -355,9 +356,19 @@ MEDIA_SUFFIXES = (
 more than all the rest, and no rule pack targets media."""
 
 
-def _compiled_resource(name: str) -> bool:
-    """An entry under res/ that the extractor never reads itself (not res/raw/)."""
-    return name.startswith("res/") and not name.startswith("res/raw/")
+def _read_later(entries: tuple[ZipEntry, ...], scanner: _YaraScanner) -> frozenset[str]:
+    """Names of the entries :func:`_extract` reads after the archive facts: text assets,
+    the YARA targets, and dex files and archives (a superset: any name ending in .dex)."""
+    out: set[str] = set()
+    for e in entries:
+        text = e.name.startswith(("assets/", "res/raw/")) and is_text_asset(e.name)
+        if text or e.kind in ("dex", "zip") or e.name.endswith(".dex"):
+            out.add(e.name)
+        elif scanner.active and e.size <= YARA_MAX_ENTRY_BYTES:
+            target = _yara_target(e.name, e.kind)
+            if target and scanner.wants(target):
+                out.add(e.name)
+    return frozenset(out)
 
 
 def _yara_target(name: str, kind: str) -> str:

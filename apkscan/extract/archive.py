@@ -55,6 +55,15 @@ from pathlib import Path
 
 from apkscan.facts import Archive, NativeLib, NestedPayload, Problem, Tamper, ZipEntry
 from apkscan.limits import Limits
+from apkscan.runtime import native_allowed
+
+try:
+    from apkscan.extract import _zipfast
+except ImportError:  # the optional C extension was not built (no compiler or zlib headers)
+    _zipfast = None  # type: ignore[assignment]
+
+ZIP_NATIVE: bool = _zipfast is not None and native_allowed()
+"""Whether the zip-bomb probe runs in C (``_zipfast``, without the GIL); else in Python."""
 
 __all__ = ["ApkArchive", "ArchiveError", "EntryError", "LimitExceeded"]
 
@@ -257,6 +266,78 @@ class _Budget:
     """Bytes inflated (and dropped) by :meth:`ApkArchive.probe_unread`."""
     transient: int = 0
     """Bytes inflated for callers that drop them soon (YARA); at most four times :attr:`cap`."""
+
+
+_DONE, _BOMB, _BROKEN = 0, 1, 2
+"""How a probe ended (:func:`_probe_stream`): inflated up to its limit or the end of the
+stream, stopped at the ratio limit, or at corrupt deflate data."""
+
+
+@dataclass(frozen=True)
+class _Probed:
+    """What :meth:`ApkArchive.probe_batch` found, for :meth:`ApkArchive.apply_probe`."""
+
+    recs: tuple[_Rec, ...]
+    """The records it was to probe, in order."""
+    results: tuple[tuple[int, int, int], ...]
+    """(bytes out, how it ended, input used when the ratio stopped it) per record probed:
+    the first ones, all unless a limit stopped the batch."""
+    reason: int
+    """0, or what stopped the batch before ``recs[len(results)]``: 1 the budget, 2 the time."""
+    probed_before: int
+    probed: int
+    """The budget's probe counter before and after."""
+
+
+def _probe_stream(
+    view: memoryview, start: int, end: int, limit: int, max_ratio: int, keep: list[bytes] | None = None
+) -> tuple[int, int, int]:
+    """Inflate at most ``limit`` + 1 bytes of the raw deflate stream ``view[start:end]``
+    (into ``keep`` or into nothing), checking the ratio after every piece: (bytes out, how
+    it ended, input used when the ratio stopped it). On corrupt data, the bytes out before
+    the failing step. ``_zipfast.probe`` does the same in C."""
+    src = view[start:end]
+    want = limit + 1
+    d = zlib.decompressobj(-15)
+    got = 0
+    pos = 0
+    tail: bytes = b""
+    try:
+        while got < want and not d.eof:
+            if tail:
+                piece = d.decompress(tail, min(_CHUNK, want - got))
+            elif pos < len(src):
+                piece = d.decompress(src[pos : pos + _IN_CHUNK], min(_CHUNK, want - got))
+                pos = min(pos + _IN_CHUNK, len(src))
+            else:
+                break
+            tail = d.unconsumed_tail
+            got += len(piece)
+            if keep is not None:
+                keep.append(piece)
+            used = pos - len(tail) - len(d.unused_data)
+            if got >= _RATIO_FLOOR and got > max_ratio * max(used, 1):
+                return got, _BOMB, used
+    except zlib.error:
+        return got, _BROKEN, 0
+    return got, _DONE, 0
+
+
+def _probe_jobs(
+    view: memoryview, jobs: list[tuple[int, int, int]], max_ratio: int, cap: int, probed: int, deadline: float
+) -> tuple[list[tuple[int, int, int]], int, int, int]:
+    """``_zipfast.probe`` in Python: each (start, end, limit) job probed unless the budget
+    (``probed`` + limit past ``cap``: reason 1) or the time (reason 2) stops the batch first."""
+    results: list[tuple[int, int, int]] = []
+    for start, end, limit in jobs:
+        if probed + limit > cap:
+            return results, len(results), 1, probed
+        if deadline > 0 and time.monotonic() > deadline:
+            return results, len(results), 2, probed
+        result = _probe_stream(view, start, end, limit, max_ratio)
+        results.append(result)
+        probed += result[0]
+    return results, len(results), 0, probed
 
 
 def inflate_cap(limits: Limits, apk_bytes: int) -> tuple[int, str]:
@@ -1198,38 +1279,60 @@ class ApkArchive:
         together at the inflate budget (a ``limit`` problem names what was left unchecked).
 
         ``only``: probe just the top-level entries whose names it accepts, and no nested
-        archive: an early pass on a helper thread over entries the caller will not read
-        (it touches only those entries' records, the probe counter and the problem lists).
-        A later call without ``only`` checks the rest."""
+        archive. A later call without ``only`` checks the rest."""
         if deadline is None:
             deadline = time.monotonic() + self.limits.phase_seconds
-        budget = self._budget
-        for rec in self._recs:
-            if rec.index in self._tried or rec.data_start < 0 or not rec.deflate:
-                continue
-            if only is not None and not only(rec.name):
-                continue
-            want = min(rec.usize, _PROBE_ENTRY_BYTES)
-            if budget.probed + want > budget.cap:
-                self._problem(
-                    rec.name,
-                    "limit",
-                    f"not checked for a zip bomb: inflate budget of {budget.cap} bytes used up",
-                    budget.cap_limit,
-                )
-                return
-            if time.monotonic() > deadline:
-                self._problem(rec.name, "limit", "not checked for a zip bomb: time limit reached", "phase_seconds")
-                return
-            self._tried.add(rec.index)
-            budget.probed += self._probe(rec, want)
-        if only is not None:
+        if not self.apply_probe(self.probe_batch(only, deadline)) or only is not None:
             return
         for child in self._children.values():
             if child is not None:
                 child.probe_unread(deadline)
                 for p in child.problems:
                     self._problem_raw(p)
+
+    def probe_batch(self, only: Callable[[str], bool] | None = None, deadline: float | None = None) -> _Probed:
+        """The probes of :meth:`probe_unread` for the top-level entries not read so far
+        (those ``only`` accepts), without recording anything: :meth:`apply_probe` records
+        the outcome. It reads the immutable data, the records and the budget only, so it
+        may run on a helper thread, where the C pass (``_zipfast``) runs without the GIL."""
+        if deadline is None:
+            deadline = time.monotonic() + self.limits.phase_seconds
+        recs = [
+            rec
+            for rec in self._recs
+            if rec.index not in self._tried
+            and rec.data_start >= 0
+            and rec.deflate
+            and (only is None or only(rec.name))
+        ]
+        n = len(self.data)
+        jobs = [(r.data_start, min(r.data_start + r.csize, n), min(r.usize, _PROBE_ENTRY_BYTES)) for r in recs]
+        cap, before = self._budget.cap, self._budget.probed
+        ratio = self.limits.max_ratio
+        if ZIP_NATIVE:
+            args = (ratio, _RATIO_FLOOR, _CHUNK, _IN_CHUNK, cap, before, deadline)
+            results, _, reason, probed = _zipfast.probe(self.data, jobs, *args)
+        else:
+            results, _, reason, probed = _probe_jobs(self._view, jobs, ratio, cap, before, deadline)
+        return _Probed(tuple(recs), tuple(results), reason, before, probed)
+
+    def apply_probe(self, outcome: _Probed) -> bool:
+        """Record what :meth:`probe_batch` found, in record order, as the probes would have
+        recorded it one by one; False when a limit stopped it (the problem names where)."""
+        for rec, (got, status, used) in zip(outcome.recs, outcome.results, strict=False):
+            self._tried.add(rec.index)
+            self._probe_notes(rec, got, status, used)
+        budget = self._budget
+        budget.probed += outcome.probed - outcome.probed_before
+        if outcome.reason == 0:
+            return True
+        rec = outcome.recs[len(outcome.results)]
+        if outcome.reason == 1:
+            what = f"not checked for a zip bomb: inflate budget of {budget.cap} bytes used up"
+            self._problem(rec.name, "limit", what, budget.cap_limit)
+        else:
+            self._problem(rec.name, "limit", "not checked for a zip bomb: time limit reached", "phase_seconds")
+        return False
 
     def read_prefix(self, name: str, n: int) -> bytes:
         """The first ``n`` bytes of an entry (all of it when shorter), inflated with the
@@ -1252,44 +1355,26 @@ class ApkArchive:
         the bytes produced. Records ``zip-bomb`` (ratio) and ``zip-header-mismatch`` (more
         than declared) like a full read would; with ``keep``, a bomb raises
         :class:`LimitExceeded`."""
-        lim = self.limits
         start = rec.data_start
-        src = self._view[start : min(start + rec.csize, len(self.data))]
-        want = limit + 1
-        d = zlib.decompressobj(-15)
-        got = 0
-        pos = 0
-        tail: bytes = b""
-        try:
-            while got < want and not d.eof:
-                if tail:
-                    piece = d.decompress(tail, min(_CHUNK, want - got))
-                elif pos < len(src):
-                    piece = d.decompress(src[pos : pos + _IN_CHUNK], min(_CHUNK, want - got))
-                    pos = min(pos + _IN_CHUNK, len(src))
-                else:
-                    break
-                tail = d.unconsumed_tail
-                got += len(piece)
-                if keep is not None:
-                    keep.append(piece)
-                used = pos - len(tail) - len(d.unused_data)
-                if got >= _RATIO_FLOOR and got > lim.max_ratio * max(used, 1):
-                    detail = f"inflates {got} bytes from {used} ({got // max(used, 1)}:1); not analysed"
-                    self._tamper("zip-bomb", rec.name, detail)
-                    if keep is not None:
-                        where = self.prefix + rec.name
-                        raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}", "max_ratio")
-                    return got
-        except zlib.error:
-            return got
-        if got > rec.usize:
+        end = min(start + rec.csize, len(self.data))
+        got, status, used = _probe_stream(self._view, start, end, limit, self.limits.max_ratio, keep)
+        self._probe_notes(rec, got, status, used)
+        if status == _BOMB and keep is not None:
+            where = self.prefix + rec.name
+            raise LimitExceeded(where, f"compression ratio above {self.limits.max_ratio}", "max_ratio")
+        return got
+
+    def _probe_notes(self, rec: _Rec, got: int, status: int, used: int) -> None:
+        """The notes of one probe (see :func:`_probe_stream`)."""
+        if status == _BOMB:
+            detail = f"inflates {got} bytes from {used} ({got // max(used, 1)}:1); not analysed"
+            self._tamper("zip-bomb", rec.name, detail)
+        elif status == _DONE and got > rec.usize:
             self._tamper(
                 "zip-header-mismatch",
                 rec.name,
                 f"inflates to more than the declared {rec.usize} bytes (Android stops with an error)",
             )
-        return got
 
     def all_tampering(self) -> list[Tamper]:
         """Tampering of this archive and of every nested archive opened so far (also those

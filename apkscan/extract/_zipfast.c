@@ -1,0 +1,250 @@
+/*
+ * apkscan.extract._zipfast: the zip-bomb probe of many archive entries in one call,
+ * without the GIL.
+ *
+ * Optional: without it, apkscan.extract.archive probes each entry with Python's zlib
+ * (ApkArchive._probe_batch_py); tests hold the two equal. It reads the APK's bytes only.
+ *
+ * probe(data, jobs, max_ratio, ratio_floor, chunk, in_chunk, cap, probed, deadline)
+ * inflates, and drops, each job (start, end, limit) of `data` exactly as
+ * ApkArchive._probe does (without `keep`): input fed in `in_chunk` slices, output taken
+ * in pieces of at most `chunk` bytes, at most limit + 1 bytes in all, the ratio checked
+ * after every piece. Before each job it stops when probed + limit would pass `cap` or
+ * the monotonic clock is past `deadline` (seconds; <= 0: none), as probe_unread does.
+ * Returns (results, stopped_at, reason, probed): one (got, status, used) per job done,
+ * status 0 (done), 1 (ratio above max_ratio after `got` bytes from `used`) or 2 (a
+ * zlib error: `got` is what came out before it); reason 0 (all done), 1 (budget) or
+ * 2 (time).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#define SCRATCH (64 * 1024)
+
+typedef struct {
+    int64_t start, end, limit;
+    int64_t got, used;
+    int status;
+} Job;
+
+/* One call of Python's Decompress.decompress(input, max_length) on stream zs: inflate
+ * until max_out bytes came out, the input is used up, the stream ends or an error.
+ * Output goes to `sink` (size cap) when it is not NULL, else to a scratch buffer and is
+ * dropped. Returns 0, 1 at the stream's end, -1 on a zlib error; *produced is the output
+ * and *left the input not consumed. */
+static int
+step(z_stream *zs, const uint8_t *in, int64_t in_len, int64_t max_out, uint8_t *scratch, uint8_t *sink,
+     int64_t *produced, int64_t *left)
+{
+    zs->next_in = (Bytef *)in;
+    zs->avail_in = (uInt)in_len;
+    *produced = 0;
+    int end = 0;
+    while (*produced < max_out) {
+        int64_t room = max_out - *produced;
+        if (sink != NULL) {
+            zs->next_out = sink + *produced;
+        }
+        else {
+            if (room > SCRATCH) {
+                room = SCRATCH;
+            }
+            zs->next_out = scratch;
+        }
+        zs->avail_out = (uInt)room;
+        int rc = inflate(zs, Z_SYNC_FLUSH);
+        *produced += room - (int64_t)zs->avail_out;
+        if (rc == Z_STREAM_END) {
+            end = 1;
+            break;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            *left = zs->avail_in;
+            return -1;
+        }
+        if (zs->avail_out != 0) { /* the input is used up (or no progress is possible) */
+            break;
+        }
+    }
+    *left = zs->avail_in;
+    return end;
+}
+
+static void
+probe_one(const uint8_t *data, Job *job, int64_t max_ratio, int64_t ratio_floor, int64_t chunk, int64_t in_chunk,
+          uint8_t *scratch)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    job->got = 0;
+    job->used = 0;
+    job->status = 0;
+    if (inflateInit2(&zs, -15) != Z_OK) {
+        job->status = 2;
+        return;
+    }
+    const int64_t n = job->end - job->start;
+    const int64_t want = job->limit + 1;
+    int64_t got = 0, pos = 0;
+    const uint8_t *tail = NULL;
+    int64_t tail_len = 0;
+    int eof = 0;
+    while (got < want && !eof) {
+        const uint8_t *in;
+        int64_t in_len;
+        if (tail_len) {
+            in = tail;
+            in_len = tail_len;
+        }
+        else if (pos < n) {
+            in = data + job->start + pos;
+            in_len = n - pos < in_chunk ? n - pos : in_chunk;
+            pos = pos + in_chunk < n ? pos + in_chunk : n;
+        }
+        else {
+            break;
+        }
+        int64_t max_out = want - got < chunk ? want - got : chunk;
+        int64_t produced, left;
+        int rc = step(&zs, in, in_len, max_out, scratch, NULL, &produced, &left);
+        if (rc < 0) {
+            job->status = 2;
+            break;
+        }
+        eof = rc == 1;
+        /* Python keeps what is left as unconsumed_tail, or as unused_data at the end */
+        tail = eof ? NULL : in + (in_len - left);
+        tail_len = eof ? 0 : left;
+        got += produced;
+        int64_t used = pos - left;
+        if (got >= ratio_floor && got > max_ratio * (used > 1 ? used : 1)) {
+            job->status = 1;
+            job->used = used;
+            break;
+        }
+    }
+    job->got = got;
+    inflateEnd(&zs);
+}
+
+static double
+monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+PyDoc_STRVAR(probe_doc,
+"probe(data, jobs, max_ratio, ratio_floor, chunk, in_chunk, cap, probed, deadline)\n"
+"-> (results, stopped_at, reason, probed)\n\n"
+"ApkArchive._probe (without keep) of each (start, end, limit) job, with probe_unread's\n"
+"budget and time checks before each; see the module comment.");
+
+static PyObject *
+probe(PyObject *self, PyObject *args)
+{
+    PyObject *data_obj, *jobs_obj;
+    long long max_ratio, ratio_floor, chunk, in_chunk, cap, probed;
+    double deadline;
+    if (!PyArg_ParseTuple(args, "O!O!LLLLLLd:probe", &PyBytes_Type, &data_obj, &PyList_Type, &jobs_obj, &max_ratio,
+                          &ratio_floor, &chunk, &in_chunk, &cap, &probed, &deadline)) {
+        return NULL;
+    }
+    if (chunk < 1 || in_chunk < 1 || chunk > INT32_MAX || in_chunk > INT32_MAX || max_ratio < 0) {
+        PyErr_SetString(PyExc_ValueError, "chunk sizes must be in 1..2**31-1 and max_ratio >= 0");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(jobs_obj);
+    int64_t size = PyBytes_GET_SIZE(data_obj);
+    Job *jobs = PyMem_Calloc(count ? (size_t)count : 1, sizeof(Job));
+    uint8_t *scratch = PyMem_Malloc(SCRATCH);
+    if (jobs == NULL || scratch == NULL) {
+        PyMem_Free(jobs);
+        PyMem_Free(scratch);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *t = PyList_GET_ITEM(jobs_obj, i);
+        long long a, b, c;
+        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "LLL", &a, &b, &c)) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "jobs must be (start, end, limit) tuples");
+            }
+            PyMem_Free(jobs);
+            PyMem_Free(scratch);
+            return NULL;
+        }
+        if (a < 0 || b < a || b > size || c < 0 || c >= INT64_MAX / 2) {
+            PyErr_SetString(PyExc_ValueError, "job outside the data");
+            PyMem_Free(jobs);
+            PyMem_Free(scratch);
+            return NULL;
+        }
+        jobs[i].start = a;
+        jobs[i].end = b;
+        jobs[i].limit = c;
+    }
+    const uint8_t *data = (const uint8_t *)PyBytes_AS_STRING(data_obj);
+    Py_ssize_t done = 0;
+    int reason = 0;
+    int64_t total = probed;
+    Py_BEGIN_ALLOW_THREADS
+    for (; done < count; done++) {
+        if (total + jobs[done].limit > cap) {
+            reason = 1;
+            break;
+        }
+        if (deadline > 0 && monotonic() > deadline) {
+            reason = 2;
+            break;
+        }
+        probe_one(data, &jobs[done], max_ratio, ratio_floor, chunk, in_chunk, scratch);
+        total += jobs[done].got;
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(scratch);
+    PyObject *results = PyList_New(done);
+    if (results == NULL) {
+        PyMem_Free(jobs);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < done; i++) {
+        PyObject *r = Py_BuildValue("(LiL)", (long long)jobs[i].got, jobs[i].status, (long long)jobs[i].used);
+        if (r == NULL) {
+            Py_DECREF(results);
+            PyMem_Free(jobs);
+            return NULL;
+        }
+        PyList_SET_ITEM(results, i, r);
+    }
+    PyMem_Free(jobs);
+    return Py_BuildValue("(NniL)", results, done, reason, (long long)total);
+}
+
+static PyMethodDef zipfast_methods[] = {
+    {"probe", probe, METH_VARARGS, probe_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef zipfast_module = {
+    PyModuleDef_HEAD_INIT,
+    "apkscan.extract._zipfast",
+    "The zip-bomb probe of apkscan.extract.archive in C, without the GIL (same results as its Python code).",
+    -1,
+    zipfast_methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__zipfast(void)
+{
+    return PyModule_Create(&zipfast_module);
+}

@@ -1,0 +1,20 @@
+"""Type stub of the optional C extension ``apkscan.extract._zipfast`` (see ``_zipfast.c``)."""
+
+def probe(
+    data: bytes,
+    jobs: list[tuple[int, int, int]],
+    max_ratio: int,
+    ratio_floor: int,
+    chunk: int,
+    in_chunk: int,
+    cap: int,
+    probed: int,
+    deadline: float,
+    /,
+) -> tuple[list[tuple[int, int, int]], int, int, int]:
+    """``ApkArchive._probe`` (without ``keep``) of each ``(start, end, limit)`` job of
+    ``data``, without the GIL, stopping before a job when ``probed`` plus its limit would
+    pass ``cap`` (reason 1) or the monotonic clock is past ``deadline`` (reason 2; <= 0:
+    never): ``(results, jobs done, reason, probed)`` with one ``(got, status, used)`` per
+    job done, status 0 (done), 1 (ratio above ``max_ratio`` after ``got`` bytes from
+    ``used``) or 2 (a zlib error after ``got`` bytes)."""
