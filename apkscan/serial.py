@@ -8,6 +8,7 @@ import enum
 import functools
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, cast
 
 from apkscan import facts as facts_mod
@@ -48,38 +49,61 @@ def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls, globalns=ns)
 
 
-def _convert(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _none_or(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+@functools.cache
+def _converter(tp: Any) -> Callable[[Any], Any]:
+    """The function that turns a JSON value into ``tp`` (None stays None), built once per
+    type: a stored app's facts hold hundreds of thousands of strings, and a tuple of plain
+    values is copied in one call instead of being converted item by item."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         non_none = [a for a in args if a is not type(None)]
-        return _convert(non_none[0], value) if non_none else value
+        return _converter(non_none[0]) if non_none else _identity
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v) for v in value)
-        return tuple(_convert(a, v) for a, v in zip(args, value, strict=False))
+            item = _converter(args[0])
+            if item is _identity:
+                return _none_or(tuple)
+            return _none_or(lambda value: tuple(map(item, value)))
+        items = tuple(_converter(a) for a in args)
+        return _none_or(lambda value: tuple(c(v) for c, v in zip(items, value, strict=False)))
     if origin is dict:
-        return {k: _convert(args[1], v) for k, v in value.items()}
+        item = _converter(args[1])
+        return _none_or(lambda value: {k: item(v) for k, v in value.items()})
     if tp is facts_mod.Pairs or tp == "Pairs":
-        return facts_mod.Pairs.of(value)
+        return _none_or(facts_mod.Pairs.of)
     if tp is bytes:
-        return base64.b64decode(value)
+        return _none_or(base64.b64decode)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp[str(value).upper()]
+        enum_type = tp
+        return _none_or(lambda value: enum_type[str(value).upper()])
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return from_dict(tp, value)
-    return value
+        cls = tp
+        return _none_or(lambda value: from_dict(cls, value))
+    return _identity
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    return _converter(tp)(value)
+
+
+@functools.cache
+def _field_converters(cls: Any) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    hints = _hints(cls)
+    return tuple((f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls))
 
 
 T = typing.TypeVar("T")
 
 
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    hints = _hints(cast(Any, cls))
-    kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in data:
-            kwargs[f.name] = _convert(hints[f.name], data[f.name])
+    kwargs = {name: convert(data[name]) for name, convert in _field_converters(cast(Any, cls)) if name in data}
     return cls(**kwargs)
