@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -39,39 +40,109 @@ def test_may_match_is_conservative() -> None:
     assert may_match({"rule": "X"}, set())
 
 
-def test_one_new_rule_carries_over_what_it_cannot_change(tmp_path: Path) -> None:
+SMS_RULE = """rules:
+- id: TEST-NEW-002
+  title: Reads SMS (test rule)
+  title_zh: 读取短信（测试规则）
+  description: Added after the batch ran; fires on the PII sample.
+  description_zh: 批量检测之后新增；在个人信息样本上触发。
+  severity: low
+  category: personal-data
+  match:
+    permission: READ_SMS
+"""
+
+
+DEPENDENT_RULE = """- id: TEST-NEW-003
+  title: Reads SMS, by another rule (test rule)
+  title_zh: 读取短信（依赖另一条测试规则）
+  description: Added last; fires where TEST-NEW-002 does.
+  description_zh: 最后新增；在TEST-NEW-002触发处触发。
+  severity: info
+  category: personal-data
+  match:
+    rule: TEST-NEW-002
+"""
+
+
+def _current(out: Path) -> dict[str, dict[str, object]]:
+    """The current rule set's result of every app, as stored and as its JSON report says."""
+    db = sqlite3.connect(out / "apkscan.db")
+    digest = db.execute("SELECT value FROM meta WHERE key = 'rules_digest'").fetchone()[0]
+    got: dict[str, dict[str, object]] = {}
+    for sha, verdict, counts, findings, sdks, access, errors, stem in db.execute(
+        "SELECT sha256, verdict, counts, findings, sdks, data_access, rule_errors, report_stem FROM results "
+        "WHERE rules_digest = ?", (digest,)
+    ):
+        report = json.loads((out / "reports" / f"{stem}.json").read_text(encoding="utf-8"))
+        got[sha] = {
+            "verdict": verdict, "counts": json.loads(counts), "findings": json.loads(findings),
+            "sdks": json.loads(sdks), "data_access": json.loads(access), "rule_errors": json.loads(errors),
+            "rows": sorted(db.execute("SELECT rule_id, severity, category, title, confidence FROM findings "
+                                      "WHERE sha256 = ? AND rules_digest = ?", (sha, digest))),
+            "sdk_rows": sorted(db.execute("SELECT sdk_id, name, category FROM sdks WHERE sha256 = ? "
+                                          "AND rules_digest = ?", (sha, digest))),
+            "report": (report["verdict"], report["counts"], report["findings"]),
+        }
+    db.close()
+    return got
+
+
+def _batch(src: Path, out: Path, rule_text: str | None, tmp: Path):  # type: ignore[no-untyped-def]
+    dirs = []
+    if rule_text is not None:
+        rules = tmp / f"rules-{hashlib.sha256(rule_text.encode()).hexdigest()[:12]}"
+        rules.mkdir(exist_ok=True)
+        (rules / "new.yaml").write_text(rule_text, encoding="utf-8")
+        dirs = [rules]
+    return run_batch(BatchOptions(source=src, out=out, jobs=1, formats=("json",), quiet=True, rule_dirs=dirs))
+
+
+def test_rule_changes_give_what_a_rescan_gives(tmp_path: Path) -> None:
+    """Each rule change over one store (a rule that matches nothing, one that fires, a
+    changed rule with findings, a removed rule) gives, app by app, the stored result and
+    JSON report that a batch from scratch with the same rules gives; the apps no touched
+    rule can change are carried over, reports and all."""
     src = tmp_path / "in"
     src.mkdir()
     for name in ("pii_collector", "clean", "toolbox"):
         shutil.copy(SAMPLES / f"{name}.apk", src / f"{name}.apk")
     out = tmp_path / "out"
-    first = run_batch(BatchOptions(source=src, out=out, jobs=1, formats=("json",), quiet=True))
+    first = _batch(src, out, None, tmp_path)
     assert first.scanned == 3
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "new.yaml").write_text(NEW_RULE, encoding="utf-8")
-    second = run_batch(BatchOptions(source=src, out=out, jobs=1, formats=("json",), quiet=True, rule_dirs=[rules]))
-    assert second.reevaluated == 3
     db = sqlite3.connect(out / "apkscan.db")
     perms = {sha: json.loads(p) for sha, p in db.execute("SELECT sha256, permissions FROM app_tokens")}
+    db.close()
     sms = {sha for sha, p in perms.items() if "android.permission.READ_SMS" in p}
     assert sms and len(sms) < 3  # the PII sample reads SMS, the others do not
-    assert second.carried == 3 - len(sms)
-    old, new = first.rules_digest, second.rules_digest
-    for sha in perms:
-        rows = {d: (v, f) for d, v, f in db.execute(
-            "SELECT rules_digest, verdict, findings FROM results WHERE sha256 = ?", (sha,))}
-        assert set(rows) == {old, new}
-        if sha not in sms:  # carried over: the same findings and verdict under the new digest
-            assert rows[new] == rows[old]
-        n_old = db.execute("SELECT COUNT(*) FROM findings WHERE sha256 = ? AND rules_digest = ?", (sha, old))
-        n_new = db.execute("SELECT COUNT(*) FROM findings WHERE sha256 = ? AND rules_digest = ?", (sha, new))
-        if sha not in sms:
-            assert n_old.fetchone() == n_new.fetchone()
-    # a third run with a changed rule text: the rule is re-checked, the result still carried where it cannot match
-    (rules / "new.yaml").write_text(NEW_RULE.replace("severity: low", "severity: medium"), encoding="utf-8")
-    third = run_batch(BatchOptions(source=src, out=out, jobs=1, formats=("json",), quiet=True, rule_dirs=[rules]))
-    assert third.reevaluated == 3 and third.carried == 3 - len(sms)
-    # dropping a rule that had findings forbids carrying for the apps it had them in
-    fourth = run_batch(BatchOptions(source=src, out=out, jobs=1, formats=("json",), quiet=True))
-    assert fourth.skipped == 3  # the first rule set's results are still in the store
+
+    steps = [
+        NEW_RULE,  # may match the SMS app by its permissions; its facts say no
+        NEW_RULE + SMS_RULE.removeprefix("rules:\n"),  # fires on the SMS app
+        NEW_RULE + SMS_RULE.removeprefix("rules:\n").replace("severity: low", "severity: high"),  # changed
+        SMS_RULE.replace("severity: low", "severity: high"),  # TEST-NEW-001 removed
+        SMS_RULE.replace("severity: low", "severity: high") + DEPENDENT_RULE,  # a new rule on top of another
+    ]
+    for i, text in enumerate(steps):
+        summary = _batch(src, out, text, tmp_path)
+        fresh = _batch(src, tmp_path / f"fresh{i}", text, tmp_path)
+        assert summary.rules_digest == fresh.rules_digest
+        assert summary.scanned == 0 and summary.reevaluated == 3 and not summary.failed
+        assert summary.verdicts == fresh.verdicts
+        got, want = _current(out), _current(tmp_path / f"fresh{i}")
+        assert got == want, f"step {i}"
+        hits = {sha for sha, r in want.items() if any(f["rule_id"].startswith("TEST-NEW-") for f in r["findings"])}
+        assert hits == (sms if "TEST-NEW-002" in text else set()), f"step {i}"
+        if "TEST-NEW-003" in text:
+            assert all(any(f["rule_id"] == "TEST-NEW-003" for f in want[sha]["findings"]) for sha in sms)
+        # the app a new rule fires on, or a changed rule had a finding in, is evaluated again;
+        # every other app is carried over (in the last step the removed rule had no finding)
+        changed = sms if i in (1, 2, 4) else set()
+        assert summary.carried == 3 - len(changed), f"step {i}"
+    report = json.loads(next((out / "reports").glob("*.json")).read_text(encoding="utf-8"))
+    assert report["findings"] is not None
+    sev = {f["severity"] for r in _current(out).values() for f in r["findings"] if f["rule_id"] == "TEST-NEW-002"}
+    assert sev == {"high"}
+    # the first rule set again: its results are still in the store
+    again = _batch(src, out, None, tmp_path)
+    assert again.skipped == 3 and again.reevaluated == 0

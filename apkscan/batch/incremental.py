@@ -1,20 +1,25 @@
-"""Rule changes over a batch store without re-reading every app's facts (issue 16).
+"""Rule changes over a batch store, evaluating only the touched rules (issue 16).
 
 Every batch run records, per rule, a digest of its YAML text (:func:`rule_digests`) under
-the rule set's digest. When the rules change, an app's stored result under an earlier rule
-set is **carried over** (copied under the new digest, findings, verdict and report
-unchanged) when nothing the change touches can alter it:
+the rule set's digest. When the rules change, the rules whose text changed, the added and
+removed ones and every rule that depends on one of them (``rule:`` predicates) are
+*touched*. An app's latest stored result under an earlier rule set is **carried over**
+(copied under the new digest: findings, verdict and reports unchanged) when nothing the
+change touches can alter it:
 
 * everything outside the rules' own YAML text (engine version, keyword sets, data tables,
   SDK catalogue, YARA rules: :func:`base_digest`) is the same;
-* the changed, added and removed rules, and every rule that depends on one of them
-  (``rule:`` predicates), had no finding in the stored result;
-* none of the changed or added rules can match the app, as far as a conservative check
-  over the app's stored permissions tells (:func:`may_match`: an ``all`` needs each part,
-  an ``any`` one part, an ``at_least`` n parts; a ``permission`` leaf needs one of its
-  permissions; any other predicate may match).
+* no touched rule had a finding or an error in the stored result, and the result lost no
+  finding to the findings cap;
+* no changed or added rule matches the app: ruled out without reading its facts by a
+  conservative check over its stored permissions (:func:`may_match`: an ``all`` needs
+  each part, an ``any`` one part, an ``at_least`` n parts; a ``permission`` leaf needs one
+  of its permissions; any other predicate may match), else by evaluating only those rules
+  (and the rules they depend on) over its stored facts (:func:`touched_rules_fire`, in a
+  worker or, for a few apps, in the batch process).
 
-Every other app is re-evaluated over its stored facts as before. Nothing is carried over
+A rule that fires or fails, and every app the above does not cover, gets a full
+re-evaluation over its stored facts as before, reports included. Nothing is carried over
 for an app whose permissions were not recorded (stores written before this version, until
 their next re-evaluation).
 """
@@ -24,13 +29,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from apkscan.batch.store import Store, now
+from apkscan.facts import ApkFacts
 from apkscan.rules.context import full_permission
 from apkscan.rules.loader import ENGINE_VERSION, RuleSet
 
@@ -117,8 +123,33 @@ def may_match(node: Any, permissions: set[str]) -> bool:
     return True
 
 
+CAP_RULE = "ANALYSIS-FINDINGS-CAP"
+"""A result with this finding lost some findings to the cap: whether a touched rule had one
+cannot be told from the stored rows, so such a result is never carried over."""
+
+COPY_SQL = (
+    # (sha256, old digest) of the apps to carry over are in temp.carry; ? is the new digest
+    "INSERT OR REPLACE INTO results(sha256, rules_digest, verdict, critical, high, medium, low, info, "
+    "counts, findings, sdks, data_access, rule_errors, evaluated_at, duration, yara_stale, report_stem) "
+    "SELECT r.sha256, :digest, verdict, critical, high, medium, low, info, counts, findings, sdks, data_access, "
+    "rule_errors, :stamp, 0, yara_stale, report_stem FROM temp.carry c "
+    "JOIN results r ON r.sha256 = c.sha256 AND r.rules_digest = c.old",
+    "DELETE FROM findings WHERE rules_digest = :digest AND sha256 IN (SELECT sha256 FROM temp.carry)",
+    "INSERT INTO findings(sha256, rules_digest, rule_id, severity, category, title, confidence) "
+    "SELECT f.sha256, :digest, rule_id, severity, category, title, confidence FROM temp.carry c "
+    "JOIN findings f ON f.sha256 = c.sha256 AND f.rules_digest = c.old",
+    "DELETE FROM sdks WHERE rules_digest = :digest AND sha256 IN (SELECT sha256 FROM temp.carry)",
+    "INSERT OR IGNORE INTO sdks(sha256, rules_digest, sdk_id, name, category) "
+    "SELECT s.sha256, :digest, sdk_id, name, category FROM temp.carry c "
+    "JOIN sdks s ON s.sha256 = c.sha256 AND s.rules_digest = c.old",
+    "DELETE FROM temp.carry",
+)
+
+
 class Carry:
-    """Decides, app by app, whether the stored result can be carried over to ``digest``."""
+    """Decides, app by app, what a rule change needs for the app's latest stored result:
+    nothing (carried over as it is), an evaluation of only the touched rules over the
+    stored facts (carried over when none of them matches), or a full re-evaluation."""
 
     def __init__(self, store: Store, ruleset: RuleSet, digest: str, yara_digest: str) -> None:
         self.store = store
@@ -131,21 +162,58 @@ class Carry:
         self.depends = {r.id: r.depends for r in ruleset.rules}
         self.complete = all(r.id in self.digests for r in ruleset.rules)
         """False when a rule's text could not be read: then nothing is carried over."""
-        self._plans: dict[str, tuple[set[str], set[str]] | None] = {}
+        self._plans: dict[str, tuple[frozenset[str], frozenset[str]] | None] = {}
+        self._latest: dict[str, tuple[Any, ...]] | None = None
+        self._fired: dict[str, dict[str, set[str]]] = {}
         self.carried = 0
-        self.pending = 0
+        self._copies: list[tuple[str, str]] = []
 
-    def commit(self) -> None:
-        """Commit the carried-over results (one transaction for many apps)."""
-        self.store.db.commit()
-        self.pending = 0
+    def flush(self) -> None:
+        """Write the carried-over results in one transaction (an interrupted run redoes
+        those not written yet)."""
+        if not self._copies:
+            return
+        db = self.store.db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS carry(sha256 TEXT PRIMARY KEY, old TEXT NOT NULL)")
+        with db:
+            db.execute("DELETE FROM temp.carry")
+            db.executemany("INSERT OR REPLACE INTO temp.carry(sha256, old) VALUES (?, ?)", self._copies)
+            for sql in COPY_SQL:
+                db.execute(sql, {"digest": self.digest, "stamp": now()})
+        self._copies.clear()
 
-    def _plan(self, old_digest: str) -> tuple[set[str], set[str]] | None:
+    def _latest_row(self, sha256: str) -> tuple[Any, ...] | None:
+        """The app's latest result under another rules digest, with its facts' YARA digest
+        and its permissions (read for every app at once)."""
+        if self._latest is None:
+            self._latest = {}
+            for row in self.store.db.execute(
+                "SELECT r.sha256, r.rules_digest, r.rule_errors, r.verdict, f.yara_rules_digest, t.permissions "
+                "FROM results r JOIN facts f ON f.sha256 = r.sha256 JOIN app_tokens t ON t.sha256 = r.sha256 "
+                "WHERE r.rules_digest <> ? ORDER BY r.evaluated_at, r.rowid",
+                (self.digest,),
+            ):
+                self._latest[str(row[0])] = tuple(row)  # the latest one stays
+        return self._latest.get(sha256)
+
+    def _rules_with_findings(self, old_digest: str, sha256: str) -> set[str]:
+        """The rules with a finding in the app's result under ``old_digest`` (the findings
+        rows of that digest, read at once)."""
+        if old_digest not in self._fired:
+            fired: dict[str, set[str]] = {}
+            for sha, rule_id in self.store.db.execute(
+                "SELECT sha256, rule_id FROM findings WHERE rules_digest = ?", (old_digest,)
+            ):
+                fired.setdefault(sha, set()).add(rule_id)
+            self._fired[old_digest] = fired
+        return self._fired[old_digest].get(sha256, set())
+
+    def _plan(self, old_digest: str) -> tuple[frozenset[str], frozenset[str]] | None:
         """(rules to check, rules whose old findings forbid carrying), or None when the
         change is outside the rules' own text (or unknown)."""
         if old_digest in self._plans:
             return self._plans[old_digest]
-        plan: tuple[set[str], set[str]] | None = None
+        plan: tuple[frozenset[str], frozenset[str]] | None = None
         raw = self.store.meta("rule_digests:" + old_digest) if self.complete else None
         if raw:
             old: dict[str, str] = json.loads(raw)
@@ -160,58 +228,84 @@ class Carry:
                     grew = bool(more)
                     touched |= more
                 check = {i for i in touched if i in new}
+                # a rule whose match cannot be read here is simply never ruled out by may_match
                 self.nodes.update(_match_nodes({self.files[i] for i in check if i in self.files}))
-                if all(i in self.nodes for i in check):
-                    plan = (check, touched)
+                plan = (frozenset(check), frozenset(touched))
         self._plans[old_digest] = plan
         return plan
 
-    def try_carry(self, sha256: str) -> str | None:
-        """Copy the app's latest stored result to the current digest when allowed; its
-        verdict when done, else None."""
-        db = self.store.db
-        row = db.execute(
-            "SELECT r.rules_digest, r.findings, f.yara_rules_digest, t.permissions FROM results r "
-            "JOIN facts f ON f.sha256 = r.sha256 JOIN app_tokens t ON t.sha256 = r.sha256 "
-            "WHERE r.sha256 = ? AND r.rules_digest <> ? ORDER BY r.evaluated_at DESC LIMIT 1",
-            (sha256, self.digest),
-        ).fetchone()
-        if row is None or (row[2] or "") != self.yara_digest:
-            return None
-        plan = self._plan(str(row[0]))
+    def decide(self, sha256: str) -> tuple[str, str, tuple[str, ...], str]:
+        """(what, old rules digest, rules to check, old verdict): ``carry`` (queued for
+        :meth:`flush`) when no touched rule can match the app as far as its stored
+        permissions tell; ``check`` when the result under the old digest holds unless one
+        of the rules to check matches or fails over the stored facts (the caller evaluates
+        them and then calls :meth:`carry` or re-evaluates in full); ``eval`` otherwise."""
+        row = self._latest_row(sha256)
+        if row is None or (row[4] or "") != self.yara_digest:
+            return ("eval", "", (), "")
+        old = str(row[1])
+        plan = self._plan(old)
         if plan is None:
-            return None
+            return ("eval", "", (), "")
         check, touched = plan
-        if any(f.get("rule_id") in touched for f in json.loads(row[1] or "[]")):
-            return None
-        permissions = set(json.loads(row[3] or "[]"))
-        if any(may_match(self.nodes[i], permissions) for i in check):
-            return None
-        old = str(row[0])
-        # committed together by commit(), never in the middle of an app: an interrupted run redoes them
-        db.execute(
-            "INSERT OR REPLACE INTO results(sha256, rules_digest, verdict, critical, high, medium, low, info, "
-            "counts, findings, sdks, data_access, rule_errors, evaluated_at, duration, yara_stale, report_stem) "
-            "SELECT sha256, ?, verdict, critical, high, medium, low, info, counts, findings, sdks, data_access, "
-            "rule_errors, ?, 0, yara_stale, report_stem FROM results "
-            "WHERE sha256 = ? AND rules_digest = ?",
-            (self.digest, now(), sha256, old),
-        )
-        for table, cols in (("findings", "rule_id, severity, category, title, confidence"),
-                            ("sdks", "sdk_id, name, category")):
-            db.execute(f"DELETE FROM {table} WHERE sha256 = ? AND rules_digest = ?", (sha256, self.digest))
-            db.execute(
-                f"INSERT OR IGNORE INTO {table}(sha256, rules_digest, {cols}) SELECT sha256, ?, {cols} "
-                f"FROM {table} WHERE sha256 = ? AND rules_digest = ?",
-                (self.digest, sha256, old),
-            )
+        fired = self._rules_with_findings(old, sha256)
+        if fired & touched or CAP_RULE in fired:
+            return ("eval", "", (), "")
+        errors = json.loads(row[2] or "[]")
+        if any(not isinstance(e, dict) or e.get("rule_id") in touched for e in errors):
+            return ("eval", "", (), "")  # an error of a touched rule: the new result may differ
+        permissions = set(json.loads(row[5] or "[]"))
+        maybe = tuple(sorted(i for i in check if may_match(self.nodes.get(i), permissions)))
+        verdict = str(row[3] or "")
+        if maybe:
+            return ("check", old, maybe, verdict)
+        self.carry(sha256, old)
+        return ("carry", old, (), verdict)
+
+    def carry(self, sha256: str, old_digest: str) -> None:
+        """Queue the copy of the result under ``old_digest`` to the current digest."""
+        self._copies.append((sha256, old_digest))
         self.carried += 1
-        self.pending += 1
-        if self.pending >= 500:
-            self.commit()
-        verdict = db.execute("SELECT verdict FROM results WHERE sha256 = ? AND rules_digest = ?",
-                             (sha256, self.digest)).fetchone()
-        return str(verdict[0] or "") if verdict else ""
+        if len(self._copies) >= 500:
+            self.flush()
+
+
+def touched_rules_fire(facts: ApkFacts, ruleset: RuleSet, rule_ids: Iterable[str]) -> bool:
+    """Whether any of ``rule_ids`` matches these facts or fails on them, the rules evaluated
+    (with the rules they depend on, in the rule set's order) as a full evaluation evaluates
+    them: the same context over the same facts, the whole rule set's watched APIs and
+    keyword forms. False means a full evaluation would give these rules no finding and no
+    error, so every other part of the result is what it was without them."""
+    from apkscan.engine import all_watched
+    from apkscan.rules.context import Context
+    from apkscan.sdk import SdkMatcher
+
+    wanted = set(rule_ids)
+    by_id = {r.id: r for r in ruleset.rules}
+    needed = set(wanted)
+    todo = list(wanted)
+    while todo:
+        rule = by_id.get(todo.pop())
+        for dep in rule.depends if rule is not None else ():
+            if dep not in needed:
+                needed.add(dep)
+                todo.append(dep)
+    ctx = Context(facts, SdkMatcher(ruleset.sdks), all_watched(ruleset), ruleset.keyword_forms,
+                  ruleset.blob_patterns)
+    for rule in ruleset.rules:
+        if rule.id not in needed:
+            continue
+        try:
+            ev = rule.match(ctx)
+        except Exception:
+            if rule.id in wanted:
+                return True
+            ctx.rule_hits[rule.id] = False
+            continue
+        ctx.rule_hits[rule.id] = ev is not None
+        if ev is not None and rule.id in wanted:
+            return True
+    return False
 
 
 IN_PROCESS_MAX = 4

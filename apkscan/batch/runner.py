@@ -77,6 +77,10 @@ class BatchSummary:
     carried: int = 0
     """Of ``reevaluated``: results carried over unchanged to new rules (apkscan.batch.incremental)."""
     wall_s: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase of the run: ``rules`` (loading them), ``inputs`` (finding and
+    hashing), ``plan`` (what to scan, re-evaluate or carry over), ``work`` (scans and
+    re-evaluations, their reports and store rows), ``families``, ``exports`` and ``close``."""
     rules_digest: str = ""
     outputs: list[str] = field(default_factory=list)
     verdicts: dict[str, int] = field(default_factory=dict)
@@ -298,14 +302,24 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
     from apkscan.rules.loader import load_rules
 
     t0 = time.monotonic()
+    phases: dict[str, float] = {}
+    last = t0
+
+    def phase(name: str) -> None:
+        nonlocal last
+        now_ = time.monotonic()
+        phases[name] = phases.get(name, 0.0) + now_ - last
+        last = now_
+
     if opts.no_cache:
         set_cache_enabled(False)
     ruleset = load_rules(list(opts.rule_dirs), include_builtin=opts.include_builtin)
     digest = ruleset.digest
     yara_digest = yara_rules_digest(ruleset)
+    phase("rules")
     inputs = find_inputs(opts.source, exclude=opts.out)
     store = Store(opts.out / DB_NAME)
-    summary = BatchSummary(files=len(inputs), rules_digest=digest)
+    summary = BatchSummary(files=len(inputs), rules_digest=digest, phases=phases)
     try:
         store.set_meta("rules_digest", digest)
         store.set_meta("yara_rules_digest", yara_digest)
@@ -327,11 +341,15 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
             sizes[sha] = st.st_size
         store.remember_files(fresh)
         summary.unique = len(keyed)
+        phase("inputs")
 
         tasks: list[Task] = []
         from apkscan.batch.incremental import IN_PROCESS_MAX, Carry, run_in_process
 
         carry = Carry(store, ruleset, digest, yara_digest)  # issue 16: results a rule change cannot alter
+        checks: dict[str, tuple[str, str]] = {}
+        """Apps whose touched rules are evaluated over their stored facts: sha -> (old rules
+        digest, old verdict), carried over from that digest when none of the rules matches."""
         for sha, paths in keyed.items():
             state = "new" if opts.rescan else store.state(sha, digest)
             if state == "result":
@@ -339,18 +357,25 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
             elif state == "failed" and not opts.retry_failed:
                 summary.skipped += 1
                 summary.skipped_failed += 1
-            elif state == "facts" and (carried := carry.try_carry(sha)) is not None:
-                summary.reevaluated += 1
-                summary.carried += 1
-                summary.verdicts[carried] = summary.verdicts.get(carried, 0) + 1
             elif state == "facts":
+                what, old, check, old_verdict = carry.decide(sha)
+                if what == "carry":
+                    summary.reevaluated += 1
+                    summary.carried += 1
+                    summary.verdicts[old_verdict] = summary.verdicts.get(old_verdict, 0) + 1
+                    continue
                 blob = store.facts_blob(sha)
                 assert blob is not None
-                tasks.append({"kind": "reeval", "key": sha, "path": str(paths[0]), "facts_z": blob[0],
-                              "yara_stale": blob[1] != yara_digest})
+                task: Task = {"kind": "reeval", "key": sha, "path": str(paths[0]), "facts_z": blob[0],
+                              "yara_stale": blob[1] != yara_digest}
+                if what == "check":
+                    task["check"] = list(check)
+                    checks[sha] = (old, old_verdict)
+                tasks.append(task)
             else:
                 tasks.append({"kind": "scan", "key": sha, "path": str(paths[0])})
-        carry.commit()
+        carry.flush()
+        phase("plan")
         # largest first: the long APKs do not end up alone at the end
         tasks.sort(key=lambda t: (t["kind"] == "scan", sizes[t["key"]]), reverse=True)
 
@@ -370,6 +395,15 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
             task = tasks_by_key[payload["key"]]
             path, sha = task["path"], task["key"]
             ok = payload.get("status") == "ok"
+            if ok and payload.get("unchanged") and sha in checks:
+                # none of the touched rules matches: the stored result holds (reports too)
+                old, verdict = checks[sha]
+                carry.carry(sha, old)
+                summary.reevaluated += 1
+                summary.carried += 1
+                summary.verdicts[verdict] = summary.verdicts.get(verdict, 0) + 1
+                progress.advance(False)
+                return
             if ok:
                 verdict = str(payload.get("verdict") or "")
                 summary.verdicts[verdict] = summary.verdicts.get(verdict, 0) + 1
@@ -413,6 +447,8 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
             raise BatchError(f"batch workers cannot start: {exc}") from None
         finally:
             progress.stop()
+            carry.flush()
+            phase("work")
         # families and the version check of apps seen before (issue 16, docs/families.md)
         from apkscan.batch import families
 
@@ -420,9 +456,12 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
         if summary.scanned or store.meta("families") != "1":
             families.update(store, scheduler=opts.scheduler)  # else nothing they rest on changed
             store.set_meta("families", "1")
+        phase("families")
         summary.outputs = write_exports(store, opts.out, opts.lang)
+        phase("exports")
     finally:
         store.close()
+    phase("close")
     summary.wall_s = time.monotonic() - t0
     return summary
 

@@ -244,11 +244,28 @@ def _scan(task: Task, ruleset: RuleSet, formats: tuple[str, ...],
 
 
 def _reevaluate(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
+    from apkscan.runtime import gc_paused
+
+    # as a scan: the decoded facts are a few hundred thousand objects without cycles, which
+    # the collector would walk again and again for nothing
+    with gc_paused():
+        return _reevaluate_facts(task, ruleset, formats)
+
+
+def _reevaluate_facts(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
     from apkscan import api
 
     facts = decompress_facts(task["facts_z"])
     if task.get("file_name"):
         facts = replace(facts, file_name=task["file_name"])
+    check = task.get("check")
+    if check:
+        # a rule change (apkscan.batch.incremental): when none of the touched rules matches
+        # or fails, the stored result holds as it is and the parent carries it over
+        from apkscan.batch.incremental import touched_rules_fire
+
+        if not touched_rules_fire(facts, ruleset, check):
+            return {"status": "ok", "unchanged": True}
     return build_payload(api.evaluate_facts(facts, ruleset, _options()), formats, with_facts=False)
 
 
