@@ -127,6 +127,20 @@ class Finding:
             )
         return self.title, self.description, self.remediation
 
+    @property
+    def place(self) -> Evidence | None:
+        """The evidence that says best where the finding is: the first item that names a
+        class or a file and is not context shared with other rules (the rule a composite
+        builds on, a permission); else the first item."""
+        for e in self.evidence:
+            if e.kind not in CONTEXT_EVIDENCE and (e.class_name or e.file):
+                return e
+        return self.evidence[0] if self.evidence else None
+
+
+CONTEXT_EVIDENCE = frozenset({"rule", "permission"})
+"""Evidence kinds that give a finding's context rather than its place."""
+
 
 @dataclass(frozen=True)
 class SdkHit:

@@ -54,8 +54,8 @@ def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8
     table.add_column(heads[3], overflow="fold")
     for finding in result.findings[:top]:
         where = ""
-        if finding.evidence:
-            e = finding.evidence[0]
+        e = finding.place
+        if e is not None:
             where = e.class_name or e.file or e.value
             if e.sdk:
                 where += f" [{e.sdk}]"

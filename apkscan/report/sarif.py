@@ -91,8 +91,8 @@ def _absent_rule(s: Suppression) -> dict[str, Any]:
 
 def _message(f: Finding, lang: str = "en") -> str:
     where = ""
-    if f.evidence:
-        e = f.evidence[0]
+    e = f.place
+    if e is not None:
         bits = [
             b
             for b in (

@@ -7,7 +7,7 @@ import functools
 import unicodedata
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -84,6 +84,7 @@ class Context:
         self.rule_hits: dict[str, bool] = {}
         self._keyword_at: dict[tuple[str, str], int] = {}  # (where, form) -> string index
         self._sorted_names: dict[tuple[int, str], SortedNames] = {}
+        self._edge_maps: dict[tuple[int, str], tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]] = {}
 
     # -- manifest -------------------------------------------------------------
     @cached_property
@@ -147,6 +148,45 @@ class Context:
         if hit is None:
             hit = self._sorted_names[key] = SortedNames(getattr(dex, table))
         return hit
+
+    def _edges(self, dex: Dex) -> tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]:
+        """(callees by caller, callers by callee, method index by name) of one dex, built
+        on first use. Only rules that first bound the app's size ask for them."""
+        key = (id(dex), "edges")
+        hit = self._edge_maps.get(key)
+        if hit is None:
+            down: dict[int, list[int]] = defaultdict(list)
+            up: dict[int, list[int]] = defaultdict(list)
+            flat = dex.calls.flat
+            for caller, callee in zip(flat[0::2], flat[1::2], strict=True):
+                down[caller].append(callee)
+                up[callee].append(caller)
+            hit = self._edge_maps[key] = (down, up, {m: i for i, m in enumerate(dex.methods)})
+        return hit
+
+    def near(self, dex_path: str, method: str, wanted: Callable[[str], bool]) -> str | None:
+        """A method next to ``method`` in the call graph of its dex for which ``wanted`` is
+        true: the method itself, a method that calls it, or a method that either of those
+        calls (a helper such as ``Util.post``). The first found, or None."""
+        if wanted(method):
+            return method
+        for dex in self.facts.dex:
+            if dex.path != dex_path:
+                continue
+            down, up, index = self._edges(dex)
+            idx = index.get(method)
+            if idx is None:
+                continue
+            names: tuple[str, ...] = dex.methods
+            around: list[int] = [idx, *up.get(idx, [])]
+            for m in around[1:]:
+                if wanted(names[m]):
+                    return names[m]
+            for m in around:
+                for c in down.get(m, ()):
+                    if wanted(names[c]):
+                        return names[c]
+        return None
 
     def fields_matching(self, prefix: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []

@@ -43,6 +43,7 @@ CASE_KEYS = {
     "fields",
     "calls",
     "strings",
+    "const_strings",
     "resources",
     "assets",
     "certificates",
@@ -156,6 +157,16 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
             classes.append(cls)
         calls.append((methods.index(caller), methods.index(callee)))
     dex_strings = tuple(str(s) for s in case.get("strings") or ())
+    loads: list[tuple[int, int]] = []
+    for pair in case.get("const_strings") or ():  # [method, string]: the method loads the string
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise CaseError("a const_strings entry is a [method, string] pair")
+        method, text = (str(p) for p in pair)
+        if method not in methods:
+            methods.append(method)
+        if text not in dex_strings:
+            dex_strings += (text,)
+        loads.append((methods.index(method), dex_strings.index(text)))
     dex = Dex(
         path="classes.dex",
         classes=tuple(classes),
@@ -163,6 +174,7 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
         fields=tuple(case.get("fields") or ()),
         strings=dex_strings,
         calls=Pairs.of(calls),
+        const_strings=Pairs.of(loads),
     )
     from apkscan.extract.text import TextHarvest
 

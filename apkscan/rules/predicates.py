@@ -636,6 +636,54 @@ def _same_class(value: Any, env: CompileEnv) -> Pred:
     return run
 
 
+@predicate("source_to_sink")
+def _source_to_sink(value: Any, env: CompileEnv) -> Pred:
+    """``{source: [apis], uri: [content URIs], sink: [apis]}``: a method of the app's own
+    code (or of an unidentified package tree) calls a source API or loads a content URI
+    starting with one given, and a sink API is called by that method, by a method that
+    calls it, or by a method either of them calls: the data is read and sent out in one
+    place (one hop of the call graph each way; no data-flow tracking)."""
+    v = _mapping(value, {"source", "uri", "sink"}, {"sink"})
+    sources = _api_list(v["source"]) if "source" in v else ()
+    uris = tuple(_strings(v["uri"], "uri")) if "uri" in v else ()
+    if not sources and not uris:
+        raise PredicateError("give 'source' APIs or content 'uri' prefixes")
+    sinks = _api_list(v["sink"])
+    env.watched_apis.update(sources)
+    env.watched_apis.update(sinks)
+
+    def run(ctx: Context) -> list[Evidence] | None:
+        def foreign(sdk: str) -> bool:
+            return sdk in ctx.platform_sdks or ctx.is_known_sdk(sdk)
+
+        sites: list[tuple[str, str, Evidence]] = []
+        for callee, caller, dex in ctx.calls_to(sources) if sources else ():
+            e = ctx.site_evidence(callee, caller, dex)
+            if not foreign(e.sdk):
+                sites.append((dex, caller, e))
+        for text, dex_path, caller in ctx.content_uri_users if uris else ():
+            if text.startswith(uris):
+                cls, method = split_ref(caller)
+                sdk = ctx.matcher.sdk_of(cls)
+                if not foreign(sdk):
+                    sites.append((dex_path, caller, Evidence("content-uri", text, dex_path, cls, method, sdk=sdk)))
+        if not sites:
+            return None
+        sink_at: dict[str, Evidence] = {}
+        for callee, caller, dex in ctx.calls_to(sinks):
+            sink_at.setdefault(caller, ctx.site_evidence(callee, caller, dex))
+        if not sink_at:
+            return None
+        ev: list[Evidence] = []
+        for dex_path, caller, e in sites[:64]:
+            hit = ctx.near(dex_path, caller, sink_at.__contains__)
+            if hit is not None:
+                ev += [e, sink_at[hit]]
+        return _cap(list(dict.fromkeys(ev))) or None
+
+    return run
+
+
 @predicate("collects")
 def _collects(value: Any, env: CompileEnv) -> Pred:
     """``{categories: [sms, call-log, ...], min: N, from_app: true}``: the code reaches at
