@@ -349,3 +349,22 @@ def test_breakable_escapes_every_piece() -> None:
     assert "<img" not in out and "&lt;img" in out and "&#34;" in out
     assert out.count("<wbr>") > 5
     assert str(breakable("<b>")) == "&lt;b&gt;"
+
+
+def test_compiled_templates_cached_and_checked(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Compiled templates are kept in the verified per-user cache; a tampered one (its
+    index no longer matches) is compiled again, never loaded."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("APKSCAN_CACHE_DIR", str(tmp_path))
+    code = ("from apkscan.report.html import _env; "
+            "print(_env().get_template('report.html.j2').render is not None)")
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert first.stdout.strip() == "True"
+    cached = sorted((tmp_path / "templates").glob("*.bin"))
+    assert len(cached) == 1 and (tmp_path / "templates" / (cached[0].name + ".sha256")).is_file()
+    cached[0].write_bytes(b"not bytecode")
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert second.stdout.strip() == "True"
+    assert cached[0].read_bytes() != b"not bytecode"  # compiled again and written back

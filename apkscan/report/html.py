@@ -15,19 +15,24 @@ import base64
 import functools
 import hashlib
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+import jinja2
+from jinja2 import BytecodeCache, Environment, PackageLoader, StrictUndefined
+from jinja2.bccache import Bucket
 from markupsafe import Markup, escape
 
 from apkscan.facts import ApkFacts, Component, Manifest
 from apkscan.model import CATEGORIES, Evidence, Finding, ScanResult, SdkHit, Severity, Suppression
 from apkscan.report import i18n
 from apkscan.report.safe import html_finalize, neutralise
+from apkscan.rules.data import cache_dir, read_cache, write_cache
 from apkscan.sdk import UNIDENTIFIED_CATEGORY
 from apkscan.verdict import TEXT as VERDICT_TEXT
 
@@ -66,11 +71,44 @@ def breakable(value: object) -> Markup:
     return Markup("<wbr>").join(escape(p) for p in _BREAK_AFTER.split(text))
 
 
+class _TemplateCache(BytecodeCache):
+    """Compiled templates in the per-user cache, verified as every cached artefact is
+    (:func:`apkscan.rules.data.read_cache`): a process rendering its first report or
+    dashboard (a batch parent re-evaluating after a rule change, a new worker) skips
+    Jinja's parse and compile, about 0.2 s for the report page. The name carries the
+    template's source checksum, the environment's compile options and the Jinja and Python
+    versions; anything that does not load is compiled from the source."""
+
+    def _path(self, bucket: Bucket) -> Path:
+        env = bucket.environment
+        options = (env.block_start_string, env.block_end_string, env.variable_start_string,
+                   env.variable_end_string, env.comment_start_string, env.comment_end_string,
+                   env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+                   env.keep_trailing_newline, env.newline_sequence, env.autoescape, env.finalize is not None,
+                   env.optimized, sorted(env.extensions))
+        key = f"{bucket.key}\0{bucket.checksum}\0{options!r}\0{jinja2.__version__}\0{sys.version}"
+        return cache_dir() / "templates" / f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.bin"
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        data = read_cache(self._path(bucket))
+        if data is None:
+            return
+        try:
+            bucket.bytecode_from_string(data)
+        except Exception:  # unreadable: compiled again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        data = bucket.bytecode_to_string()
+        write_cache(self._path(bucket), lambda tmp: tmp.write_bytes(data))
+
+
 @functools.cache
 def _env() -> Environment:
     """One environment per process: Jinja compiles the template once, not per report."""
     env = Environment(
         loader=PackageLoader("apkscan.report", "templates"),
+        bytecode_cache=_TemplateCache(),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
