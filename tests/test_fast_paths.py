@@ -439,8 +439,15 @@ def test_pure_python_mode_writes_the_same_reports(tmp_path: Path) -> None:
 # --- the fast binary XML reader (apkscan.extract.binxml) -------------------------------------
 
 
-def _element_tree(el: Any) -> tuple[str, dict[str, str], list[Any]]:
-    return (el.tag, dict(el.attrib), [_element_tree(c) for c in el if isinstance(c.tag, str)])
+def _element_tree(el: Any) -> tuple[str, dict[str, str], list[Any], list[tuple[str, int]]]:
+    """The element's tag, attributes and children, and what ``iter()`` gives below it (the
+    tag and attribute count of each element, in document order)."""
+    return (
+        el.tag,
+        dict(el.attrib),
+        [_element_tree(c) for c in el if isinstance(c.tag, str)],
+        [(e.tag, len(e.attrib)) for e in el.iter() if isinstance(e.tag, str)],
+    )
 
 
 def _androguard_tree(data: bytes) -> object:
@@ -688,3 +695,66 @@ def test_probe_finds_bombs_and_size_lies_with_either_implementation(
     kinds = sorted((t.kind, t.entry) for t in arc.tampering)
     assert ("zip-bomb", "assets/bomb.bin") in kinds
     assert all(t.entry != "assets/ok.png" for t in arc.tampering)
+
+
+def _heads_agree(arc: Any) -> int:
+    from apkscan.extract import archive
+
+    recs = [r for r in arc._recs if r.data_start >= 0 and r.usize and not r.name.endswith("/") and r.deflate]
+    heads = arc._deflated_heads()
+    for rec in recs:
+        try:
+            plain: bytes | None = arc._head(rec, archive._SNIFF_BYTES)
+        except archive.EntryError:
+            plain = None
+        assert heads[rec.index] == plain, rec.name
+    return len(recs)
+
+
+def test_native_heads_equal_the_python_heads() -> None:
+    """_zipfast.heads gives the bytes the content sniff reads (or None where Python's zlib
+    raises) for every deflated entry of the samples and of archives with corrupt data."""
+    import io
+    import zipfile
+
+    from apkscan.extract import archive
+    from apkscan.limits import Limits
+
+    if archive._zipfast is None:
+        pytest.skip("the C extension apkscan.extract._zipfast is not built")
+    checked = 0
+    for apk in sorted((Path(__file__).parent.parent / "samples").glob("*.apk")):
+        checked += _heads_agree(archive.ApkArchive.open(apk, Limits()))
+    rng = random.Random(5)
+    for _ in range(200):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for k in range(5):
+                alphabet = rng.choice((2, 20, 256))
+                z.writestr(f"e{k}", bytes(rng.randrange(alphabet) for _ in range(rng.randrange(0, 3000))))
+        data = bytearray(buf.getvalue())
+        for _ in range(rng.randrange(1, 20)):
+            data[rng.randrange(len(data) // 2)] = rng.randrange(256)
+        try:
+            arc = archive.ApkArchive.from_bytes(bytes(data), "m.zip", Limits())
+        except (archive.ArchiveError, archive.LimitExceeded):
+            continue
+        checked += _heads_agree(arc)
+    assert checked > 500
+
+
+@pytest.mark.corpus
+def test_native_heads_equal_the_python_heads_on_the_corpus(corpus: Path) -> None:
+    from apkscan.extract import archive
+    from apkscan.limits import Limits
+
+    if archive._zipfast is None:
+        pytest.skip("the C extension apkscan.extract._zipfast is not built")
+    checked = 0
+    for apk in sorted(corpus.rglob("*.apk")):
+        try:
+            arc = archive.ApkArchive.open(apk, Limits())
+        except (archive.ArchiveError, archive.LimitExceeded):
+            continue
+        checked += _heads_agree(arc)
+    assert checked > 1000

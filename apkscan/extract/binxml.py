@@ -58,12 +58,18 @@ class Element:
     iteration over the children and ``iter()`` (this element and all below it, in
     document order)."""
 
-    __slots__ = ("_children", "attrib", "tag")
+    __slots__ = ("_children", "_doc", "_first", "_last", "attrib", "tag")
 
-    def __init__(self, tag: str, attrib: dict[str, str]) -> None:
+    def __init__(self, tag: str, attrib: dict[str, str], doc: list[Element]) -> None:
         self.tag = tag
         self.attrib = attrib
         self._children: list[Element] = []
+        self._doc = doc
+        """Every element of the document, in document order."""
+        self._first = len(doc)
+        self._last = -1
+        """This element and all below it are ``_doc[_first:_last]`` (-1: to the end)."""
+        doc.append(self)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.attrib.get(key, default)
@@ -75,11 +81,7 @@ class Element:
         return len(self._children)
 
     def iter(self) -> Iterator[Element]:
-        stack = [self]
-        while stack:
-            el = stack.pop()
-            yield el
-            stack.extend(reversed(el._children))
+        return iter(self._doc[self._first : self._last] if self._last >= 0 else self._doc[self._first :])
 
 
 @functools.lru_cache(maxsize=1)
@@ -229,6 +231,7 @@ def _parse(data: bytes) -> tuple[Element, bool] | None:
     root: Element | None = None
     stack: list[Element] = []
     names: dict[int, tuple[str, bool]] = {}  # attribute name index -> (key, renamed)
+    doc: list[Element] = []
     while pos != n:
         if pos + 8 > n:
             return None
@@ -300,7 +303,7 @@ def _parse(data: bytes) -> tuple[Element, bool] | None:
                 if not _clean(value):
                     return None
                 attrib[f"{{{uri}}}{name}" if uri else name] = value
-            el = Element(tag, attrib)
+            el = Element(tag, attrib, doc)
             if root is None:
                 root = el
             elif not stack:
@@ -314,7 +317,7 @@ def _parse(data: bytes) -> tuple[Element, bool] | None:
             _, _, ns, name_idx = _END.unpack_from(data, pos + 8)
             if not stack or ns != _NONE or stack[-1].tag != sb[name_idx]:
                 return None
-            stack.pop()
+            stack.pop()._last = len(doc)
         elif ctype == 0x0104:  # text
             if size < 28 or not stack:
                 return None
