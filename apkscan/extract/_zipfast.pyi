@@ -18,3 +18,8 @@ def probe(
     never): ``(results, jobs done, reason, probed)`` with one ``(got, status, used)`` per
     job done, status 0 (done), 1 (ratio above ``max_ratio`` after ``got`` bytes from
     ``used``) or 2 (a zlib error after ``got`` bytes)."""
+
+def heads(data: bytes, jobs: list[tuple[int, int, int]], /) -> list[bytes | None]:
+    """``ApkArchive._head`` of each ``(start, stop, n)`` job of a deflated entry: the first
+    ``n`` bytes its raw deflate stream yields from ``data[start:stop]``, or None where zlib
+    finds it corrupt (where ``_head`` raises)."""
