@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -422,3 +423,40 @@ def test_dask_timeout_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         summary = run(src, tmp_path / "out", scheduler=cluster.scheduler_address, timeout_s=3.0)
     assert [(Path(f.path).name, f.reason) for f in summary.failed] == [(SAMPLES[0].name, "timeout after 3 s")]
     assert summary.scanned == 2
+
+
+def test_graph_layouts_are_reused_only_when_well_formed() -> None:
+    """The dashboard's force layouts come back from the store (a rule change rewrites the
+    dashboard with the same groups); an entry that is not a layout of its group is
+    computed again."""
+    from apkscan.batch.exports import App, Cluster, Layouts, cluster_graph
+
+    apps = [App({"sha256": f"{i:064x}", "status": "ok", "verdict": "pass", "package": f"p{i}", "path": f"/{i}.apk"})
+            for i in range(6)]
+    found = [Cluster("certificate", "c" * 64, "CN=x", apps[:4]), Cluster("domain", "example.cn", "", apps[3:])]
+    fresh = Layouts()
+    graph = cluster_graph(found, fresh)
+    assert fresh.used and graph == cluster_graph(found)
+    stored = json.loads(json.dumps(fresh.used))  # as the store keeps them
+    again = Layouts(stored)
+    assert cluster_graph(found, again) == graph and again.used == fresh.used
+    for bad in ([[0.0, 0.0]], [["x", 1.0]] * 8, [[float("nan"), 1.0]] * 8, "layout", None):
+        broken = Layouts({key: bad for key in stored})
+        assert cluster_graph(found, broken) == graph
+    moved = Layouts({key: [[float(i), float(-i)] for i in range(len(v))] for key, v in stored.items()})
+    assert cluster_graph(found, moved) != graph  # a well-formed entry is used as it is
+
+
+def test_exports_keep_layouts_in_the_store(batch_once: tuple[Path, Path, BatchSummary]) -> None:
+    _src, out, _summary = batch_once
+    store = Store(out / "apkscan.db")
+    try:
+        before = (out / "index.html").read_text(encoding="utf-8")
+        kept = store.meta("graph_layouts")
+        assert kept is not None and json.loads(kept)
+        write_exports(store, out)
+        after = (out / "index.html").read_text(encoding="utf-8")
+    finally:
+        store.close()
+    strip = re.compile(r"\d{4}-\d\d-\d\dT[\d:+]+")  # the generation time
+    assert strip.sub("", before) == strip.sub("", after)

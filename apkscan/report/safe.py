@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from markupsafe import Markup
+
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -45,8 +47,6 @@ def html_finalize(value: object) -> object:
     """Jinja ``finalize`` for HTML built from APK data: every ``{{ ... }}`` output has its
     control characters and bidi overrides neutralised before autoescaping; markup made by
     the template's own filters keeps its (already escaped) form."""
-    from markupsafe import Markup
-
     if isinstance(value, Markup):
         return Markup(neutralise(str(value)))
     if isinstance(value, str):
