@@ -250,8 +250,13 @@ def smali_to_dotted(name: str) -> str:
 
 
 def dotted_classes(facts: ApkFacts) -> list[tuple[str, str]]:
-    """(dotted class name, dex path) for every class each dex defines, in dex order."""
-    return [(smali_to_dotted(c), dex.path) for dex in facts.dex for c in dex.classes]
+    """(dotted class name, dex path) for every class each dex defines, in dex order
+    (:func:`smali_to_dotted` inlined: a large app defines tens of thousands)."""
+    return [
+        ((c[1:-1] if c[:1] == "L" and c[-1:] == ";" else c).replace("/", "."), dex.path)
+        for dex in facts.dex
+        for c in dex.classes
+    ]
 
 
 class SdkMatcher:
@@ -303,13 +308,20 @@ class SdkMatcher:
         counts: Counter[str] = Counter()
         by_prefix: Counter[tuple[str, str]] = Counter()
         unclaimed: Counter[str] = Counter()  # tree -> classes no catalogue entry claims
+        cache = self._cache
+        trees: dict[str, str] = {}  # package -> tree_key (it depends on the package only)
         for dotted, _ in dotted_classes(facts) if classes is None else classes:
-            sid, prefix = self.match(dotted)
+            name = dotted.split("$", 1)[0]
+            hit = cache.get(name)  # self.match(dotted), without a call when cached
+            sid, prefix = hit if hit is not None else self.match(name)
             if sid:
                 counts[sid] += 1
                 by_prefix[(sid, prefix)] += 1
             else:
-                tree = tree_key(dotted)
+                package = name.rpartition(".")[0]
+                tree = trees.get(package)
+                if tree is None:
+                    tree = trees[package] = tree_key(dotted)
                 if tree and dotted.rpartition(".")[2].split("$", 1)[0] not in _GENERATED:
                     unclaimed[tree] += 1
         matched: dict[str, set[str]] = {}
