@@ -308,17 +308,26 @@ class SdkMatcher:
         counts: Counter[str] = Counter()
         by_prefix: Counter[tuple[str, str]] = Counter()
         unclaimed: Counter[str] = Counter()  # tree -> classes no catalogue entry claims
+        # self.match(dotted) inlined: class names are nearly all distinct, so only their
+        # packages are looked up in (and added to) the cache
         cache = self._cache
+        listed = self.prefix
         trees: dict[str, str] = {}  # package -> tree_key (it depends on the package only)
         for dotted, _ in dotted_classes(facts) if classes is None else classes:
             name = dotted.split("$", 1)[0]
-            hit = cache.get(name)  # self.match(dotted), without a call when cached
-            sid, prefix = hit if hit is not None else self.match(name)
+            package = name.rpartition(".")[0]
+            found = listed.get(name)
+            if found:
+                sid, prefix = found, name
+            elif package:
+                hit = cache.get(package)
+                sid, prefix = hit if hit is not None else self.match(package)
+            else:
+                sid, prefix = "", ""
             if sid:
                 counts[sid] += 1
                 by_prefix[(sid, prefix)] += 1
             else:
-                package = name.rpartition(".")[0]
                 tree = trees.get(package)
                 if tree is None:
                     tree = trees[package] = tree_key(dotted)
