@@ -7,11 +7,14 @@ Pure: facts and a rule set in, :class:`ScanResult` out. A check that raises beco
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import defaultdict
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from apkscan import __version__
 from apkscan.caps import analysis_findings, cap_findings
 from apkscan.extract.policy import PolicyDocument
 from apkscan.facts import ApkFacts
@@ -513,4 +516,27 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
         verdict_reason_zh=decision.reason_zh,
         verdict_deciding=decision.deciding,
         privacy=privacy,
+    )
+
+
+def evaluate_facts(
+    facts: ApkFacts,
+    ruleset: RuleSet,
+    options: Options | None = None,
+    duration_s: float = 0.0,
+    timings: dict[str, float] | None = None,
+) -> ScanResult:
+    """Rules over facts already read (batch re-evaluation uses this without the APK)."""
+    t0 = time.perf_counter()
+    result = evaluate(facts, ruleset, options)
+    t = dict(timings or {})
+    t["rules"] = time.perf_counter() - t0
+    if result.privacy is not None:  # a part of "rules", shown as its own phase under --verbose
+        t["consent_reach"] = result.privacy.consent.seconds
+    return replace(
+        result,
+        tool_version=__version__,
+        scanned_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        duration_s=round(duration_s + t["rules"], 3),
+        timings={k: round(v, 4) for k, v in t.items()},
     )

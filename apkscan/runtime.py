@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from apkscan.errors import BrokenApk
 
 
 @contextmanager
@@ -107,3 +110,49 @@ def expired() -> bool:
 def yara_timeout(default: int) -> int:
     """The ``timeout=`` (whole seconds, at least 1) for one YARA ``match`` call."""
     return max(1, int(remaining(float(default)) + 0.999))
+
+
+class ScanTimeout(BrokenApk):
+    """The scan of one APK took longer than its time limit (exit code 6, like a broken APK)."""
+
+
+class _Deadline(BaseException):
+    """Raised by the timer signal. A BaseException, so that the ``except Exception`` which
+    keep one unreadable part from stopping a scan cannot swallow it."""
+
+
+@contextmanager
+def time_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """Raise :class:`ScanTimeout` when the body runs longer than ``seconds`` of wall time.
+
+    Uses ``signal.setitimer(ITIMER_REAL)``, so it only works in the main thread of a
+    process with SIGALRM (POSIX); elsewhere, and for ``None`` or ``<= 0``, it does nothing.
+    A timer already armed by the caller is restored (minus the time spent) afterwards.
+    Python delivers the signal between bytecodes: a single long C call (one inflate step,
+    one regex) finishes first, and each of those is bounded by :class:`Limits`."""
+    usable = (
+        seconds is not None
+        and seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+    assert seconds is not None
+
+    def _alarm(signum: int, frame: object) -> None:
+        raise _Deadline
+
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    t0 = time.monotonic()
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Deadline:
+        raise ScanTimeout(f"{what}: took longer than {seconds:g} s; scan stopped") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer > 0:  # give the caller's timer back what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - t0), 0.001))

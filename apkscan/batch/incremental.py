@@ -320,15 +320,15 @@ def run_in_process(
     on_result: Callable[[dict[str, Any]], None],
 ) -> None:
     """Re-evaluate ``tasks`` (all of kind ``reeval``) here, as a worker would."""
-    from apkscan import api
     from apkscan.batch import worker
     from apkscan.errors import ApkscanError
+    from apkscan.runtime import time_limit
 
     worker.REPORT_LANG = "zh" if lang == "zh" else "en"
     for task in tasks:
         t0 = time.perf_counter()
         try:
-            with api.time_limit(timeout_s or None, str(task.get("path", ""))):
+            with time_limit(timeout_s or None, str(task.get("path", ""))):
                 payload = worker.process(task, ruleset, formats)
         except ApkscanError as exc:
             payload = worker.describe_error(exc, str(task.get("path", "")))

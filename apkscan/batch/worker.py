@@ -105,7 +105,7 @@ def describe_error(exc: ApkscanError, path: str) -> Payload:
         if detail.startswith("not an APK (") and detail.endswith(")"):
             detail = detail[len("not an APK ("):-1]
         return failure("not-apk", f"not an APK: {detail}")
-    from apkscan.api import ScanTimeout
+    from apkscan.runtime import ScanTimeout
 
     if isinstance(exc, ScanTimeout):  # the worker's own --timeout, as the parent would say it
         return failure("timeout", detail.replace("took longer than", "timeout after").split(";")[0])
@@ -253,7 +253,7 @@ def _reevaluate(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Paylo
 
 
 def _reevaluate_facts(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) -> Payload:
-    from apkscan import api
+    from apkscan.engine import evaluate_facts  # not apkscan.api: the APK readers are not needed
 
     facts = decompress_facts(task["facts_z"])
     if task.get("file_name"):
@@ -266,7 +266,7 @@ def _reevaluate_facts(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) ->
 
         if not touched_rules_fire(facts, ruleset, check):
             return {"status": "ok", "unchanged": True}
-    return build_payload(api.evaluate_facts(facts, ruleset, _options()), formats, with_facts=False)
+    return build_payload(evaluate_facts(facts, ruleset, _options()), formats, with_facts=False)
 
 
 def process(task: Task, ruleset: RuleSet, formats: tuple[str, ...],
