@@ -470,11 +470,13 @@ def _csp(script: str) -> str:
     )
 
 
-def render_index(store: Store, apps: list[App], lang: str = "en", layouts: Layouts | None = None) -> str:
+def render_index(store: Store, apps: list[App], lang: str = "en", layouts: Layouts | None = None,
+                 families: list[dict[str, Any]] | None = None) -> str:
     """The batch dashboard (``index.html``) in ``lang`` (``zh`` or ``en``): verdict and
     category counts, the most frequent findings, SDK prevalence, the cluster graph and the
     app table. Self-contained, with the single-app report's strict Content-Security-Policy.
-    ``layouts``: the graph's force layouts known from before (else read from the store)."""
+    ``layouts``: the graph's force layouts known from before (else read from the store);
+    ``families``: :func:`apkscan.batch.families.summary` when the caller has it already."""
     from apkscan.report.html import _env
 
     env = _env()
@@ -500,7 +502,7 @@ def render_index(store: Store, apps: list[App], lang: str = "en", layouts: Layou
                   ("generator", _("Shared app-generator ids"))],
         clusters=found,
         graph=cluster_graph(found, layouts if layouts is not None else Layouts.of(store)),
-        families=family_summary(store),
+        families=family_summary(store) if families is None else families,
         family_threshold=SIMILARITY_THRESHOLD,
         link_kinds=LINK_KINDS,
         kind_names=KIND_NAMES,
@@ -586,10 +588,11 @@ def findings_jsonl(store: Store) -> str:
 def write_exports(store: Store, out: Path, lang: str = "en") -> list[str]:
     apps = load_apps(store, out)
     layouts = Layouts.of(store)
-    write_text_atomic(out / "index.html", render_index(store, apps, lang, layouts))
+    families = family_summary(store)
+    write_text_atomic(out / "index.html", render_index(store, apps, lang, layouts, families))
     if layouts.used != layouts.known:
         store.set_meta(LAYOUTS_META, json.dumps(layouts.used, sort_keys=True))
     write_text_atomic(out / "apps.csv", apps_csv(apps))
     write_text_atomic(out / "findings.jsonl", findings_jsonl(store))
-    write_text_atomic(out / "families.json", json.dumps(family_summary(store), ensure_ascii=False, indent=1) + "\n")
+    write_text_atomic(out / "families.json", json.dumps(families, ensure_ascii=False, indent=1) + "\n")
     return [str(out / n) for n in ("index.html", "apps.csv", "findings.jsonl", "families.json", "apkscan.db")]
