@@ -76,6 +76,9 @@ class BatchSummary:
     yara_stale: int = 0
     carried: int = 0
     """Of ``reevaluated``: results carried over unchanged to new rules (apkscan.batch.incremental)."""
+    checked: int = 0
+    """Of ``reevaluated``: apps whose touched rules were evaluated over their stored facts
+    (carried over when none matched, else re-evaluated in full)."""
     wall_s: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds per phase of the run: ``rules`` (loading them), ``inputs`` (finding and
@@ -371,6 +374,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
                 if what == "check":
                     task["check"] = list(check)
                     checks[sha] = (old, old_verdict)
+                    summary.checked += 1
                 tasks.append(task)
             else:
                 tasks.append({"kind": "scan", "key": sha, "path": str(paths[0])})
