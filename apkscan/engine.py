@@ -519,6 +519,83 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     )
 
 
+CAP_RULE = "ANALYSIS-FINDINGS-CAP"
+
+
+def _known_key(f: Finding) -> tuple[str, str]:
+    return (f.rule_id, f.fingerprint)
+
+
+def with_new_findings(
+    prior: ScanResult, ctx: Context, ruleset: RuleSet, options: Options, matched: dict[str, tuple[Evidence, ...]]
+) -> ScanResult | None:
+    """What :func:`evaluate` gives when the rules in ``matched`` (ids -> their evidence,
+    evaluated over ``ctx``) are added to a rule set whose other rules gave ``prior``,
+    without evaluating those other rules again (a rule change over a batch store, issue 16).
+
+    ``prior`` must be a full evaluation of the same facts by the same engine, data tables,
+    SDK catalogue and YARA rules, in which the rules of ``matched`` had no finding and no
+    error. Their findings then only join the list: the personal-data map folds nothing
+    into a rule it does not name, the list is ordered by (severity, category, rule id) and
+    rule ids are unique, and below the findings cap nothing is dropped. None when that
+    does not hold (a prior that hit the cap or would now, a rule id the data map names or
+    the prior already has): then evaluate in full. The privacy review and the similarity
+    fingerprint are computed again over ``ctx`` (the report shows them), and the known-sample
+    matches are taken again (None when they differ: the library changed since); every
+    other part of ``prior`` (SDKs, data access, rule errors) is kept.
+    Keep in step with :func:`_evaluate`."""
+    from apkscan.caps import MAX_FINDINGS
+
+    have = {f.rule_id for f in prior.findings}
+    if CAP_RULE in have or have & matched.keys() or len(prior.findings) + len(matched) >= MAX_FINDINGS:
+        return None
+    if ruleset.builtin_checks:
+        cats = pi_table().get("categories") or {}
+        named = {str(r) for c in cats.values() for r in ((c or {}).get("rules") or [])}
+        if named & matched.keys():
+            return None
+    added = [_rule_finding(rule, tuple(dict.fromkeys(matched[rule.id])), "yaml")
+             for rule in ruleset.rules if rule.id in matched]
+    if len(added) != len(matched):
+        return None
+    findings = list(prior.findings) + cap_findings(added)
+    findings.sort(key=lambda f: (-f.severity, f.category, f.rule_id))
+    facts = ctx.facts
+    if options.wants_fingerprints:
+        try:
+            facts = with_fingerprint(facts, ctx.matcher, ctx.sdk_hits)
+        except Exception:
+            return None  # the prior has the error: evaluate in full to say so again
+    if options.known is not None and ruleset.builtin_checks:
+        # a library edited since the prior evaluation: its matches are taken again in full
+        try:
+            fresh = cap_findings(options.known.findings(facts))
+        except Exception:
+            return None
+        kept = [f for f in prior.findings if f.source == "builtin" and "known-sample" in f.tags]
+        if sorted(fresh, key=_known_key) != sorted(kept, key=_known_key):
+            return None
+    privacy = None
+    if options.privacy and ruleset.builtin_checks and not any(e.rule_id == "PRIV" for e in prior.rule_errors):
+        try:
+            privacy = privacy_review(ctx, list(prior.data_access), options.policy)[0]
+        except Exception:
+            return None
+    decision = decide(findings, options.thresholds)
+    return replace(
+        prior,
+        facts=facts,
+        findings=tuple(findings),
+        rules_digest=ruleset.digest,
+        app_category=options.app_category,
+        verdict=decision.level,
+        verdict_reason=decision.reason,
+        verdict_reason_zh=decision.reason_zh,
+        verdict_deciding=decision.deciding,
+        privacy=privacy,
+    )
+
+
 def evaluate_facts(
     facts: ApkFacts,
     ruleset: RuleSet,
@@ -529,8 +606,15 @@ def evaluate_facts(
     """Rules over facts already read (batch re-evaluation uses this without the APK)."""
     t0 = time.perf_counter()
     result = evaluate(facts, ruleset, options)
+    return stamped(result, time.perf_counter() - t0, duration_s, timings)
+
+
+def stamped(result: ScanResult, rules_s: float, duration_s: float = 0.0,
+            timings: dict[str, float] | None = None) -> ScanResult:
+    """``result`` with the tool version, the time of evaluation, the duration (``duration_s``
+    of reading plus ``rules_s`` of evaluating) and the phase timings."""
     t = dict(timings or {})
-    t["rules"] = time.perf_counter() - t0
+    t["rules"] = rules_s
     if result.privacy is not None:  # a part of "rules", shown as its own phase under --verbose
         t["consent_reach"] = result.privacy.consent.seconds
     return replace(

@@ -15,10 +15,13 @@ change touches can alter it:
   conservative check over its stored permissions (:func:`may_match`: an ``all`` needs
   each part, an ``any`` one part, an ``at_least`` n parts; a ``permission`` leaf needs one
   of its permissions; any other predicate may match), else by evaluating only those rules
-  (and the rules they depend on) over its stored facts (:func:`touched_rules_fire`, in a
+  (and the rules they depend on) over its stored facts (:func:`evaluate_touched`, in a
   worker or, for a few apps, in the batch process).
 
-A rule that fires or fails, and every app the above does not cover, gets a full
+Where a changed or added rule does match, its finding joins the stored result
+(:func:`apkscan.engine.with_new_findings`: the verdict decided again, the reports
+rendered again) without evaluating the other rules again, when that gives what a full
+evaluation gives. A rule that fails, and every app the above does not cover, gets a full
 re-evaluation over its stored facts as before, reports included. Nothing is carried over
 for an app whose permissions were not recorded (stores written before this version, until
 their next re-evaluation).
@@ -37,7 +40,8 @@ import yaml
 
 from apkscan.batch.store import Store, now
 from apkscan.facts import ApkFacts
-from apkscan.rules.context import full_permission
+from apkscan.model import Evidence
+from apkscan.rules.context import Context, full_permission
 from apkscan.rules.loader import ENGINE_VERSION, RuleSet
 
 BASE_KEY = "__base__"
@@ -262,6 +266,18 @@ class Carry:
         self.carry(sha256, old)
         return ("carry", old, (), verdict)
 
+    def stored(self, sha256: str, old_digest: str) -> dict[str, str] | None:
+        """The parts of the app's result under ``old_digest`` that a rule's new finding
+        joins (:func:`apkscan.engine.with_new_findings`), as the store keeps them."""
+        row = self.store.db.execute(
+            "SELECT findings, sdks, data_access, rule_errors FROM results WHERE sha256 = ? AND rules_digest = ?",
+            (sha256, old_digest),
+        ).fetchone()
+        if row is None:
+            return None
+        return {k: str(v or "[]") for k, v in zip(("findings", "sdks", "data_access", "rule_errors"), row,
+                                                   strict=True)}
+
     def carry(self, sha256: str, old_digest: str) -> None:
         """Queue the copy of the result under ``old_digest`` to the current digest."""
         self._copies.append((sha256, old_digest))
@@ -270,14 +286,16 @@ class Carry:
             self.flush()
 
 
-def touched_rules_fire(facts: ApkFacts, ruleset: RuleSet, rule_ids: Iterable[str]) -> bool:
-    """Whether any of ``rule_ids`` matches these facts or fails on them, the rules evaluated
-    (with the rules they depend on, in the rule set's order) as a full evaluation evaluates
-    them: the same context over the same facts, the whole rule set's watched APIs and
-    keyword forms. False means a full evaluation would give these rules no finding and no
-    error, so every other part of the result is what it was without them."""
+def evaluate_touched(
+    facts: ApkFacts, ruleset: RuleSet, rule_ids: Iterable[str]
+) -> tuple[Context, dict[str, tuple[Evidence, ...]]] | None:
+    """The rules ``rule_ids`` evaluated over these facts (with the rules they depend on, in
+    the rule set's order) as a full evaluation evaluates them: the same context over the
+    same facts, with the whole rule set's watched APIs and keyword forms. Returns the
+    context and the evidence of those of ``rule_ids`` that match (empty: a full evaluation
+    would give them no finding and no error, so the rest of the result is what it was
+    without them), or None when one of them fails."""
     from apkscan.engine import all_watched
-    from apkscan.rules.context import Context
     from apkscan.sdk import SdkMatcher
 
     wanted = set(rule_ids)
@@ -292,6 +310,7 @@ def touched_rules_fire(facts: ApkFacts, ruleset: RuleSet, rule_ids: Iterable[str
                 todo.append(dep)
     ctx = Context(facts, SdkMatcher(ruleset.sdks), all_watched(ruleset), ruleset.keyword_forms,
                   ruleset.blob_patterns)
+    matched: dict[str, tuple[Evidence, ...]] = {}
     for rule in ruleset.rules:
         if rule.id not in needed:
             continue
@@ -299,13 +318,13 @@ def touched_rules_fire(facts: ApkFacts, ruleset: RuleSet, rule_ids: Iterable[str
             ev = rule.match(ctx)
         except Exception:
             if rule.id in wanted:
-                return True
+                return None
             ctx.rule_hits[rule.id] = False
             continue
         ctx.rule_hits[rule.id] = ev is not None
         if ev is not None and rule.id in wanted:
-            return True
-    return False
+            matched[rule.id] = tuple(ev)
+    return ctx, matched
 
 
 IN_PROCESS_MAX = 4

@@ -78,7 +78,10 @@ class BatchSummary:
     """Of ``reevaluated``: results carried over unchanged to new rules (apkscan.batch.incremental)."""
     checked: int = 0
     """Of ``reevaluated``: apps whose touched rules were evaluated over their stored facts
-    (carried over when none matched, else re-evaluated in full)."""
+    (carried over when none matched, else their findings joined to the stored result or,
+    where that cannot be told, the app re-evaluated in full)."""
+    joined: int = 0
+    """Of ``checked``: apps whose new findings joined their stored result."""
     wall_s: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds per phase of the run: ``rules`` (loading them), ``inputs`` (finding and
@@ -373,6 +376,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
                               "yara_stale": blob[1] != yara_digest}
                 if what == "check":
                     task["check"] = list(check)
+                    task["prior"] = carry.stored(sha, old)
                     checks[sha] = (old, old_verdict)
                     summary.checked += 1
                 tasks.append(task)
@@ -421,6 +425,7 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
                 else:
                     store.write_reeval(sha, payload, digest, stem, bool(task.get("yara_stale")))
                     summary.reevaluated += 1
+                    summary.joined += int(bool(payload.get("joined")))
                     summary.yara_stale += int(bool(task.get("yara_stale")))
             else:
                 kind, reason = str(payload.get("error_kind", "error")), str(payload.get("error", ""))

@@ -260,13 +260,43 @@ def _reevaluate_facts(task: Task, ruleset: RuleSet, formats: tuple[str, ...]) ->
         facts = replace(facts, file_name=task["file_name"])
     check = task.get("check")
     if check:
-        # a rule change (apkscan.batch.incremental): when none of the touched rules matches
-        # or fails, the stored result holds as it is and the parent carries it over
-        from apkscan.batch.incremental import touched_rules_fire
+        # a rule change (apkscan.batch.incremental): only the touched rules are evaluated
+        from apkscan.batch.incremental import evaluate_touched
+        from apkscan.engine import stamped, with_new_findings
 
-        if not touched_rules_fire(facts, ruleset, check):
-            return {"status": "ok", "unchanged": True}
+        t0 = time.perf_counter()
+        touched = evaluate_touched(facts, ruleset, check)
+        if touched is not None:
+            ctx, matched = touched
+            if not matched:  # the stored result holds as it is: the parent carries it over
+                return {"status": "ok", "unchanged": True}
+            prior = _prior_result(task.get("prior"), facts)
+            result = None if prior is None else with_new_findings(prior, ctx, ruleset, _options(), matched)
+            if result is not None:
+                payload = build_payload(stamped(result, time.perf_counter() - t0), formats, with_facts=False)
+                payload["joined"] = True
+                return payload
     return build_payload(evaluate_facts(facts, ruleset, _options()), formats, with_facts=False)
+
+
+def _prior_result(stored: dict[str, str] | None, facts: ApkFacts) -> ScanResult | None:
+    """The stored result a rule change builds on (its findings, SDKs, data access and rule
+    errors as the store keeps them), over ``facts``; None when there is none or it does not
+    read back (then the app is evaluated in full)."""
+    if not stored:
+        return None
+    from apkscan.model import DataAccess, Finding, RuleError, SdkHit
+
+    try:
+        return ScanResult(
+            facts=facts,
+            findings=tuple(from_dict(Finding, f) for f in json.loads(stored["findings"])),
+            sdks=tuple(from_dict(SdkHit, s) for s in json.loads(stored["sdks"])),
+            data_access=tuple(from_dict(DataAccess, a) for a in json.loads(stored["data_access"])),
+            rule_errors=tuple(from_dict(RuleError, e) for e in json.loads(stored["rule_errors"])),
+        )
+    except Exception:  # not what this version writes
+        return None
 
 
 def process(task: Task, ruleset: RuleSet, formats: tuple[str, ...],
