@@ -196,8 +196,12 @@ def data_access(ctx: Context) -> list[DataAccess]:
                 if entry.get("permission"):
                     gate.setdefault(cat, str(entry["permission"]))
     for entry in table.get("fields") or []:
-        for f, dex_path in ctx.fields_matching(str(entry["field"])):
-            by_cat[str(entry["category"])].append(Evidence("field-ref", f, file=dex_path))
+        reads = ctx.field_reads(str(entry["field"]))
+        for f, reader, dex_path in reads:  # located: the method that reads the field
+            by_cat[str(entry["category"])].append(ctx.field_evidence(f, reader, dex_path))
+        if not reads:  # referenced, no recorded read (older stored facts): the dex alone
+            for f, dex_path in ctx.fields_matching(str(entry["field"])):
+                by_cat[str(entry["category"])].append(Evidence("field-ref", f, file=dex_path))
     out = []
     for cat in sorted(by_cat):
         unique = tuple(dict.fromkeys(by_cat[cat]))

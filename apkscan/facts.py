@@ -272,6 +272,11 @@ class Dex:
     const_strings: Pairs = field(default_factory=Pairs)
     """(method index, string index) for ``const-string`` uses: which method loads which
     string, so evidence can name the method holding a URL or a keyword."""
+    field_reads: Pairs = field(default_factory=Pairs)
+    """(method index, field index) for static object-field reads (``sget-object``; the
+    primitive ``sget`` kinds are not recorded): which method
+    reads ``ContactsContract...CONTENT_URI`` or ``Build.SERIAL``, so evidence from a
+    field names its method as evidence from a call does."""
 
 
 @dataclass(frozen=True)

@@ -315,6 +315,21 @@ def test_craft_baseline() -> None:
     assert list(dex.const_strings) == [(0, 5), (0, 9)]
 
 
+SGET_0 = [0x0062, 0x0000]  # sget-object v0, field 0
+SGET_1 = [0x0062, 0x0001]  # sget-object v0, field 1 (out of range: the crafted file has one field)
+SGET_INT = [0x0060, 0x0000]  # sget v0, field 0: a primitive, not recorded
+
+
+def test_static_field_reads() -> None:
+    """sget-object instructions record (reader, field), as const-string records (loader,
+    string): the method that reads ContactsContract...CONTENT_URI is evidence's place."""
+    dex, notes = dex_notes(craft([code_item(SGET_INT + SGET_0 + INVOKE_1 + SGET_0 + SGET_1 + RETURN)], [[0]]))
+    assert list(dex.field_reads) == [(0, 0)] and list(dex.calls) == [(0, 1)]
+    assert notes == ["1 instructions refer to methods, strings or fields out of range"]
+    dex, _ = dex_notes(craft([code_item(SGET_0 + RETURN)], [[3]], odd=frozenset({0})))  # misaligned
+    assert list(dex.field_reads) == [(3, 0)]
+
+
 @pytest.mark.parametrize(
     "units",
     [
@@ -397,7 +412,7 @@ def test_out_of_range_references() -> None:
     units = [0x106E, 0x00FF, 0, 0x001A, 0x00FF, 0x001B, 0xFFFF, 0xFFFF, 0x001B, 0x0003, 0, *INVOKE_1, *RETURN]
     for odd in (frozenset(), frozenset({0})):
         dex, notes = dex_notes(craft([code_item(units)], [[0]], odd=odd))
-        assert "3 instructions refer to methods or strings out of range" in notes
+        assert "3 instructions refer to methods, strings or fields out of range" in notes
         assert list(dex.calls) == [(0, 1)]
         assert list(dex.const_strings) == [(0, 3)]
 
@@ -691,7 +706,7 @@ def test_extension_rejects_bad_arguments() -> None:
     with pytest.raises(ValueError):
         _dexfast.pick(data, 0x70, 10**6, 4, [], "type")
     with pytest.raises(ValueError):
-        _dexfast.walk_code(data, 0x70, 10**6, 1, 1)
+        _dexfast.walk_code(data, 0x70, 10**6, 1, 1, 1)
     with pytest.raises(ValueError):
         _dexfast.compose(b"1234567", [], [], [], False)
     with pytest.raises(TypeError):

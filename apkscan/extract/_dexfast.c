@@ -913,7 +913,7 @@ names_too_large(PyObject *self, PyObject *args)
 /* ------------------------------------------------------------------ class data and code */
 
 /* Opcode table: width in bytes (> 0), or a kind (<= 0) as WALK_TABLE in dex.py. */
-enum { K_NOP = 0, K_INVOKE = -1, K_STRING = -2, K_STRING_JUMBO = -3, K_POLY = -4 };
+enum { K_NOP = 0, K_INVOKE = -1, K_STRING = -2, K_STRING_JUMBO = -3, K_POLY = -4, K_FIELD = -5 };
 static int8_t walk_table[256];
 
 static void
@@ -966,6 +966,7 @@ init_walk_table(void)
         walk_table[op] = K_INVOKE;
     }
     walk_table[0x1A] = K_STRING;
+    walk_table[0x62] = K_FIELD; /* sget-object 21c: field index in unit 1 (content URIs, Build.SERIAL) */
     walk_table[0x1B] = K_STRING_JUMBO;
     walk_table[0xFA] = K_POLY;
     walk_table[0xFB] = K_POLY;
@@ -1025,9 +1026,11 @@ typedef struct {
     int64_t n_classes;
     uint64_t n_methods;
     uint64_t n_strings;
+    uint64_t n_fields;
     /* outputs */
     vec64 calls; /* (caller << 32 | callee) after dedup and filtering */
     vec64 strs;
+    vec64 flds; /* (reader << 32 | field) of sget-object instructions */
     int64_t counts[N_COUNTS];
 } walk_job;
 
@@ -1260,8 +1263,8 @@ walk(walk_job *job)
     vec64 entries = {0};
     uint32_t *owners = NULL;
     size_t *starts = NULL;
-    vec64 inv = {0}, cst = {0}, jmb = {0};
-    vec64 reg_calls = {0}, reg_strs = {0}, dir_calls = {0}, dir_strs = {0};
+    vec64 inv = {0}, cst = {0}, jmb = {0}, fld = {0};
+    vec64 reg_calls = {0}, reg_strs = {0}, dir_calls = {0}, dir_strs = {0}, reg_flds = {0}, dir_flds = {0};
     int64_t share_budget = 4 * n > (1 << 16) ? 4 * n : (1 << 16);
     int64_t walk_budget = 2 * n + (1 << 16);
 
@@ -1285,7 +1288,7 @@ walk(walk_job *job)
             job->counts[C_CODE_OVERLAP] = 1;
             break;
         }
-        inv.len = cst.len = jmb.len = 0;
+        inv.len = cst.len = jmb.len = fld.len = 0;
         /* ---- the hot loop: one table lookup per instruction */
         while (j < e) {
             int w = walk_table[d[j]];
@@ -1301,6 +1304,12 @@ walk(walk_job *job)
             }
             else if (w == K_STRING) {
                 if (vec_push(&cst, (uint64_t)j) < 0) {
+                    goto done;
+                }
+                j += 4;
+            }
+            else if (w == K_FIELD) {
+                if (vec_push(&fld, (uint64_t)j) < 0) {
                     goto done;
                 }
                 j += 4;
@@ -1347,8 +1356,11 @@ walk(walk_job *job)
             if (cst.len && (int64_t)cst.v[cst.len - 1] + 4 > e) {
                 cst.len--;
             }
+            if (fld.len && (int64_t)fld.v[fld.len - 1] + 4 > e) {
+                fld.len--;
+            }
         }
-        if (!(inv.len || cst.len || jmb.len)) {
+        if (!(inv.len || cst.len || jmb.len || fld.len)) {
             continue;
         }
         const uint32_t *own = owners + starts[ent];
@@ -1357,7 +1369,7 @@ walk(walk_job *job)
         if (n_own > 1) {
             job->counts[C_SHARED] += (int64_t)(n_own - 1);
             if (share_budget >= 0) {
-                share_budget -= (int64_t)(n_own - 1) * (int64_t)(inv.len + cst.len + jmb.len + 1);
+                share_budget -= (int64_t)(n_own - 1) * (int64_t)(inv.len + cst.len + jmb.len + fld.len + 1);
             }
             else {
                 share_budget = -1; /* stays negative, as in dex.py; no overflow */
@@ -1370,7 +1382,7 @@ walk(walk_job *job)
         if (code_off & 1) { /* misaligned (hostile) */
             for (size_t t = 0; t < targets; t++) {
                 if (emit_values(&dir_strs, own[t], &jmb) < 0 || emit_operands(&dir_calls, own[t], &inv, d) < 0 ||
-                    emit_operands(&dir_strs, own[t], &cst, d) < 0) {
+                    emit_operands(&dir_strs, own[t], &cst, d) < 0 || emit_operands(&dir_flds, own[t], &fld, d) < 0) {
                     goto done;
                 }
             }
@@ -1382,7 +1394,8 @@ walk(walk_job *job)
             }
         }
         for (size_t t = 0; t < targets; t++) {
-            if (emit_operands(&reg_calls, own[t], &inv, d) < 0 || emit_operands(&reg_strs, own[t], &cst, d) < 0) {
+            if (emit_operands(&reg_calls, own[t], &inv, d) < 0 || emit_operands(&reg_strs, own[t], &cst, d) < 0 ||
+                emit_operands(&reg_flds, own[t], &fld, d) < 0) {
                 goto done;
             }
         }
@@ -1395,6 +1408,11 @@ walk(walk_job *job)
     if (dedup(&job->strs, &reg_strs, &dir_strs, job->n_strings, &job->counts[C_BAD_REFS]) < 0) {
         goto done;
     }
+    vec_free(&reg_strs);
+    vec_free(&dir_strs);
+    if (dedup(&job->flds, &reg_flds, &dir_flds, job->n_fields, &job->counts[C_BAD_REFS]) < 0) {
+        goto done;
+    }
     rc = 0;
 done:
     vec_free(&entries);
@@ -1403,6 +1421,9 @@ done:
     vec_free(&inv);
     vec_free(&cst);
     vec_free(&jmb);
+    vec_free(&fld);
+    vec_free(&reg_flds);
+    vec_free(&dir_flds);
     vec_free(&reg_calls);
     vec_free(&reg_strs);
     vec_free(&dir_calls);
@@ -1430,23 +1451,25 @@ pairs_bytes(const vec64 *pairs)
 }
 
 PyDoc_STRVAR(walk_code_doc,
-"walk_code(data, class_defs_off, class_defs_count, n_methods, n_strings)\n"
-"    -> (calls, const_strings, counts)\n\n"
-"dex._code_owners then dex._walk_code: the call edges and const-string uses as bytes of\n"
+"walk_code(data, class_defs_off, class_defs_count, n_methods, n_strings, n_fields)\n"
+"    -> (calls, const_strings, field_reads, counts)\n\n"
+"dex._code_owners then dex._walk_code: the call edges, const-string uses and static-field\n"
+"reads as bytes of\n"
 "native uint32 pairs, and the nine counters dex._code_notes writes notes from.");
 
 static PyObject *
 walk_code(PyObject *self, PyObject *args)
 {
     PyObject *data_obj;
-    Py_ssize_t cd_off, nc, nm, ns;
-    if (!PyArg_ParseTuple(args, "O!nnnn:walk_code", &PyBytes_Type, &data_obj, &cd_off, &nc, &nm, &ns)) {
+    Py_ssize_t cd_off, nc, nm, ns, nf;
+    if (!PyArg_ParseTuple(args, "O!nnnnn:walk_code", &PyBytes_Type, &data_obj, &cd_off, &nc, &nm, &ns, &nf)) {
         return NULL;
     }
     if (!table_fits(PyBytes_GET_SIZE(data_obj), cd_off, nc, 32)) {
         return NULL;
     }
-    if (nm < 0 || ns < 0 || (uint64_t)nm > UINT32_MAX || (uint64_t)ns > UINT32_MAX) {
+    if (nm < 0 || ns < 0 || nf < 0 || (uint64_t)nm > UINT32_MAX || (uint64_t)ns > UINT32_MAX ||
+        (uint64_t)nf > UINT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "table sizes out of range");
         return NULL;
     }
@@ -1458,6 +1481,7 @@ walk_code(PyObject *self, PyObject *args)
     job.n_classes = nc;
     job.n_methods = (uint64_t)nm;
     job.n_strings = (uint64_t)ns;
+    job.n_fields = (uint64_t)nf;
     int rc;
     /* data is an immutable bytes object we hold a reference to: safe without the GIL. */
     Py_BEGIN_ALLOW_THREADS
@@ -1470,18 +1494,21 @@ walk_code(PyObject *self, PyObject *args)
     else {
         PyObject *calls = pairs_bytes(&job.calls);
         PyObject *strs = calls ? pairs_bytes(&job.strs) : NULL;
-        if (strs != NULL) {
+        PyObject *flds = strs ? pairs_bytes(&job.flds) : NULL;
+        if (flds != NULL) {
             const int64_t *c = job.counts;
-            result = Py_BuildValue("(NN(LLLLLLLLL))", calls, strs, (long long)c[0], (long long)c[1], (long long)c[2],
-                                   (long long)c[3], (long long)c[4], (long long)c[5], (long long)c[6],
+            result = Py_BuildValue("(NNN(LLLLLLLLL))", calls, strs, flds, (long long)c[0], (long long)c[1],
+                                   (long long)c[2], (long long)c[3], (long long)c[4], (long long)c[5], (long long)c[6],
                                    (long long)c[7], (long long)c[8]);
         }
         else {
             Py_XDECREF(calls);
+            Py_XDECREF(strs);
         }
     }
     vec_free(&job.calls);
     vec_free(&job.strs);
+    vec_free(&job.flds);
     return result;
 }
 

@@ -29,7 +29,7 @@ def compose(
     names of the 8-byte id rows of ``raw``; True when some index was out of range."""
 
 def walk_code(
-    data: bytes, class_defs_off: int, class_defs_count: int, n_methods: int, n_strings: int, /
-) -> tuple[bytes, bytes, tuple[int, int, int, int, int, int, int, int, int]]:
-    """``dex._code_owners`` then ``dex._walk_code``: (calls, const_strings) as native
-    uint32 pairs and the counters of ``dex._code_notes``."""
+    data: bytes, class_defs_off: int, class_defs_count: int, n_methods: int, n_strings: int, n_fields: int, /
+) -> tuple[bytes, bytes, bytes, tuple[int, int, int, int, int, int, int, int, int]]:
+    """``dex._code_owners`` then ``dex._walk_code``: (calls, const_strings, field_reads)
+    as native uint32 pairs and the counters of ``dex._code_notes``."""

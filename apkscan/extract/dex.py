@@ -125,12 +125,14 @@ _K_INVOKE = -1  # method index in unit 1, 3 units
 _K_STRING = -2  # const-string: string index in unit 1, 2 units
 _K_STRING_JUMBO = -3  # const-string/jumbo: u4 string index in units 1-2, 3 units
 _K_POLY = -4  # invoke-polymorphic: method index in unit 1, 4 units
+_K_FIELD = -5  # sget-object: field index in unit 1, 2 units (primitives are not recorded)
 
 _WALK: list[int] = [2 * w for w in _UNIT_WIDTH]
 _WALK[0x00] = _K_NOP
 for _op in (*range(0x6E, 0x73), *range(0x74, 0x79)):
     _WALK[_op] = _K_INVOKE
 _WALK[0x1A] = _K_STRING
+_WALK[0x62] = _K_FIELD
 _WALK[0x1B] = _K_STRING_JUMBO
 _WALK[0xFA] = _K_POLY
 _WALK[0xFB] = _K_POLY
@@ -537,13 +539,13 @@ def _read_dex(data: bytes, path: str, native: bool) -> tuple[Dex, list[Tamper]]:
     nc = table("class_defs", class_defs_size, class_defs_off, 32)
     if fast is not None:
         classes, _ = fast.pick(data, class_defs_off, nc, 32, types, "type")
-        flat_calls, flat_strs, counts = fast.walk_code(data, class_defs_off, nc, nm, ns)
-        calls, const_strings = Pairs(_u32(flat_calls)), Pairs(_u32(flat_strs))
+        flat_calls, flat_strs, flat_flds, counts = fast.walk_code(data, class_defs_off, nc, nm, ns, nf)
+        calls, const_strings, field_reads = Pairs(_u32(flat_calls)), Pairs(_u32(flat_strs)), Pairs(_u32(flat_flds))
     else:
         class_defs = list(struct.iter_unpack("<8I", data[class_defs_off : class_defs_off + 32 * nc]))
         classes = [_pick(types, d[0], "type") for d in class_defs]
         owners, owner_counts = _code_owners(data, [d[6] for d in class_defs], nm)
-        calls, const_strings, walk_counts = _walk_code(data, owners, nm, ns)
+        calls, const_strings, field_reads, walk_counts = _walk_code(data, owners, nm, ns, nf)
         counts = owner_counts + walk_counts
     _code_notes(notes, counts)
 
@@ -555,6 +557,7 @@ def _read_dex(data: bytes, path: str, native: bool) -> tuple[Dex, list[Tamper]]:
         strings=tuple(strings),
         calls=calls,
         const_strings=const_strings,
+        field_reads=field_reads,
     )
     return dex, notes.result()
 
@@ -603,7 +606,7 @@ _CODE_NOTES = (
     "{} code items outside the file",
     "{} methods share a code item with another method",
     "shared code items: too many call edges, the rest were dropped",
-    "{} instructions refer to methods or strings out of range",
+    "{} instructions refer to methods, strings or fields out of range",
 )
 """The note for each counter of :data:`_Counts` that is not zero ({} is the count)."""
 
@@ -723,14 +726,15 @@ def _walk_code(
     owners_by_code: dict[int, list[int]],
     n_methods: int,
     n_strings: int,
-) -> tuple[Pairs, Pairs, _Counts]:
+    n_fields: int = 0,
+) -> tuple[Pairs, Pairs, Pairs, _Counts]:
     """Walk the instructions of every code item once.
 
-    Invokes and const-strings are recorded as byte positions during the walk (one list
-    append, no arithmetic), with their caller in a parallel list extended once per code
-    item. The operands are read for all positions at the end in one C-level pass, and
-    ``dict.fromkeys(zip(callers, callees))`` deduplicates while keeping the edges grouped
-    by caller in code-item order.
+    Invokes, const-strings and static object-field reads (sget-object) are recorded as
+    byte positions during the walk (one list append, no arithmetic), with their caller in
+    a parallel list extended once per code item. The operands are read for all positions
+    at the end in one C-level pass, and ``dict.fromkeys(zip(callers, callees))``
+    deduplicates while keeping the edges grouped by caller in code-item order.
 
     Every owner of a shared code item gets its uses (invokes, const-strings and
     const-string/jumbo alike, misaligned or not), as long as the copies fit in a budget
@@ -740,15 +744,20 @@ def _walk_code(
     walk = WALK_TABLE
     invokes: list[int] = []
     consts: list[int] = []
+    sgets: list[int] = []
     jumbos: list[int] = []  # const-string/jumbo string indices of the current code item
     inv = invokes.append
     cst = consts.append
+    fld = sgets.append
     inv_callers: list[int] = []
     cst_callers: list[int] = []
+    fld_callers: list[int] = []
     more_inv_callers = inv_callers.extend
     more_cst_callers = cst_callers.extend
+    more_fld_callers = fld_callers.extend
     direct_calls: list[tuple[int, int]] = []  # misaligned code (hostile)
     direct_strs: list[tuple[int, int]] = []  # const-string/jumbo, misaligned code
+    direct_flds: list[tuple[int, int]] = []  # misaligned code
     bad_code = 0
     shared = 0
     share_budget = max(4 * n, 1 << 16)
@@ -775,6 +784,7 @@ def _walk_code(
         owner = owners[0]
         inv_mark = len(invokes)
         cst_mark = len(consts)
+        fld_mark = len(sgets)
         # ---- the hot loop: one table lookup per instruction
         while j < e:
             w = walk[data[j]]
@@ -785,6 +795,9 @@ def _walk_code(
                 j += 6
             elif w == -2:  # const-string: string index in unit 1
                 cst(j)
+                j += 4
+            elif w == -5:  # sget-object: field index in unit 1
+                fld(j)
                 j += 4
             elif w == 0:  # nop, or a payload pseudo-instruction
                 hi = data[j + 1]
@@ -814,17 +827,20 @@ def _walk_code(
                 invokes.pop()
             if len(consts) > cst_mark and consts[-1] + 4 > e:
                 consts.pop()
+            if len(sgets) > fld_mark and sgets[-1] + 4 > e:
+                sgets.pop()
         n_inv = len(invokes) - inv_mark
         n_cst = len(consts) - cst_mark
+        n_fld = len(sgets) - fld_mark
         n_jmb = len(jumbos)
-        if not (n_inv or n_cst or n_jmb):
+        if not (n_inv or n_cst or n_jmb or n_fld):
             continue
         targets = owners
         if len(owners) > 1:
             # Several methods claim this code item; each gets its uses, within a budget
             # so that a crafted file cannot make the output quadratic in its size.
             shared += len(owners) - 1
-            share_budget -= (len(owners) - 1) * (n_inv + n_cst + n_jmb + 1)
+            share_budget -= (len(owners) - 1) * (n_inv + n_cst + n_jmb + n_fld + 1)
             if share_budget < 0:
                 over_budget = 1
                 targets = owners[:1]
@@ -833,7 +849,8 @@ def _walk_code(
                 direct_strs += [(o, s) for s in jumbos]
                 direct_calls += [(o, data[p + 2] | data[p + 3] << 8) for p in invokes[inv_mark:]]
                 direct_strs += [(o, data[p + 2] | data[p + 3] << 8) for p in consts[cst_mark:]]
-            del invokes[inv_mark:], consts[cst_mark:], jumbos[:]
+                direct_flds += [(o, data[p + 2] | data[p + 3] << 8) for p in sgets[fld_mark:]]
+            del invokes[inv_mark:], consts[cst_mark:], sgets[fld_mark:], jumbos[:]
             continue
         if n_jmb:
             for o in targets:
@@ -843,14 +860,19 @@ def _walk_code(
             more_inv_callers(repeat(owner, n_inv))
         if n_cst:
             more_cst_callers(repeat(owner, n_cst))
+        if n_fld:
+            more_fld_callers(repeat(owner, n_fld))
         if len(targets) > 1:
             inv_slice = invokes[inv_mark:]
             cst_slice = consts[cst_mark:]
+            fld_slice = sgets[fld_mark:]
             for o in targets[1:]:
                 invokes += inv_slice
                 consts += cst_slice
+                sgets += fld_slice
                 more_inv_callers(repeat(o, n_inv))
                 more_cst_callers(repeat(o, n_cst))
+                more_fld_callers(repeat(o, n_fld))
 
     # ---- operands: the u2 after each recorded opcode (all positions are even here)
     units: memoryview | array[int]
@@ -864,6 +886,7 @@ def _walk_code(
     after = (2).__add__  # p -> p + 2
     callees = list(map(operand, map(half, map(after, invokes))))
     strings = list(map(operand, map(half, map(after, consts))))
+    read_fields = list(map(operand, map(half, map(after, sgets))))
     if isinstance(units, memoryview):
         units.release()
     calls = dict.fromkeys(zip(inv_callers, callees, strict=True))
@@ -879,5 +902,11 @@ def _walk_code(
         kept = {k: None for k in const_strings if k[1] < n_strings}
         bad_refs += len(const_strings) - len(kept)
         const_strings = kept
+    field_reads = dict.fromkeys(zip(fld_callers, read_fields, strict=True))
+    field_reads.update(dict.fromkeys(direct_flds))
+    if (read_fields and max(read_fields) >= n_fields) or direct_flds:
+        kept = {k: None for k in field_reads if k[1] < n_fields}
+        bad_refs += len(field_reads) - len(kept)
+        field_reads = kept
     counts = (overlap, bad_code, shared, over_budget, bad_refs)
-    return Pairs.of(calls), Pairs.of(const_strings), counts
+    return Pairs.of(calls), Pairs.of(const_strings), Pairs.of(field_reads), counts

@@ -65,6 +65,7 @@ EVIDENCE_KIND_ZH = {
     "api-call": "API调用",
     "content-uri": "内容URI",
     "field-ref": "字段引用",
+    "field-read": "字段读取",
     "string": "字符串",
     "keyword": "关键词",
     "permission": "权限",

@@ -54,6 +54,11 @@ def split_ref(ref: str) -> tuple[str, str]:
     return smali_to_dotted(cls), member
 
 
+FRAMEWORK_FIELDS = ("Landroid/", "Ljava/", "Ljavax/", "Lcom/android/", "Lorg/apache/http/")
+"""Fields whose reads are indexed: the platform's constants (content URIs, Build fields),
+not the app's own static fields."""
+
+
 class Context:
     """What rules ask about an app, answered from indexes built on first use."""
 
@@ -187,6 +192,32 @@ class Context:
                     if wanted(names[c]):
                         return names[c]
         return None
+
+    @cached_property
+    def field_sites(self) -> dict[str, list[tuple[str, str]]]:
+        """Framework field (``Landroid/...``, ``Ljava/...``) -> [(reading method, dex
+        path)], from each dex's static-field reads, in one C-level pass per dex."""
+        out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for dex in self.facts.dex:
+            flat = dex.field_reads.flat
+            if not flat:
+                continue
+            wanted = set(self._sorted(dex, "fields").indices(FRAMEWORK_FIELDS))
+            if not wanted:
+                continue
+            fields, methods = dex.fields, dex.methods
+            read = flat[1::2]
+            for m, f in compress(zip(flat[0::2], read, strict=True), map(wanted.__contains__, read)):
+                out[fields[f]].append((methods[m], dex.path))
+        return out
+
+    def field_reads(self, prefix: str) -> list[tuple[str, str, str]]:
+        """(field, reading method, dex path) for framework fields starting with ``prefix``."""
+        return [(f, m, d) for f, sites in self.field_sites.items() if f.startswith(prefix) for m, d in sites]
+
+    def field_evidence(self, field: str, reader: str, dex: str, detail: str = "") -> Evidence:
+        cls, method = split_ref(reader)
+        return Evidence("field-read", field, dex, cls, method, sdk=self.matcher.sdk_of(cls), detail=detail)
 
     def fields_matching(self, prefix: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []

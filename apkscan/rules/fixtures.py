@@ -44,6 +44,7 @@ CASE_KEYS = {
     "calls",
     "strings",
     "const_strings",
+    "field_reads",
     "resources",
     "assets",
     "certificates",
@@ -167,14 +168,26 @@ def facts_from_case(case: dict[str, Any]) -> ApkFacts:
         if text not in dex_strings:
             dex_strings += (text,)
         loads.append((methods.index(method), dex_strings.index(text)))
+    fields: list[str] = list(case.get("fields") or ())
+    reads: list[tuple[int, int]] = []
+    for pair in case.get("field_reads") or ():  # [method, field]: the method reads the static field
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise CaseError("a field_reads entry is a [method, field] pair")
+        method, fname = (str(p) for p in pair)
+        if method not in methods:
+            methods.append(method)
+        if fname not in fields:
+            fields.append(fname)
+        reads.append((methods.index(method), fields.index(fname)))
     dex = Dex(
         path="classes.dex",
         classes=tuple(classes),
         methods=tuple(methods),
-        fields=tuple(case.get("fields") or ()),
+        fields=tuple(fields),
         strings=dex_strings,
         calls=Pairs.of(calls),
         const_strings=Pairs.of(loads),
+        field_reads=Pairs.of(reads),
     )
     from apkscan.extract.text import TextHarvest
 

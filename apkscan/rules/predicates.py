@@ -560,10 +560,22 @@ def _api(value: Any, env: CompileEnv) -> Pred:
 @predicate("field")
 def _field(value: Any, env: CompileEnv) -> Pred:
     prefixes = tuple(_strings(value, "field"))
+    app_only = env.app_code_only
 
     def run(ctx: Context) -> list[Evidence] | None:
-        hits = [h for p in prefixes for h in ctx.fields_matching(p)]
-        return _cap([Evidence("field-ref", f, file=d) for f, d in hits]) or None
+        # Each read names its method and SDK; a field only referenced (read by no sget
+        # the reader saw, or in facts from before reads were recorded) is still evidence.
+        ev: list[Evidence] = []
+        read: set[str] = set()
+        for p in prefixes:
+            for f, reader, dex in ctx.field_reads(p):
+                read.add(f)
+                e = ctx.field_evidence(f, reader, dex)
+                if e.sdk in ctx.platform_sdks or (app_only and ctx.is_known_sdk(e.sdk)):
+                    continue
+                ev.append(e)
+        ev += [Evidence("field-ref", f, file=d) for p in prefixes for f, d in ctx.fields_matching(p) if f not in read]
+        return _cap(ev) or None
 
     return run
 
@@ -638,16 +650,19 @@ def _same_class(value: Any, env: CompileEnv) -> Pred:
 
 @predicate("source_to_sink")
 def _source_to_sink(value: Any, env: CompileEnv) -> Pred:
-    """``{source: [apis], uri: [content URIs], sink: [apis]}``: a method of the app's own
-    code (or of an unidentified package tree) calls a source API or loads a content URI
-    starting with one given, and a sink API is called by that method, by a method that
-    calls it, or by a method either of them calls: the data is read and sent out in one
-    place (one hop of the call graph each way; no data-flow tracking)."""
-    v = _mapping(value, {"source", "uri", "sink"}, {"sink"})
+    """``{source: [apis], uri: [content URIs], field: [fields], sink: [apis]}``: a method of
+    the app's own code (or of an unidentified package tree) calls a source API, loads a
+    content URI starting with one given or reads a given framework field
+    (``ContactsContract$CommonDataKinds$Phone;->CONTENT_URI``), and a sink API is called
+    by that method, by a method that calls it, or by a method either of them calls: the
+    data is read and sent out in one place (one hop of the call graph each way; no
+    data-flow tracking)."""
+    v = _mapping(value, {"source", "uri", "field", "sink"}, {"sink"})
     sources = _api_list(v["source"]) if "source" in v else ()
     uris = tuple(_strings(v["uri"], "uri")) if "uri" in v else ()
-    if not sources and not uris:
-        raise PredicateError("give 'source' APIs or content 'uri' prefixes")
+    src_fields = tuple(_strings(v["field"], "field")) if "field" in v else ()
+    if not sources and not uris and not src_fields:
+        raise PredicateError("give 'source' APIs, content 'uri' prefixes or 'field's")
     sinks = _api_list(v["sink"])
     env.watched_apis.update(sources)
     env.watched_apis.update(sinks)
@@ -667,6 +682,11 @@ def _source_to_sink(value: Any, env: CompileEnv) -> Pred:
                 sdk = ctx.matcher.sdk_of(cls)
                 if not foreign(sdk):
                     sites.append((dex_path, caller, Evidence("content-uri", text, dex_path, cls, method, sdk=sdk)))
+        for prefix in src_fields:
+            for f, reader, dex_path in ctx.field_reads(prefix):
+                e = ctx.field_evidence(f, reader, dex_path)
+                if not foreign(e.sdk):
+                    sites.append((dex_path, reader, e))
         if not sites:
             return None
         sink_at: dict[str, Evidence] = {}
@@ -735,10 +755,19 @@ def _collects(value: Any, env: CompileEnv) -> Pred:
                             hit = Evidence("content-uri", text, dex_path, cls, method, sdk=sdk, detail=c)
                             break
             if hit is None and fields[c] and perms[c] in ctx.permissions:
-                # A field (CallLog.Calls.CONTENT_URI ...) has no call site to attribute;
-                # with the category's permission requested it shows the app's own intent.
+                # A field (CallLog.Calls.CONTENT_URI ...) is attributed to the method that
+                # reads it; a field referenced with no recorded read (older stored facts)
+                # counts with the category's permission requested, as the app's intent.
                 for f in fields[c]:
-                    refs = ctx.fields_matching(f)
+                    reads = ctx.field_reads(f)
+                    for field_name, reader, dex_path in reads:
+                        e = ctx.field_evidence(field_name, reader, dex_path, detail=c)
+                        if counts(ctx, e.sdk):
+                            hit = e
+                            break
+                    if hit is not None:
+                        break
+                    refs = [] if reads else ctx.fields_matching(f)
                     if refs:
                         hit = Evidence("field-ref", refs[0][0], file=refs[0][1], detail=c)
                         break
