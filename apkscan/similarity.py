@@ -292,8 +292,9 @@ def _fuzzy(fp: Fingerprint) -> dict[str, list[str]]:
 
 def components(a: Fingerprint, b: Fingerprint) -> dict[str, float]:
     """Similarity per component present in both (0..1): the sketches' Jaccard estimates and
-    ``1 - TLSH distance / 200`` of the fuzzy hashes (for the dex files: each of ``a``'s dex
-    against its closest in ``b``, averaged)."""
+    ``1 - TLSH distance / 200`` of the fuzzy hashes (for the dex files: each dex of either
+    app against its closest in the other, averaged, so that the score does not depend on
+    which app comes first)."""
     out: dict[str, float] = {}
     for name in SKETCHES:
         sa, sb = getattr(a, name), getattr(b, name)
@@ -306,6 +307,8 @@ def components(a: Fingerprint, b: Fingerprint) -> dict[str, float]:
         if not da or not db:
             continue
         best = [min(distance(x, y) for y in db) for x in da[:16]]
+        if len(da) > 1 or len(db) > 1:
+            best += [min(distance(y, x) for x in da) for y in db[:16]]
         d = sum(best) / len(best)
         out[name] = max(0.0, 1.0 - d / TLSH_SCALE)
     return {k: round(v, 3) for k, v in out.items()}
