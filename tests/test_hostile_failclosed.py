@@ -276,7 +276,10 @@ def test_timeout_ends_the_process_with_a_slow_yara_rule(tmp_path: Path) -> None:
     h.write(tmp_path / "s.apk", h.with_entries([h.entry("assets/data.txt", text)], sample="clean"))
     run = apkscan(tmp_path, "scan", "s.apk", "--rules", "slow", "--timeout", "3", "-o", "out", "-q")
     assert run["rc"] == int(ExitCode.BROKEN_APK), run
-    assert float(run["wall"]) < 3 + 2 + 1.5, run  # + interpreter start  # type: ignore[arg-type]
+    # The rule alone runs about 30 s here: ending well before that shows the deadline
+    # worked. The margin absorbs interpreter start and a loaded CI machine (this is a
+    # check of behaviour, not a speed measurement).
+    assert float(run["wall"]) < 3 + 12, run  # type: ignore[arg-type]
     assert "took longer than 3 s" in str(run["err"]) and len(str(run["err"]).strip().splitlines()) == 1
 
 
