@@ -371,6 +371,7 @@ def fuzz(raw: bytes, rounds: int, seed: int, per_input: float) -> dict[str, int]
             assert isinstance(dex, Dex)
             assert all(0 <= c < len(dex.methods) and 0 <= m < len(dex.methods) for c, m in dex.calls)
             assert all(0 <= m < len(dex.methods) and 0 <= s < len(dex.strings) for m, s in dex.const_strings)
+            assert all(0 <= m < len(dex.methods) and 0 <= f < len(dex.fields) for m, f in dex.field_reads)
             assert len(notes) <= 41
             outcome["ok"] += 1
         elapsed = time.perf_counter() - start
