@@ -109,11 +109,18 @@ def _batch(src: Path, out: Path, rule_text: str | None, tmp: Path):  # type: ign
     return run_batch(BatchOptions(source=src, out=out, jobs=1, formats=("json",), quiet=True, rule_dirs=dirs))
 
 
-def test_rule_changes_give_what_a_rescan_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("in_process", [True, False], ids=["in-process", "workers"])
+def test_rule_changes_give_what_a_rescan_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               in_process: bool) -> None:
     """Each rule change over one store (a rule that matches nothing, one that fires, a
-    changed rule with findings, a removed rule) gives, app by app, the stored result and
-    JSON report that a batch from scratch with the same rules gives; the apps no touched
-    rule can change are carried over, reports and all."""
+    changed rule with findings, a removed rule, a rule on top of another) gives, app by
+    app, the stored result and JSON report that a batch from scratch with the same rules
+    gives; the apps no touched rule can change are carried over, reports and all. The
+    evaluations run in the batch process (a few apps) or in the workers."""
+    from apkscan.batch import incremental
+
+    if not in_process:
+        monkeypatch.setattr(incremental, "IN_PROCESS_MAX", 0)
     src = tmp_path / "in"
     src.mkdir()
     for name in ("pii_collector", "clean", "toolbox"):
@@ -127,18 +134,6 @@ def test_rule_changes_give_what_a_rescan_gives(tmp_path: Path, monkeypatch: pyte
     sms = {sha for sha, p in perms.items() if "android.permission.READ_SMS" in p}
     assert sms and len(sms) < 3  # the PII sample reads SMS, the others do not
 
-    from apkscan import engine
-
-    joined: list[str] = []  # apps whose new finding joined the stored result (no full evaluation)
-    real = engine.with_new_findings
-
-    def spy(*args, **kw):  # type: ignore[no-untyped-def]
-        result = real(*args, **kw)
-        if result is not None:
-            joined.append(result.facts.sha256)
-        return result
-
-    monkeypatch.setattr(engine, "with_new_findings", spy)  # the few re-evaluations run in this process
     steps = [
         NEW_RULE,  # may match the SMS app by its permissions; its facts say no
         NEW_RULE + SMS_RULE.removeprefix("rules:\n"),  # fires on the SMS app
@@ -147,7 +142,6 @@ def test_rule_changes_give_what_a_rescan_gives(tmp_path: Path, monkeypatch: pyte
         SMS_RULE.replace("severity: low", "severity: high") + DEPENDENT_RULE,  # a new rule on top of another
     ]
     for i, text in enumerate(steps):
-        joined.clear()
         summary = _batch(src, out, text, tmp_path)
         fresh = _batch(src, tmp_path / f"fresh{i}", text, tmp_path)
         assert summary.rules_digest == fresh.rules_digest
@@ -164,7 +158,8 @@ def test_rule_changes_give_what_a_rescan_gives(tmp_path: Path, monkeypatch: pyte
         changed = sms if i in (1, 2, 4) else set()
         assert summary.carried == 3 - len(changed), f"step {i}"
         # a new rule's finding joins the stored result; a changed rule that had one is evaluated in full
-        assert len(joined) == (len(sms) if i in (1, 4) else 0), f"step {i}"
+        assert summary.joined == (len(sms) if i in (1, 4) else 0), f"step {i}"
+        assert summary.checked == (len(sms) if i in (0, 1) else 0 if i in (2, 3) else 3), f"step {i}"
     report = json.loads(next((out / "reports").glob("*.json")).read_text(encoding="utf-8"))
     assert report["findings"] is not None
     sev = {f["severity"] for r in _current(out).values() for f in r["findings"] if f["rule_id"] == "TEST-NEW-002"}
