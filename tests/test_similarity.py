@@ -127,3 +127,13 @@ def test_a_renamed_kit_keeps_its_sketch(fps) -> None:  # type: ignore[no-untyped
 
 def test_empty_fingerprint_compares_to_nothing() -> None:
     assert similarity.similarity(Fingerprint(), Fingerprint()) == (0.0, {})
+
+
+def test_binary_web_assets_are_not_fuzzy_hashed() -> None:
+    assert fz.looks_like_text('{"a": [1, 2]}\n<html>\t</html>')
+    assert fz.looks_like_text("彩票开奖".encode("gbk").decode("utf-8", "replace") * 50)  # GBK text stays text
+    payload = random.Random(3).randbytes(8000).decode("utf-8", "replace")
+    assert not fz.looks_like_text(payload) and not fz.looks_like_text("")
+    hashes = fz.FuzzyHashes()
+    hashes.add_web("assets/tR.json", payload)
+    assert hashes.result() == ()

@@ -13,6 +13,7 @@ sketches of :mod:`apkscan.similarity` still work).
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 tlsh: Any
@@ -61,6 +62,21 @@ def distance(a: str, b: str) -> int:
         return 300
 
 
+BINARY_SHARE = 0.01
+"""Share of control characters above which a "web" asset is not text."""
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def looks_like_text(text: str, probe: int = 4096) -> bool:
+    """Whether the first ``probe`` characters are text: at most :data:`BINARY_SHARE` of
+    them control characters other than whitespace (text in any ASCII-based encoding, GBK
+    included, has next to none; random bytes have one in nine). A packed payload saved as
+    ``.json`` is random bytes, and TLSH finds all random bytes alike (every byte trigram
+    about equally frequent): it would make unrelated apps "similar"."""
+    head = text[:probe]
+    return bool(head) and len(_CONTROL.findall(head)) <= BINARY_SHARE * len(head)
+
+
 def is_web_asset(name: str) -> bool:
     return name.startswith("assets/") and name.lower().endswith(WEB_SUFFIXES)
 
@@ -85,7 +101,7 @@ class FuzzyHashes:
     def add_web(self, name: str, text: str) -> None:
         """One web asset's text; all of them are hashed together by :meth:`result`.
         Only :data:`SAMPLE_BYTES` per asset are kept (a bundle is many files)."""
-        if not self.enabled or self._web_bytes >= 4 * SAMPLE_THRESHOLD:
+        if not self.enabled or self._web_bytes >= 4 * SAMPLE_THRESHOLD or not looks_like_text(text):
             return
         blob = text[: SAMPLE_BYTES].encode("utf-8", "replace")
         self._web.append(blob)
