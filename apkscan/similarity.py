@@ -1,6 +1,6 @@
 """Similarity of apps: MinHash sketches of the app's own code, comparison, and an LSH index.
 
-See docs/families.md. Three sketches are made from the facts (no second read of the APK):
+See docs/families.md. These sketches are made from the facts (no second read of the APK):
 
 ``code``
     one feature per method of the app's own classes (classes of catalogued SDKs and of
@@ -16,6 +16,8 @@ See docs/families.md. Three sketches are made from the facts (no second read of 
 ``api`` and ``shape``
     the framework APIs the app's own code calls; the manifest without the app's names
     (permissions, and per component its kind, exported flag and intent filters).
+``keys``
+    the names of the app's string resources (kept in ``Fingerprint.fuzzy``, see :data:`KEYS`).
 
 Each is a one-permutation MinHash of :data:`K` slots (empty slots filled from the next
 non-empty one, "densification"), so the share of equal slots estimates the Jaccard
@@ -24,13 +26,16 @@ dex and the web bundle come from :mod:`apkscan.extract.fingerprint`.
 
 :class:`LshIndex` bands the sketches (:data:`BANDS` bands of :data:`ROWS` slots): two apps
 become candidates when one band of one sketch is equal, which happens with probability
-``1 - (1 - J**ROWS)**BANDS`` (over 0.96 from J = 0.5, under 0.1 below J = 0.2); only
-candidates are scored, so a look-up costs about the same for 1,000 or 100,000 apps.
+``1 - (1 - J**ROWS)**BANDS`` (0.64 at J = 0.5, 0.99 from J = 0.7, under 0.07 below
+J = 0.25); only candidates are scored, so a look-up costs about the same for 1,000 or
+100,000 apps.
 """
 
 from __future__ import annotations
 
+import operator
 import os
+import sys
 import zlib
 from array import array
 from collections import defaultdict
@@ -47,6 +52,7 @@ K = 64
 BANDS = 16
 ROWS = 4
 MASK = (1 << 64) - 1
+_LITTLE_ENDIAN = sys.byteorder == "little"
 MIN_FEATURES = 20
 """A sketch of fewer features than this is not compared (a handful of trivial methods)."""
 
@@ -61,6 +67,18 @@ LIBRARY_RESOURCES = (
     "btn_checkbox_", "btn_radio_", "test_", "tooltip_", "select_dialog_", "support_", "exo_",
 )
 """Resource file names of AndroidX, Material and Play services (same bytes in every app)."""
+LIBRARY_STRINGS = (
+    "abc_", "mtrl_", "material_", "m3_", "design_", "exo_", "common_", "status_bar_notification_info_",
+    "search_menu_title", "appbar_scrolling_view_behavior", "bottom_sheet_behavior", "character_counter_",
+    "password_toggle_", "path_password_", "fab_transformation_", "hide_bottom_view_on_scroll_behavior",
+    "fingerprint_", "accessibility_fingerprint_", "clear_text_end_icon_", "error_icon_content_description",
+    "exposed_dropdown_menu_", "icon_content_description", "item_view_role_description", "chip_text",
+    "default_web_client_id", "firebase_", "gcm_", "google_", "ga_trackingId", "project_id", "fcm_",
+    "com_facebook_", "androidx_", "preference_", "v7_preference_", "expand_button_title",
+    "summary_collapsed_preference_list", "app_name",
+)
+"""String resource names that AndroidX, Material, Play services, Firebase and Facebook
+define in every app that uses them (and ``app_name``, which every app has)."""
 
 
 def _mix(x: int) -> int:
@@ -99,7 +117,10 @@ def minhash(features: Iterable[int]) -> tuple[int, ...]:
 def jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
     if not a or not b:
         return 0.0
-    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / K
+    if len(a) != len(b):
+        raise ValueError("sketches of different sizes")
+    equal: int = sum(map(operator.eq, a, b))
+    return equal / K
 
 
 def _excluded_prefixes(
@@ -242,6 +263,44 @@ def file_features(facts: ApkFacts) -> list[int]:
     return [_mix(v) for v in out]
 
 
+def key_features(facts: ApkFacts) -> list[int]:
+    """The names of the app's string resources (``R.string.NAME``; library ones left out).
+    Code obfuscators rename classes, methods and packages, encrypt string constants and
+    insert junk code; none of them touch resource names, and a kit rebranded for a new
+    operator changes the strings' values (name, servers), not the names its layouts use."""
+    names = {name for _, name, _ in facts.strings.resources if not name.startswith(LIBRARY_STRINGS)}
+    hashes_of = _native.str_hashes if _native is not None else _str_hashes_py
+    return [_mix(h) for h in hashes_of(names)]
+
+
+KEYS = "keys"
+"""The resource-name sketch is carried in :attr:`Fingerprint.fuzzy` as ``("keys",
+"MH<features>:<64 slots x 8 hex digits>")`` (each slot folded to 32 bits), so that
+fingerprints stored before it existed still load and compare (without it)."""
+
+
+def pack_sketch(sketch: tuple[int, ...], features: int) -> str:
+    """The text form of a sketch; each slot is folded to 32 bits (two equal 32-bit values
+    from different features: about 1 in 4 billion), and folding a folded slot keeps it."""
+    return f"MH{features}:" + "".join(f"{(v ^ v >> 32) & 0xFFFFFFFF:08x}" for v in sketch)
+
+
+def unpack_sketch(text: str) -> tuple[tuple[int, ...], int]:
+    """``(sketch, features)`` of :func:`pack_sketch`'s text; ``((), 0)`` when it is not one.
+    (Done for every comparison, so in C: ``bytes.fromhex`` into a 32-bit array.)"""
+    head, _, body = text.partition(":")
+    if not head.startswith("MH") or len(body) != 8 * K:
+        return (), 0
+    try:
+        slots = array("I", bytes.fromhex(body))
+        features = int(head[2:])
+    except ValueError:
+        return (), 0
+    if _LITTLE_ENDIAN:
+        slots.byteswap()  # the hex digits are big-endian
+    return tuple(slots), features
+
+
 def fingerprint(
     facts: ApkFacts, matcher: SdkMatcher | None = None, hits: Sequence[SdkHit] | None = None
 ) -> Fingerprint:
@@ -251,8 +310,13 @@ def fingerprint(
     shapes, apis, texts = code_features(facts, matcher, hits)
     files = file_features(facts)
     shape = shape_features(facts)
+    keys = key_features(facts)
+    fuzzy = tuple(x for x in facts.fingerprint.fuzzy if x[0] != KEYS)
+    if keys:
+        fuzzy += ((KEYS, pack_sketch(minhash(keys), len(keys))),)
     return replace(
         facts.fingerprint,
+        fuzzy=fuzzy,
         code=minhash(shapes),
         code_features=len(shapes),
         api=minhash(apis),
@@ -275,6 +339,7 @@ def with_fingerprint(
 # --- comparing two fingerprints ---------------------------------------------------------
 
 SKETCHES = ("code", "api", "text", "files", "shape")
+_SKETCH_NUMBER = {name: i for i, name in enumerate((*SKETCHES, KEYS))}
 FUZZY = ("manifest", "resources", "web", "dex")
 TLSH_SCALE = 200
 """A TLSH distance ``d`` counts as similarity ``1 - d / TLSH_SCALE`` (0 from 200 on)."""
@@ -290,6 +355,33 @@ def _fuzzy(fp: Fingerprint) -> dict[str, list[str]]:
     return out
 
 
+def _key_slots(texts: list[str] | None) -> array[int] | None:
+    """The 32-bit slots of a packed resource-name sketch with enough features, for
+    comparing (equality only: no byte-order fix), else None."""
+    if not texts:
+        return None
+    head, _, body = texts[0].partition(":")
+    if not head.startswith("MH") or len(body) != 8 * K:
+        return None
+    try:
+        return array("I", bytes.fromhex(body)) if int(head[2:]) >= MIN_FEATURES else None
+    except ValueError:
+        return None
+
+
+def sketches(fp: Fingerprint) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """(name, sketch) of every MinHash sketch of ``fp`` that is compared (enough features)."""
+    for name in SKETCHES:
+        sketch: tuple[int, ...] = getattr(fp, name)
+        if sketch and getattr(fp, name + "_features") >= MIN_FEATURES:
+            yield name, sketch
+    for comp, text in fp.fuzzy:
+        if comp == KEYS:
+            sketch, n = unpack_sketch(text)
+            if sketch and n >= MIN_FEATURES:
+                yield KEYS, sketch
+
+
 def components(a: Fingerprint, b: Fingerprint) -> dict[str, float]:
     """Similarity per component present in both (0..1): the sketches' Jaccard estimates and
     ``1 - TLSH distance / 200`` of the fuzzy hashes (for the dex files: each dex of either
@@ -298,10 +390,12 @@ def components(a: Fingerprint, b: Fingerprint) -> dict[str, float]:
     out: dict[str, float] = {}
     for name in SKETCHES:
         sa, sb = getattr(a, name), getattr(b, name)
-        na, nb = getattr(a, name + "_features"), getattr(b, name + "_features")
-        if sa and sb and min(na, nb) >= MIN_FEATURES:
+        if sa and sb and min(getattr(a, name + "_features"), getattr(b, name + "_features")) >= MIN_FEATURES:
             out[name] = jaccard(sa, sb)
     fa, fb = _fuzzy(a), _fuzzy(b)
+    ka, kb = _key_slots(fa.get(KEYS)), _key_slots(fb.get(KEYS))
+    if ka is not None and kb is not None:
+        out[KEYS] = sum(map(operator.eq, ka, kb)) / K
     for name in FUZZY:
         da, db = fa.get(name), fb.get(name)
         if not da or not db:
@@ -358,10 +452,8 @@ class LshIndex:
     def keys_of(fp: Fingerprint) -> Iterator[int]:
         """One int per (sketch, band): the hash of the sketch number, band number and the
         band's slot values (ints hash the same in every process)."""
-        for s, name in enumerate(SKETCHES):
-            sketch: tuple[int, ...] = getattr(fp, name)
-            if not sketch or getattr(fp, name + "_features") < MIN_FEATURES:
-                continue
+        for name, sketch in sketches(fp):
+            s = _SKETCH_NUMBER[name]
             for band in range(BANDS):
                 yield hash((s, band, *sketch[band * ROWS : (band + 1) * ROWS]))
         for comp, digest in fp.fuzzy:

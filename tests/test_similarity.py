@@ -39,7 +39,8 @@ def test_every_sample_has_fuzzy_hashes_and_sketches(fps) -> None:  # type: ignor
     for name, fp in fps.items():
         parts = {c.split(":")[0] for c, _ in fp.fuzzy}
         assert {"manifest", "dex"} <= parts, name
-        assert all(d.startswith("T1") and len(d) == 72 for _, d in fp.fuzzy), name
+        assert all(d.startswith("T1") and len(d) == 72 for c, d in fp.fuzzy if c != similarity.KEYS), name
+        assert all(similarity.unpack_sketch(d)[0] for c, d in fp.fuzzy if c == similarity.KEYS), name
         assert fp.api, name
 
 
@@ -137,3 +138,32 @@ def test_binary_web_assets_are_not_fuzzy_hashed() -> None:
     hashes = fz.FuzzyHashes()
     hashes.add_web("assets/tR.json", payload)
     assert hashes.result() == ()
+
+
+# --- resource names (keys) and the obfuscation-resistant score -----------------------
+
+
+def test_resource_names_are_sketched_without_library_strings(sample_results) -> None:  # type: ignore[no-untyped-def]
+    facts = sample_results["fraud_loan"].facts
+    own = [("", f"loan_form_field_{i}", "x") for i in range(30)]
+    library = [("", f"abc_action_{i}", "x") for i in range(50)] + [("", "app_name", "Loan"), ("zh", "app_name", "贷")]
+    with_keys = replace(facts, strings=replace(facts.strings, resources=tuple(own + library)))
+    assert len(similarity.key_features(with_keys)) == 30  # AppCompat's names and app_name left out
+    fp = similarity.fingerprint(with_keys)
+    packed = dict(fp.fuzzy)[similarity.KEYS]
+    sketch, n = similarity.unpack_sketch(packed)
+    assert n == 30 and len(sketch) == similarity.K
+    assert similarity.pack_sketch(sketch, n) == packed
+    assert similarity.fingerprint(replace(with_keys, fingerprint=fp)) == fp  # computed twice: one entry
+    assert similarity.unpack_sketch("MH3:zz") == ((), 0)
+    assert similarity.unpack_sketch("T1" + "0" * 70) == ((), 0)
+    rebranded = tuple((loc, name, "Other brand") for loc, name, _ in own)
+    renamed = replace(with_keys, strings=replace(facts.strings, resources=rebranded))
+    assert similarity.components(fp, similarity.fingerprint(renamed))["keys"] == 1.0  # values do not count
+
+
+def test_fingerprints_stored_before_the_resource_names_still_compare(fps) -> None:  # type: ignore[no-untyped-def]
+    fp = fps["pii_collector"]
+    old = replace(fp, fuzzy=tuple((c, d) for c, d in fp.fuzzy if c != similarity.KEYS))
+    score, comps = similarity.similarity(old, fps["pii_collector_v2"])
+    assert similarity.KEYS not in comps and score >= similarity.THRESHOLD
