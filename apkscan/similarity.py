@@ -28,7 +28,7 @@ dex and the web bundle come from :mod:`apkscan.extract.fingerprint`.
 become candidates when one band of one sketch is equal, which happens with probability
 ``1 - (1 - J**ROWS)**BANDS`` (0.64 at J = 0.5, 0.99 from J = 0.7, under 0.07 below
 J = 0.25); only candidates are scored, so a look-up costs about the same for 1,000 or
-100,000 apps.
+100,000 apps. :func:`score` combines the components (docs/families.md: what a match means).
 """
 
 from __future__ import annotations
@@ -341,11 +341,20 @@ def with_fingerprint(
 SKETCHES = ("code", "api", "text", "files", "shape")
 _SKETCH_NUMBER = {name: i for i, name in enumerate((*SKETCHES, KEYS))}
 FUZZY = ("manifest", "resources", "web", "dex")
-TLSH_SCALE = 200
-"""A TLSH distance ``d`` counts as similarity ``1 - d / TLSH_SCALE`` (0 from 200 on)."""
+TLSH_SCALE = 150
+"""A TLSH distance ``d`` counts as similarity ``1 - d / TLSH_SCALE``: 0 from 150 on, where
+TLSH calls two files unrelated (1 - d / 200 gave two unrelated files 0.25)."""
 THRESHOLD = 0.5
-MIN_COMPONENTS = 3
 """Two apps are the same family when :func:`score` reaches this (measured: docs/families.md)."""
+MIN_COMPONENTS = 3
+"""A score needs at least this many components both apps have."""
+RESISTANT = ("keys", "shape", "resources")
+"""The components that code obfuscation leaves alone: the names of the string resources,
+the manifest's shape and the resource table. Renaming, string encryption, junk code and
+packing rewrite the dex (``code``, ``api``, ``text``, ``dex``) and the manifest's names
+(``manifest``); a kit rebuilt for a new brand swaps its files and web bundle."""
+MIN_RESISTANT = 2
+"""The resistant components count on their own only when the two apps share this many."""
 
 
 def _fuzzy(fp: Fingerprint) -> dict[str, list[str]]:
@@ -384,7 +393,7 @@ def sketches(fp: Fingerprint) -> Iterator[tuple[str, tuple[int, ...]]]:
 
 def components(a: Fingerprint, b: Fingerprint) -> dict[str, float]:
     """Similarity per component present in both (0..1): the sketches' Jaccard estimates and
-    ``1 - TLSH distance / 200`` of the fuzzy hashes (for the dex files: each dex of either
+    ``1 - TLSH distance / 150`` of the fuzzy hashes (for the dex files: each dex of either
     app against its closest in the other, averaged, so that the score does not depend on
     which app comes first)."""
     out: dict[str, float] = {}
@@ -409,13 +418,25 @@ def components(a: Fingerprint, b: Fingerprint) -> dict[str, float]:
 
 
 def score(comps: dict[str, float]) -> float:
-    """One number for a pair: the mean of every component both apps have (sketches and
-    fuzzy hashes alike), 0 when they share fewer than :data:`MIN_COMPONENTS`. A plain
-    mean measured best on the labelled benchmark (docs/families.md): a rule on the two
-    strongest components linked unrelated apps that share one generic part."""
+    """One number for a pair, the larger of two means (0 when the apps share fewer than
+    :data:`MIN_COMPONENTS` components):
+
+    * every component both apps have (sketches and fuzzy hashes alike): how much of the
+      two apps is the same;
+    * the :data:`RESISTANT` components, when they share at least :data:`MIN_RESISTANT`:
+      how much of what obfuscation leaves alone is the same. Differently obfuscated or
+      packed builds of one kit differ in all their code and agree here, so disagreeing
+      code is no evidence against them; agreeing code still counts in the first mean.
+
+    A single component is never enough (unrelated apps share one generic part: the
+    AppCompat resource table of a template app, a common permission set)."""
     if len(comps) < MIN_COMPONENTS:
         return 0.0
-    return round(sum(comps.values()) / len(comps), 3)
+    best = sum(comps.values()) / len(comps)
+    resistant = [comps[k] for k in RESISTANT if k in comps]
+    if len(resistant) >= MIN_RESISTANT:
+        best = max(best, sum(resistant) / len(resistant))
+    return round(best, 3)
 
 
 def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, dict[str, float]]:

@@ -14,7 +14,9 @@ Printed:
   "same family" (score >= threshold) against the manifest's family names, and the number
   of corpus pairs that would link (false links unless the two share a package);
 * the positive pairs (same family) with their score and components, and the strongest
-  negative pairs (``--pairs`` prints all of them);
+  negative pairs (``--pairs`` prints all of them); ``R`` marks a pair that reaches the
+  threshold only through the mean of the obfuscation-resistant components
+  (:data:`apkscan.similarity.RESISTANT`), not through the mean of every component;
 * the known-sample test: a library built from the first half (by file name) of each
   family with two or more samples, queried with the other half (matched or not) and with
   every ordinary app (benign benchmark apps outside those families and the corpus): the
@@ -56,6 +58,13 @@ def fingerprint_of(path: Path, matcher: SdkMatcher, key: str = "") -> tuple[Fing
     matcher.detect(facts, dotted_classes(facts))
     SIGNERS[key or path.name] = {c.sha256 for c in facts.signing.certificates if not (c.debug or c.test_key)}
     return similarity.fingerprint(facts, matcher), facts.manifest.package
+
+
+def via(comps: dict[str, float], score: float, threshold: float) -> str:
+    """``R`` when the pair reaches the threshold only through the mean of the resistant
+    components (:func:`apkscan.similarity.score`), not through the mean of every component."""
+    every = round(sum(comps.values()) / len(comps), 3) if comps else 0.0
+    return " R" if every < threshold <= score else "  "
 
 
 def components(names: list[str], edges: list[tuple[str, str]]) -> dict[str, str]:
@@ -165,13 +174,19 @@ def main() -> None:
     for a, b, s, comps, same in sorted(scored, key=lambda x: (family[x[0]], -x[2])):
         if same:
             ok = "yes" if s >= args.threshold else "NO "
-            print(f"  {ok} {s:.2f}  {a} ~ {b}  {comps}")
+            print(f"  {ok} {s:.2f}{via(comps, s, args.threshold)}  {a} ~ {b}  {comps}")
     print("\nstrongest other pairs:")
     neg = sorted((x for x in scored + cscored if not x[4]), key=lambda x: -x[2])
     for a, b, s, comps, _ in neg[: 1000 if args.pairs else 10]:
         if args.pairs and s < 0.2:
             break
-        print(f"  {s:.2f}  {a} ~ {b}  {comps}")
+        print(f"  {s:.2f}{via(comps, s, args.threshold)}  {a} ~ {b}  {comps}")
+    linked = [x for x in scored + cscored if x[2] >= args.threshold]
+    by_resistant = [x for x in linked if via(x[3], x[2], args.threshold) == " R"]
+    print(
+        f"\npairs at the threshold: {len(linked)}, {len(by_resistant)} of them through the resistant components "
+        f"alone ({sum(1 for x in by_resistant if x[4])} same family)"
+    )
 
     # known-sample library: half of each multi-sample family in, the other half queried
     groups: dict[str, list[str]] = defaultdict(list)

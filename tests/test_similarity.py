@@ -167,3 +167,41 @@ def test_fingerprints_stored_before_the_resource_names_still_compare(fps) -> Non
     old = replace(fp, fuzzy=tuple((c, d) for c, d in fp.fuzzy if c != similarity.KEYS))
     score, comps = similarity.similarity(old, fps["pii_collector_v2"])
     assert similarity.KEYS not in comps and score >= similarity.THRESHOLD
+
+
+def _sketch(rng: random.Random, shared: list[int], own: int) -> tuple[int, ...]:
+    return similarity.minhash(shared + [rng.getrandbits(64) for _ in range(own)])
+
+
+def test_differently_obfuscated_builds_link_through_resistant_components() -> None:
+    rng = random.Random(7)
+    keys = [rng.getrandbits(64) for _ in range(200)]
+    shape = [rng.getrandbits(64) for _ in range(40)]
+    res = fz.fuzzy_hash(rng.randbytes(20000)) if fz.available() else ""
+
+    def build(k_own: int, s_own: int) -> Fingerprint:
+        fuzzy = [("manifest", fz.fuzzy_hash(rng.randbytes(3000)) if fz.available() else "")]
+        fuzzy += [("resources", res), (similarity.KEYS, similarity.pack_sketch(_sketch(rng, keys, k_own), 200 + k_own))]
+        code = [rng.getrandbits(64) for _ in range(500)]  # every build obfuscated anew: nothing shared
+        return Fingerprint(
+            fuzzy=tuple((c, d) for c, d in fuzzy if d),
+            code=similarity.minhash(code), code_features=500, api=similarity.minhash(code[:100]), api_features=100,
+            text=similarity.minhash(code[:300]), text_features=300,
+            shape=_sketch(rng, shape, s_own), shape_features=40 + s_own,
+        )
+
+    a, b = build(10, 2), build(10, 2)
+    score, comps = similarity.similarity(a, b)
+    assert comps["code"] < 0.2 and comps["keys"] > 0.7 and comps["shape"] > 0.7, comps
+    assert score >= similarity.THRESHOLD, comps
+    assert sum(comps.values()) / len(comps) < similarity.THRESHOLD  # the plain mean would miss them
+    # one resistant component agreeing is not enough
+    one = replace(b, shape=similarity.minhash([rng.getrandbits(64) for _ in range(40)]),
+                  fuzzy=tuple((c, d) for c, d in b.fuzzy if c != "resources"))
+    assert similarity.similarity(a, one)[0] < similarity.THRESHOLD
+    assert similarity.score({"keys": 1.0, "code": 0.0, "api": 0.0}) == pytest.approx(1 / 3, abs=0.001)
+    assert similarity.score({"keys": 0.9, "shape": 0.7, "code": 0.0}) == 0.8
+    # the index finds them although their code shares no band
+    index = similarity.LshIndex()
+    index.add("a", a)
+    assert index.query(b)[0][0] == "a"
