@@ -340,6 +340,12 @@ class Fingerprint:
     shape_features: int = 0
 
 
+FACTS_READER = 2
+"""What the extraction records, as a number that grows when it records more (2: static
+field reads per method). Facts stored by an older reader lack those parts, so a batch store
+reads such an APK again rather than judge it on less than a fresh scan would see."""
+
+
 @dataclass(frozen=True)
 class ApkFacts:
     """Everything apkscan knows about one APK."""

@@ -287,6 +287,28 @@ def test_rule_change_reevaluates_without_reextracting(inputs: Path, tmp_path: Pa
     assert third.scanned == third.reevaluated == 0 and third.skipped == len(SAMPLES) + 2
 
 
+def test_facts_from_an_older_reader_are_read_again(inputs: Path, tmp_path: Path) -> None:
+    # Facts stored before the reader recorded static field reads lack them: a rule change
+    # reads those APKs again instead of judging them on less than a scan would see.
+    out = tmp_path / "out"
+    run(inputs, out)
+    con = db(out)
+    old = con.execute("SELECT sha256 FROM facts ORDER BY sha256 LIMIT 2").fetchall()
+    with con:
+        con.executemany("UPDATE facts SET tool_version = '0.1.0' WHERE sha256 = ?", old)
+    con.close()
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "extra.yaml").write_text(EXTRA_RULE, encoding="utf-8")
+    second = run(inputs, out, rule_dirs=[rules])
+    assert second.refreshed == second.scanned == 2 and second.reevaluated == len(SAMPLES) - 2
+    con = db(out)
+    from apkscan.facts import FACTS_READER
+
+    assert all(str(v).endswith(f" facts/{FACTS_READER}") for (v,) in con.execute("SELECT tool_version FROM facts"))
+    con.close()
+
+
 def test_timeout_and_memory_limit_recorded(inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(TEST_HOOK_ENV, "sleep:gambling:60;alloc:clean:2048")
     out = tmp_path / "out"

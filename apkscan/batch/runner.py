@@ -74,6 +74,8 @@ class BatchSummary:
     skipped_failed: int = 0
     failed: list[Failure] = field(default_factory=list)
     yara_stale: int = 0
+    refreshed: int = 0
+    """APKs scanned again because their stored facts came from an older reader."""
     carried: int = 0
     """Of ``reevaluated``: results carried over unchanged to new rules (apkscan.batch.incremental)."""
     checked: int = 0
@@ -380,7 +382,8 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
                     checks[sha] = (old, old_verdict)
                     summary.checked += 1
                 tasks.append(task)
-            else:
+            else:  # new, or facts from an older reader ("stale"): read the APK again
+                summary.refreshed += int(state == "stale")
                 tasks.append({"kind": "scan", "key": sha, "path": str(paths[0])})
         carry.flush()
         phase("plan")
@@ -501,6 +504,9 @@ def print_summary(console: Console, s: BatchSummary, lang: str = "en") -> None:
             examples = ", ".join(clean(Path(f.path).name, 60) for f in items[:3])
             more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
             console.print(f"  {len(items):>5}  {clean(head, 110)}  [dim]{examples}{more}[/]")
+    if s.refreshed:
+        console.print(f"[yellow]note:[/] {s.refreshed} APK(s) were read again: their stored facts came from an "
+                      "older version that recorded less")
     if s.yara_stale:
         console.print(f"[yellow]note:[/] {s.yara_stale} APK(s) were re-evaluated with YARA hits from an older "
                       "YARA rule set; run with --rescan to refresh them")
@@ -529,6 +535,8 @@ def _print_summary_zh(console: Console, s: BatchSummary) -> None:
         console.print(f"  {clean(Path(f.path).name, 60)}  [dim]{clean(f.reason, 110)}[/]")
     if len(s.failed) > 20:
         console.print(f"  另有 {len(s.failed) - 20} 个失败，见 apps.csv")
+    if s.refreshed:
+        console.print(f"[yellow]注意：[/]{s.refreshed} 个安装包已重新读取：其已存事实来自记录内容较少的旧版本")
     if s.yara_stale:
         console.print(f"[yellow]注意：[/]{s.yara_stale} 个安装包按旧版YARA规则的匹配结果重新评估；使用 --rescan 可刷新")
     console.print(f"耗时 {s.wall_s:.1f} 秒，每分钟 {s.per_minute:.1f} 个安装包（规则 {s.rules_digest[7:19]}）")

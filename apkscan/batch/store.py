@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from apkscan.batch.worker import Payload
+from apkscan.facts import FACTS_READER
 
 SCHEMA_VERSION = "1"
 
@@ -168,15 +169,18 @@ class Store:
 
     # --- what to do ------------------------------------------------------------------
     def state(self, sha256: str, digest: str) -> str:
-        """``result`` (done for this digest), ``failed``, ``facts`` (re-evaluate) or ``new``."""
+        """``result`` (done for this digest), ``failed``, ``facts`` (re-evaluate), ``stale``
+        (facts from an older reader: scan again) or ``new``."""
         if self.db.execute("SELECT 1 FROM results WHERE sha256 = ? AND rules_digest = ?",
                            (sha256, digest)).fetchone():
             return "result"
         row = self.db.execute("SELECT status FROM apks WHERE sha256 = ?", (sha256,)).fetchone()
         if row is not None and row[0] == "failed":
             return "failed"
-        if self.db.execute("SELECT 1 FROM facts WHERE sha256 = ?", (sha256,)).fetchone():
-            return "facts"
+        row = self.db.execute("SELECT tool_version FROM facts WHERE sha256 = ?", (sha256,)).fetchone()
+        if row is not None:
+            # facts from an older reader lack what it now records: read the APK again
+            return "facts" if str(row[0] or "").endswith(f" facts/{FACTS_READER}") else "stale"
         return "new"
 
     def facts_blob(self, sha256: str) -> tuple[bytes, str] | None:
@@ -231,7 +235,7 @@ class Store:
                 "INSERT OR REPLACE INTO facts(sha256, yara_digest, yara_rules_digest, extracted_at, "
                 "tool_version, raw_size, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (sha256, payload["yara_digest"], yara_rules_digest, payload["scanned_at"],
-                 payload["tool_version"], payload["facts_raw_size"], payload["facts_z"]),
+                 f"{payload['tool_version']} facts/{FACTS_READER}", payload["facts_raw_size"], payload["facts_z"]),
             )
             for table in ("domains", "certs", "generator_ids"):
                 self.db.execute(f"DELETE FROM {table} WHERE sha256 = ?", (sha256,))
