@@ -202,11 +202,12 @@ class Context:
             flat = dex.field_reads.flat
             if not flat:
                 continue
-            wanted = set(self._sorted(dex, "fields").indices(FRAMEWORK_FIELDS))
-            if not wanted:
-                continue
             fields, methods = dex.fields, dex.methods
             read = flat[1::2]
+            # the few thousand fields read, not the whole field table, are tested by name
+            wanted = {f for f in set(read) if f < len(fields) and fields[f].startswith(FRAMEWORK_FIELDS)}
+            if not wanted:
+                continue
             for m, f in compress(zip(flat[0::2], read, strict=True), map(wanted.__contains__, read)):
                 out[fields[f]].append((methods[m], dex.path))
         return out
