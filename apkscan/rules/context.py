@@ -373,7 +373,14 @@ class Context:
         return bool(sdk_id) and not sdk_id.startswith(UNIDENTIFIED_PREFIX)
 
     def has_dex_string(self, text: str) -> bool:
-        return any(text in dex.strings for dex in self.facts.dex)
+        """By bisection in each dex's sorted string table (built once, shared with the
+        content-URI index), not a scan of every string."""
+        for dex in self.facts.dex:
+            keys = self._sorted(dex, "strings").keys
+            i = bisect.bisect_left(keys, text)
+            if i < len(keys) and keys[i] == text:
+                return True
+        return False
 
     @cached_property
     def content_uri_users(self) -> list[tuple[str, str, str]]:
