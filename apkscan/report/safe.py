@@ -27,6 +27,8 @@ def neutralise(text: str) -> str:
     """``text`` with C0/C1 control characters (ESC, BEL, CR ...) and the bidi overrides
     and isolates (U+202A-202E, U+2066-2069) replaced by ``?``; tab and line feed are kept.
     Used for the console, the HTML report's text and CSV cells."""
+    if text.isprintable():  # no control, format (bidi) or separator characters at all
+        return text
     return CONTROL.sub("?", text) if CONTROL.search(text) else text
 
 
