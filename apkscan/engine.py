@@ -195,13 +195,10 @@ def data_access(ctx: Context) -> list[DataAccess]:
                 )
                 if entry.get("permission"):
                     gate.setdefault(cat, str(entry["permission"]))
-    for entry in table.get("fields") or []:
-        reads = ctx.field_reads(str(entry["field"]))
-        for f, reader, dex_path in reads:  # located: the method that reads the field
-            by_cat[str(entry["category"])].append(ctx.field_evidence(f, reader, dex_path))
-        if not reads:  # referenced, no recorded read (older stored facts): the dex alone
-            for f, dex_path in ctx.fields_matching(str(entry["field"])):
-                by_cat[str(entry["category"])].append(Evidence("field-ref", f, file=dex_path))
+    for entry in table.get("fields") or []:  # each read names its method; else the dex alone
+        hits = ctx.field_hits(str(entry["field"]))
+        if hits:  # no empty category: by_cat is a defaultdict
+            by_cat[str(entry["category"])] += hits
     out = []
     for cat in sorted(by_cat):
         unique = tuple(dict.fromkeys(by_cat[cat]))

@@ -212,6 +212,20 @@ class Context:
                 out[fields[f]].append((methods[m], dex.path))
         return out
 
+    def excluded(self, sdk: str, app_only: bool = True) -> bool:
+        """Code a rule does not count: a platform library's (AndroidX wrappers show a
+        capability, not a use) and, with ``app_only``, a catalogued SDK's."""
+        return sdk in self.platform_sdks or (app_only and self.is_known_sdk(sdk))
+
+    def field_hits(self, prefix: str) -> list[Evidence]:
+        """Evidence of the fields starting with ``prefix``: each read, naming its method and
+        SDK; a field only referenced (an instance field, or stored facts from before reads
+        were recorded) by its dex alone (``field-ref``)."""
+        reads = self.field_reads(prefix)
+        read = {f for f, _, _ in reads}
+        out = [self.field_evidence(f, reader, dex) for f, reader, dex in reads]
+        return out + [Evidence("field-ref", f, file=d) for f, d in self.fields_matching(prefix) if f not in read]
+
     def field_reads(self, prefix: str) -> list[tuple[str, str, str]]:
         """(field, reading method, dex path) for framework fields starting with ``prefix``."""
         return [(f, m, d) for f, sites in self.field_sites.items() if f.startswith(prefix) for m, d in sites]

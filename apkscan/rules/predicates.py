@@ -548,7 +548,7 @@ def _api(value: Any, env: CompileEnv) -> Pred:
         for callee, caller, dex in ctx.calls_to(prefixes):
             called.add(callee)
             e = ctx.site_evidence(callee, caller, dex)
-            if e.sdk in ctx.platform_sdks or (app_only and ctx.is_known_sdk(e.sdk)):
+            if ctx.excluded(e.sdk, app_only):
                 continue  # AndroidX wrappers show a capability, not a use
             ev.append(e)
         ev += [Evidence("api-ref", m, file=d) for m, d in ctx.refs_matching(prefixes) if m not in called]
@@ -563,18 +563,8 @@ def _field(value: Any, env: CompileEnv) -> Pred:
     app_only = env.app_code_only
 
     def run(ctx: Context) -> list[Evidence] | None:
-        # Each read names its method and SDK; a field only referenced (read by no sget
-        # the reader saw, or in facts from before reads were recorded) is still evidence.
-        ev: list[Evidence] = []
-        read: set[str] = set()
-        for p in prefixes:
-            for f, reader, dex in ctx.field_reads(p):
-                read.add(f)
-                e = ctx.field_evidence(f, reader, dex)
-                if e.sdk in ctx.platform_sdks or (app_only and ctx.is_known_sdk(e.sdk)):
-                    continue
-                ev.append(e)
-        ev += [Evidence("field-ref", f, file=d) for p in prefixes for f, d in ctx.fields_matching(p) if f not in read]
+        hits = [e for p in prefixes for e in ctx.field_hits(p)]
+        ev = [e for e in hits if e.kind == "field-ref" or not ctx.excluded(e.sdk, app_only)]
         return _cap(ev) or None
 
     return run
@@ -635,7 +625,7 @@ def _same_class(value: Any, env: CompileEnv) -> Pred:
             by_cls: dict[str, list[Evidence]] = {}
             for callee, caller, dex in ctx.calls_to(g):
                 e = ctx.site_evidence(callee, caller, dex)
-                if e.sdk in ctx.platform_sdks or ctx.is_known_sdk(e.sdk):
+                if ctx.excluded(e.sdk):
                     continue
                 by_cls.setdefault(e.class_name.split("$", 1)[0], []).append(e)
             if not by_cls:
@@ -668,9 +658,7 @@ def _source_to_sink(value: Any, env: CompileEnv) -> Pred:
     env.watched_apis.update(sinks)
 
     def run(ctx: Context) -> list[Evidence] | None:
-        def foreign(sdk: str) -> bool:
-            return sdk in ctx.platform_sdks or ctx.is_known_sdk(sdk)
-
+        foreign = ctx.excluded
         sites: list[tuple[str, str, Evidence]] = []
         for callee, caller, dex in ctx.calls_to(sources) if sources else ():
             e = ctx.site_evidence(callee, caller, dex)
@@ -733,9 +721,7 @@ def _collects(value: Any, env: CompileEnv) -> Pred:
         env.watched_apis.update(apis[c])
 
     def counts(ctx: Context, sdk: str) -> bool:
-        if sdk in ctx.platform_sdks:
-            return False
-        return not (from_app and ctx.is_known_sdk(sdk))
+        return not ctx.excluded(sdk, from_app)
 
     def run(ctx: Context) -> list[Evidence] | None:
         ev: list[Evidence] = []
@@ -758,19 +744,11 @@ def _collects(value: Any, env: CompileEnv) -> Pred:
                 # A field (CallLog.Calls.CONTENT_URI ...) is attributed to the method that
                 # reads it; a field referenced with no recorded read (older stored facts)
                 # counts with the category's permission requested, as the app's intent.
-                for f in fields[c]:
-                    reads = ctx.field_reads(f)
-                    for field_name, reader, dex_path in reads:
-                        e = ctx.field_evidence(field_name, reader, dex_path, detail=c)
-                        if counts(ctx, e.sdk):
-                            hit = e
-                            break
-                    if hit is not None:
-                        break
-                    refs = [] if reads else ctx.fields_matching(f)
-                    if refs:
-                        hit = Evidence("field-ref", refs[0][0], file=refs[0][1], detail=c)
-                        break
+                hit = next(
+                    (replace(e, detail=c) for f in fields[c] for e in ctx.field_hits(f)
+                     if e.kind == "field-ref" or counts(ctx, e.sdk)),
+                    None,
+                )
             if hit is not None:
                 ev.append(hit)
         return ev if len(ev) >= n else None
