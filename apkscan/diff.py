@@ -356,6 +356,7 @@ def render_diff_html(d: AppDiff) -> str:
     """The diff page: ``report/templates/diff.html.j2``, autoescaped, no script."""
     import jinja2
 
+    from apkscan.report.i18n import SEVERITY_ZH
     from apkscan.report.safe import html_finalize
 
     env = jinja2.Environment(
@@ -365,5 +366,5 @@ def render_diff_html(d: AppDiff) -> str:
         finalize=html_finalize,  # control and bidi characters from either APK become '?'
     )
     return env.get_template("diff.html.j2").render(
-        d=diff_dict(d), sections=SECTIONS, shown=LOCATIONS_SHOWN
+        d=diff_dict(d), sections=SECTIONS, shown=LOCATIONS_SHOWN, sev_zh=SEVERITY_ZH
     )
