@@ -4,9 +4,11 @@ Each measurement runs in its own process (so peak RSS is that process's own):
   floor        read and inflate every zip entry with zipfile (the least any scanner must do)
   apkscan      `apkscan scan APK -f json` (extraction, every rule, the JSON report)
   extract      apkscan's extraction alone (no rules)
+  known        `apkscan scan APK -f json` with a known-sample library (issue 16): the app is
+               fingerprinted and matched; the library holds the bundled samples' fingerprints
   androguard   androguard's AnalyzeAPK (APK + DEX + cross-references); skip with --no-androguard
 
-Usage: python benchmarks/bench_scan.py [APK] [--repeat N] [--no-androguard]
+Usage: python benchmarks/bench_scan.py [APK] [--repeat N] [--no-androguard] [--no-known]
 Default APK: ../shared/corpus/large/cmp_mixed_13dex.apk (or $APKSCAN_CORPUS/large/...).
 """
 
@@ -43,10 +45,10 @@ a, d, dx = AnalyzeAPK(sys.argv[1])
 """
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -54,6 +56,22 @@ def run(cmd: list[str]) -> tuple[float, float]:
         err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         raise SystemExit(f"{' '.join(cmd[:4])} failed ({proc.returncode}): {err[-500:]}")
     return wall, usage.ru_maxrss / 1024
+
+
+KNOWN_ROW = "apkscan scan, known library"
+
+
+def known_library(py: str) -> str:
+    """A data folder whose known-sample library holds the bundled samples (the project
+    ships no malware; what the library holds does not change the cost of a look-up much)."""
+    folder = tempfile.mkdtemp(prefix="apkscan-bench-known-")
+    samples = sorted(str(p) for p in (ROOT / "samples").glob("*.apk"))
+    env = {**os.environ, "APKSCAN_DATA_DIR": folder}
+    subprocess.run(
+        [py, "-m", "apkscan", "known", "add", *samples, "--label", "bench / malware"],
+        check=True, env=env, stdout=subprocess.DEVNULL,
+    )
+    return folder
 
 
 def default_apk() -> Path:
@@ -66,6 +84,7 @@ def main() -> None:
     ap.add_argument("apk", nargs="?", type=Path, default=default_apk())
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
     ap.add_argument("--no-androguard", action="store_true", help="skip AnalyzeAPK (about a minute and 2.7 GB)")
+    ap.add_argument("--no-known", action="store_true", help="skip the scan with a known-sample library")
     args = ap.parse_args()
     if not args.apk.exists():
         raise SystemExit(f"{args.apk}: not found (give an APK or set APKSCAN_CORPUS)")
@@ -76,30 +95,33 @@ def main() -> None:
     # apkscan's sources again (~0.1 s) while the stdlib and androguard load from .pyc.
     # Compile them once, so that all three are measured as installed.
     subprocess.run([py, "-m", "compileall", "-q", str(ROOT / "apkscan")], check=True)
-    plans: list[tuple[str, list[str], int]] = [
-        ("floor (zipfile read all)", [py, "-c", FLOOR, str(args.apk)], args.repeat),
-        ("apkscan extract only", [py, "-c", EXTRACT, str(args.apk)], args.repeat),
-        (
-            "apkscan scan -f json",
-            [py, "-m", "apkscan", "scan", str(args.apk), "-o", out, "-f", "json", "-q"],
-            args.repeat,
-        ),
+    # The plain scan runs with an empty data folder: a known-sample library in the user's
+    # own folder would make it fingerprint and match, which the "known" row measures.
+    plain_env = {**os.environ, "APKSCAN_DATA_DIR": tempfile.mkdtemp(prefix="apkscan-bench-empty-")}
+    scan_cmd = [py, "-m", "apkscan", "scan", str(args.apk), "-o", out, "-f", "json", "-q"]
+    plans: list[tuple[str, list[str], int, dict[str, str] | None]] = [
+        ("floor (zipfile read all)", [py, "-c", FLOOR, str(args.apk)], args.repeat, None),
+        ("apkscan extract only", [py, "-c", EXTRACT, str(args.apk)], args.repeat, None),
+        ("apkscan scan -f json", scan_cmd, args.repeat, plain_env),
     ]
+    if not args.no_known:
+        known_env = {**os.environ, "APKSCAN_DATA_DIR": known_library(py)}
+        plans.append((KNOWN_ROW, scan_cmd, args.repeat, known_env))
     if not args.no_androguard:
-        plans.append(("androguard AnalyzeAPK", [py, "-c", ANDROGUARD, str(args.apk)], 1))
+        plans.append(("androguard AnalyzeAPK", [py, "-c", ANDROGUARD, str(args.apk)], 1, None))
     print(
         f"APK: {args.apk} ({args.apk.stat().st_size / 1e6:.1f} MB); "
         f"median of {args.repeat} interleaved rounds; cores: {os.cpu_count()}"
     )
     # Rounds interleave the measurements (floor, extract, scan, floor, ...), so that a
     # machine that gets busier or quieter during the run moves all of them alike.
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in plans}
-    for i in range(max(n for _, _, n in plans)):
-        for name, cmd, n in plans:
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _, _ in plans}
+    for i in range(max(n for _, _, n, _ in plans)):
+        for name, cmd, n, env in plans:
             if i < n:
-                runs[name].append(run(cmd))
+                runs[name].append(run(cmd, env))
     results: dict[str, tuple[float, float]] = {}
-    for name, _, _ in plans:
+    for name, _, _, _ in plans:
         wall = statistics.median(r[0] for r in runs[name])
         rss = max(r[1] for r in runs[name])
         results[name] = (wall, rss)
@@ -114,6 +136,15 @@ def main() -> None:
         f"per round {ratios[0]:.2f}x to {ratios[-1]:.2f}x"
     )
     print(f"apkscan peak RSS: {scan_rss:.0f} MB (target <= 250 MB)")
+    if KNOWN_ROW in results:
+        known_wall = results[KNOWN_ROW][0]
+        pairs = zip(runs[KNOWN_ROW], runs["floor (zipfile read all)"], strict=True)
+        ratios = sorted(s[0] / f[0] for s, f in pairs)
+        print(
+            f"with a known-sample library: {known_wall / floor:.2f}x the floor (target <= 3x), "
+            f"per round {ratios[0]:.2f}x to {ratios[-1]:.2f}x; fingerprinting and matching add "
+            f"{known_wall - scan_wall:+.2f} s ({(known_wall - scan_wall) / floor:+.2f}x the floor)"
+        )
     if "androguard AnalyzeAPK" in results:
         ag = results["androguard AnalyzeAPK"][0]
         print(f"androguard AnalyzeAPK / apkscan scan: {ag / scan_wall:.1f}x faster (target >= 15x)")
