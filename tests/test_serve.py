@@ -257,6 +257,64 @@ def test_reevaluate(server: Server) -> None:
     assert st["status"] == "done" and st["verdict"] == "reject"
 
 
+def test_facts_from_an_older_reader_are_scanned_again_not_reevaluated(server: Server) -> None:
+    """Facts an older reader stored lack what it records now (dex field reads): judged on
+    them, an app could get a milder verdict than a fresh scan gives. The kept upload is
+    read again; with the upload gone, the service asks for it instead of judging."""
+    from apkscan.facts import FACTS_READER
+
+    apk = SAMPLES / "locker.apk"
+    sha = hashlib.sha256(apk.read_bytes()).hexdigest()
+    code, body = upload(server, server.token, apk.read_bytes(), apk.name)
+    assert code in (200, 202) and body["status"] == "done", body
+    store = server.data / "apkscan.db"
+
+    def reader() -> str:
+        db = sqlite3.connect(store)
+        try:
+            return str(db.execute("SELECT tool_version FROM facts WHERE sha256 = ?", (sha,)).fetchone()[0])
+        finally:
+            db.close()
+
+    def stored_by_current_reader() -> bool:
+        # a verdict is answered as soon as the worker has it; the store is written just after
+        deadline = time.monotonic() + 30
+        while not reader().endswith(f" facts/{FACTS_READER}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return reader().endswith(f" facts/{FACTS_READER}")
+
+    def make_old() -> None:
+        db = sqlite3.connect(store)
+        try:
+            with db:  # as after an upgrade: facts by the old reader, no result under the new rules
+                db.execute("UPDATE facts SET tool_version = '0.1.0' WHERE sha256 = ?", (sha,))
+                db.execute("DELETE FROM results WHERE sha256 = ?", (sha,))
+        finally:
+            db.close()
+
+    assert stored_by_current_reader()
+    make_old()
+    code, body = request(f"{server.url}/api/v1/scans/{sha}/reevaluate", server.token, data=b"", method="POST")
+    assert code == 202 and body["queued"] == [sha]
+    code, st = request(f"{server.url}/api/v1/scans/{sha}?wait=60", server.token)
+    assert st["status"] == "done" and st["verdict"] == "reject"
+    assert stored_by_current_reader()  # read again, not re-evaluated
+
+    kept = server.data / "uploads" / sha[:2] / f"{sha}.apk"
+    make_old()
+    kept.unlink()
+    try:
+        code, body = request(f"{server.url}/api/v1/scans/{sha}/reevaluate", server.token, data=b"", method="POST")
+        assert code == 409 and "upload the APK again" in body["error"], body
+        assert reader() == "0.1.0"
+    finally:
+        kept.write_bytes(apk.read_bytes())
+    # an upload of the same bytes is scanned in full, not answered from the old facts
+    code, body = upload(server, server.token, apk.read_bytes(), apk.name)
+    assert code in (200, 202) and body["status"] == "done" and body["verdict"] == "reject", body
+    assert stored_by_current_reader()
+
+
 # --- limits: rate and queue --------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from apkscan import __version__
+from apkscan.facts import FACTS_READER
 from apkscan.serve import pages
 from apkscan.serve.db import ServeDB, Token
 from apkscan.serve.jobs import Runner, UploadSink, UploadTooLarge, suffix_for
@@ -455,9 +456,9 @@ def _queue(svc: Service, sha: str, ext: str, path: Path, size: int, filename: st
                              None if failed else current[0]["verdict"],
                              rows[0]["error_kind"] if failed else None, rows[0]["error"] if failed else None)
         return 200, True
-    facts = svc.rows("SELECT yara_rules_digest FROM facts WHERE sha256 = ?", (sha,))
+    facts = svc.rows("SELECT yara_rules_digest, tool_version FROM facts WHERE sha256 = ?", (sha,))
     task: dict[str, Any] = {"key": sha, "path": str(path), "size": size, "upload_s": round(receive_s, 4)}
-    if facts:
+    if facts and _current_reader(facts[0]["tool_version"]):
         task["kind"] = "reeval"
         task["facts_z"] = _facts_blob(svc, sha)
         task["yara_stale"] = False
@@ -466,6 +467,14 @@ def _queue(svc: Service, sha: str, ext: str, path: Path, size: int, filename: st
     svc.sdb.add_job(sha, task["kind"], ext, size, filename, token.id, {"receive_s": round(receive_s, 4)})
     svc.runner.submit(task)
     return 202, False  # new work: a scan, a re-evaluation or a retry
+
+
+def _current_reader(tool_version: str | None) -> bool:
+    """Facts stored by the current extraction (``... facts/N``, :data:`FACTS_READER`).
+    Older facts lack what the reader now records (the dex field reads of facts/2), so rules
+    over them could miss what a fresh scan sees: such an APK is read again, never judged on
+    less (as ``apkscan batch`` does, :meth:`apkscan.batch.store.Store.state`)."""
+    return str(tool_version or "").endswith(f" facts/{FACTS_READER}")
 
 
 def _facts_blob(svc: Service, sha: str) -> bytes:
@@ -623,7 +632,9 @@ async def diff(request: Request) -> Response:
 
 async def reevaluate(request: Request) -> Response:
     """Re-evaluate stored facts under the rules this service runs (one scan, or with no id,
-    every stored scan without a result under them)."""
+    every stored scan without a result under them). Facts from an older reader are not
+    re-evaluated: the kept upload is scanned again, or (upload gone) the scan is refused
+    with 409, or listed under ``skipped``."""
     token = auth(request, "admin")
     if isinstance(token, Response):
         return token
@@ -637,11 +648,12 @@ async def reevaluate(request: Request) -> Response:
         shas = [r["sha256"] for r in svc.rows(
             "SELECT f.sha256 FROM facts f WHERE NOT EXISTS (SELECT 1 FROM results r WHERE r.sha256 = f.sha256 "
             "AND r.rules_digest = ?)", (svc.s.digest,))]
-    queued = []
+    queued: list[str] = []
+    skipped: list[str] = []  # facts from an older reader, upload gone: upload again
     current_yara = svc.rows("SELECT value FROM meta WHERE key = 'yara_rules_digest'")
     yara_digest = current_yara[0]["value"] if current_yara else ""
     for s in shas:
-        facts = svc.rows("SELECT yara_rules_digest FROM facts WHERE sha256 = ?", (s,))
+        facts = svc.rows("SELECT yara_rules_digest, tool_version FROM facts WHERE sha256 = ?", (s,))
         if not facts:
             if sha is not None:
                 return error(404, "no stored facts for this scan")
@@ -650,13 +662,25 @@ async def reevaluate(request: Request) -> Response:
         if job is not None and job["status"] in ("queued", "running"):
             continue
         apk = svc.rows("SELECT path, size FROM apks WHERE sha256 = ?", (s,))
-        task = {"key": s, "kind": "reeval", "path": apk[0]["path"] if apk else "", "facts_z": _facts_blob(svc, s),
-                "yara_stale": facts[0]["yara_rules_digest"] != yara_digest, "size": apk[0]["size"] if apk else 0}
+        path = apk[0]["path"] if apk else ""
+        task = {"key": s, "kind": "reeval", "path": path, "size": apk[0]["size"] if apk else 0}
+        if _current_reader(facts[0]["tool_version"]):
+            task["facts_z"] = _facts_blob(svc, s)
+            task["yara_stale"] = facts[0]["yara_rules_digest"] != yara_digest
+        elif path and Path(path).is_file():
+            task["kind"] = "scan"  # facts from an older reader: the kept upload is read again
+        else:  # never judged on less than a scan sees: the APK has to come again
+            if sha is not None:
+                return error(409, "the stored facts come from an older version of the reader and the upload is "
+                                  "no longer kept: upload the APK again")
+            skipped.append(s)
+            continue
         ext = (job or {}).get("ext") or "apk"
-        svc.sdb.add_job(s, "reeval", ext, int(task["size"] or 0), (job or {}).get("filename") or "", token.id, {})
+        svc.sdb.add_job(s, str(task["kind"]), ext, int(task["size"] or 0), (job or {}).get("filename") or "",
+                        token.id, {})
         svc.runner.submit(task)
         queued.append(s)
-    return JSONResponse({"queued": queued, "rules_digest": svc.s.digest}, status_code=202)
+    return JSONResponse({"queued": queued, "skipped": skipped, "rules_digest": svc.s.digest}, status_code=202)
 
 
 async def health(request: Request) -> Response:

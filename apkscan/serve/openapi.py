@@ -74,10 +74,15 @@ def openapi(version: str) -> dict[str, Any]:
                                       "schema": {"enum": ["json", "html", "sarif"]}}],
                 "responses": {"200": {"description": "the report"}, "404": _err("not done"), **_ERRORS}}},
             "/api/v1/scans/{sha}/reevaluate": {"post": {
-                "summary": "Re-evaluate the stored facts of one scan under the service's rules (role admin)",
-                "parameters": [_SHA], "responses": {"202": {"description": "queued"}, **_ERRORS}}},
+                "summary": "Re-evaluate the stored facts of one scan under the service's rules (role admin); "
+                           "facts from an older reader: the kept upload is scanned again",
+                "parameters": [_SHA], "responses": {
+                    "202": {"description": "queued"},
+                    "409": _err("facts from an older reader and the upload is no longer kept: upload again"),
+                    **_ERRORS}}},
             "/api/v1/reevaluate": {"post": {
-                "summary": "Re-evaluate every stored scan without a result under the service's rules (role admin)",
+                "summary": "Re-evaluate every stored scan without a result under the service's rules (role admin); "
+                           "`skipped` lists those whose facts come from an older reader and whose upload is gone",
                 "responses": {"202": {"description": "queued"}, **_ERRORS}}},
             "/api/v1/diff": {"get": {
                 "summary": "What changed between two scans (permissions, SDKs, personal data, findings, signer)",
