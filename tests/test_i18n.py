@@ -224,6 +224,22 @@ def test_every_sample_report_is_chinese(apk: Path) -> None:
     assert english_sentences(page) == []
 
 
+def test_phrases_around_evidence_are_chinese_and_data_is_not_translated() -> None:
+    """The words apkscan writes around what it found ("app's own code: at most N classes",
+    "content is dex") are Chinese on a Chinese page; the app's data (a string, a keyword
+    match) stays as it was, even when it reads like one of those phrases."""
+    result = scan(SAMPLES / "smishing.apk")
+    sized = [e for f in result.findings for e in f.evidence if e.value.startswith("app's own code:")]
+    assert sized, "MAL-PHISH-001 bounds the app's size"
+    zh, en = html.render(result, "zh"), html.render(result, "en")
+    assert "app&#39;s own code" not in zh and "应用自身代码：至多" in zh
+    assert "app&#39;s own code: at most" in en and "应用自身代码" not in en
+    assert i18n.evidence_text("content is dex, name says otherwise", "entry", "zh") == "内容为dex，与文件名不符"
+    assert i18n.evidence_text("nested apk, depth 2", "entry", "zh") == "嵌套的apk，深度2"
+    assert i18n.evidence_text("package com.example", "string", "zh") == "package com.example"  # data
+    assert i18n.evidence_text("content is dex", "entry", "en") == "content is dex"
+
+
 def test_english_html_report_keeps_english_texts(fraud_loan: ScanResult) -> None:
     page = html.render(fraud_loan, "en")
     assert '<html lang="en">' in page

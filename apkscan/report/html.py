@@ -248,14 +248,14 @@ def _evidence_row(e: Evidence, sdk_names: dict[str, str], lang: str = "en") -> d
     return {
         "kind": e.kind,
         "kind_label": i18n.term(i18n.EVIDENCE_KIND_ZH, e.kind, lang),
-        "value": e.value,
+        "value": i18n.evidence_text(e.value, e.kind, lang) if e.kind != "rule" else e.value,
         "file": e.file,
         "class_name": e.class_name,
         "method": e.method,
         "offset": "" if e.offset is None else f"0x{e.offset:x}",
         "sdk": sdk_names.get(e.sdk, e.sdk) if e.sdk else "",
         "sdk_id": e.sdk,
-        "detail": e.detail,
+        "detail": i18n.evidence_text(e.detail, e.kind, lang),
     }
 
 

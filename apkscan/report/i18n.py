@@ -11,6 +11,7 @@ asserts nothing was missing).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 
 from apkscan.verdict import TEXT as VERDICT_TEXT
@@ -386,6 +387,44 @@ def category_name(cat: str, lang: str) -> str:
 def term(table: Mapping[str, str], key: str, lang: str) -> str:
     """``key`` translated through ``table`` in Chinese, itself in English."""
     return table.get(key, key) if lang == "zh" else key
+
+
+_EVIDENCE_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    # the words the rule predicates and built-in checks write around the data they found
+    (re.compile(r"app's own code: (.+) classes"), lambda m: f"应用自身代码：{_bounds_zh(m.group(1))}个类"),
+    (re.compile(r"(\d+) classes"), lambda m: f"{m.group(1)}个类"),
+    (re.compile(r"content is (\S+), name says otherwise"), lambda m: f"内容为{m.group(1)}，与文件名不符"),
+    (re.compile(r"content is (\S+)"), lambda m: f"内容为{m.group(1)}"),
+    (re.compile(r"nested (\S+), depth (\d+)"), lambda m: f"嵌套的{m.group(1)}，深度{m.group(2)}"),
+    (re.compile(r"prefix (\S+)"), lambda m: f"前缀 {m.group(1)}"),
+    (re.compile(r"package (\S+)"), lambda m: f"包名 {m.group(1)}"),
+    (re.compile(r"label (.+)", re.S), lambda m: f"应用名称 {m.group(1)}"),
+    (re.compile(r"missing: (.+)", re.S), lambda m: f"缺少：{m.group(1)}"),
+)
+
+
+def _bounds_zh(text: str) -> str:
+    parts = {"at least": "至少", "at most": "至多"}
+    out = [parts[w] + n for w, n in re.findall(r"(at least|at most) (\d+)", text)]
+    return "、".join(out) or text
+
+
+_GENERATED_KINDS = frozenset(("class", "manifest", "entry", "policy-text"))
+"""Evidence kinds whose value or detail apkscan writes itself; others (a string, a URL, a
+keyword match) hold the app's data, which is never translated."""
+
+
+def evidence_text(text: str, kind: str, lang: str) -> str:
+    """An evidence value or detail in ``lang``: the phrases apkscan itself writes around
+    what it found ("app's own code: at most 300 classes", "content is dex") in Chinese;
+    the data itself (an API, a string, a file name) is never translated."""
+    if lang != "zh" or not text or kind not in _GENERATED_KINDS:
+        return text
+    for pattern, make in _EVIDENCE_PHRASES:
+        m = pattern.fullmatch(text)
+        if m:
+            return make(m)
+    return text
 
 
 __all__ = [
