@@ -55,9 +55,9 @@ SIGNERS: dict[str, set[str]] = {}
 
 def fingerprint_of(path: Path, matcher: SdkMatcher, key: str = "") -> tuple[Fingerprint, str]:
     facts = extract(path)
-    matcher.detect(facts, dotted_classes(facts))
+    hits = matcher.detect(facts, dotted_classes(facts))
     SIGNERS[key or path.name] = {c.sha256 for c in facts.signing.certificates if not (c.debug or c.test_key)}
-    return similarity.fingerprint(facts, matcher), facts.manifest.package
+    return similarity.fingerprint(facts, matcher, hits), facts.manifest.package
 
 
 def via(comps: dict[str, float], score: float, threshold: float) -> str:
