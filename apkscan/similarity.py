@@ -61,7 +61,10 @@ PLATFORM = frozenset((
     "Lorg/apache/http/", "Lkotlin/",
 ))
 """Classes whose calls make the shape of a method (never renamed by an obfuscator)."""
-LIBRARY_CLASSES = ("androidx/", "android/", "kotlin/", "kotlinx/", "java/", "javax/", "dalvik/")
+LIBRARY_CLASSES = (
+    "androidx/", "android/", "kotlin/", "kotlinx/", "java/", "javax/", "dalvik/",
+    "com/android/tools/",  # Android Studio build tooling in debug builds (Instant Run server)
+)
 LIBRARY_RESOURCES = (
     "abc_", "mtrl_", "design_", "material_", "m3_", "notification_", "common_google_", "googleg_",
     "btn_checkbox_", "btn_radio_", "test_", "tooltip_", "select_dialog_", "support_", "exo_",
@@ -135,10 +138,19 @@ def _excluded_prefixes(
         for hit in hits:
             if hit.id.startswith(UNIDENTIFIED_PREFIX):
                 continue
+            class_names: dict[str, int] = defaultdict(int)
             for what in hit.matched:
                 if what.startswith("classes ") and ".* (" in what:
-                    base = "L" + what[len("classes ") : what.index(".* (")].replace(".", "/")
+                    dotted = what[len("classes ") : what.index(".* (")]
+                    base = "L" + dotted.replace(".", "/")
                     out.update((base + "/", base + ";", base + "$"))
+                    package, _, name = dotted.rpartition(".")
+                    if package and name[:1].isupper():
+                        class_names[package] += 1
+            # a catalogue entry that names classes (okhttp3.Request, okio.Buffer) owns
+            # their package once two of them are found there: its other classes
+            # (okio.Sink, okhttp3.Cookie$Builder ...) are the SDK's too
+            out.update("L" + p.replace(".", "/") + "/" for p, n in class_names.items() if n >= 2)
     elif matcher is not None:
         packages = {c[1:].rpartition("/")[0] for dex in facts.dex for c in dex.classes}
         for pkg in packages:

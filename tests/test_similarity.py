@@ -92,6 +92,20 @@ def test_catalogued_sdk_code_is_not_the_apps_own(sample_results, ruleset) -> Non
     assert len(without[1]) <= len(with_sdks[1])
 
 
+def test_an_sdk_named_by_its_classes_owns_their_package(sample_results) -> None:  # type: ignore[no-untyped-def]
+    from apkscan.model import SdkHit
+
+    def hit(*matched: str) -> SdkHit:
+        return SdkHit("x", "X", "", "", "network", "", False, (), "", matched)
+
+    facts = sample_results["tracker"].facts
+    out = similarity._excluded_prefixes(facts, None, [hit("classes okio.Buffer.* (4)", "classes okio.Okio.* (5)")])
+    assert {"Lokio/Buffer;", "Lokio/Okio$", "Lokio/"} <= out  # okio.Sink, okio.ByteString ... are okio's too
+    one = similarity._excluded_prefixes(facts, None, [hit("classes com.Leadbolt.* (1)", "classes com.x.sdk.* (9)")])
+    assert "Lcom/" not in one and "Lcom/Leadbolt;" in one and "Lcom/x/sdk/" in one
+    assert "Lcom/android/tools/" in one  # build tooling (Instant Run) is no app's own code
+
+
 def test_rebuilds_are_similar_and_unrelated_apps_are_not(fps) -> None:  # type: ignore[no-untyped-def]
     score, comps = similarity.similarity(fps["pii_collector"], fps["pii_collector_v2"])
     assert score >= similarity.THRESHOLD, comps
