@@ -226,7 +226,7 @@ class KnownLibrary:
         """Samples similar to ``fp`` (the app itself, by SHA-256, is skipped), best first."""
         index = self.index()
         out = []
-        for key, score, comps in index.query(fp, threshold):
+        for key, score, comps in index.query(fp, threshold, contained=True):
             sample = self._samples[key]
             if sample.sha256 != sha256:
                 out.append(Match(sample, score, comps))

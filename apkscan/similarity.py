@@ -33,6 +33,9 @@ J = 0.25); only candidates are scored, so a look-up costs about the same for 1,0
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import operator
 import os
 import sys
@@ -61,7 +64,10 @@ PLATFORM = frozenset((
     "Lorg/apache/http/", "Lkotlin/",
 ))
 """Classes whose calls make the shape of a method (never renamed by an obfuscator)."""
-LIBRARY_CLASSES = ("androidx/", "android/", "kotlin/", "kotlinx/", "java/", "javax/", "dalvik/")
+LIBRARY_CLASSES = (
+    "androidx/", "android/", "kotlin/", "kotlinx/", "java/", "javax/", "dalvik/",
+    "com/android/tools/",  # Android Studio build tooling in debug builds (Instant Run server)
+)
 LIBRARY_RESOURCES = (
     "abc_", "mtrl_", "design_", "material_", "m3_", "notification_", "common_google_", "googleg_",
     "btn_checkbox_", "btn_radio_", "test_", "tooltip_", "select_dialog_", "support_", "exo_",
@@ -135,10 +141,19 @@ def _excluded_prefixes(
         for hit in hits:
             if hit.id.startswith(UNIDENTIFIED_PREFIX):
                 continue
+            class_names: dict[str, int] = defaultdict(int)
             for what in hit.matched:
                 if what.startswith("classes ") and ".* (" in what:
-                    base = "L" + what[len("classes ") : what.index(".* (")].replace(".", "/")
+                    dotted = what[len("classes ") : what.index(".* (")]
+                    base = "L" + dotted.replace(".", "/")
                     out.update((base + "/", base + ";", base + "$"))
+                    package, _, name = dotted.rpartition(".")
+                    if package and name[:1].isupper():
+                        class_names[package] += 1
+            # a catalogue entry that names classes (okhttp3.Request, okio.Buffer) owns
+            # their package once two of them are found there: its other classes
+            # (okio.Sink, okhttp3.Cookie$Builder ...) are the SDK's too
+            out.update("L" + p.replace(".", "/") + "/" for p, n in class_names.items() if n >= 2)
     elif matcher is not None:
         packages = {c[1:].rpartition("/")[0] for dex in facts.dex for c in dex.classes}
         for pkg in packages:
@@ -204,11 +219,55 @@ def _str_hashes_py(texts: Iterable[str]) -> list[int]:
     return [_crc_hash(t) for t in texts]
 
 
+def core_prefixes(facts: ApkFacts, exclude: frozenset[str]) -> frozenset[str]:
+    """The app's *core*: the packages its manifest's components live in (the first two
+    levels of each component's package, ``Lcom/km/``), unless the component is a
+    catalogued SDK's or a platform library's. Android starts code only through the
+    components it declares, so an app's own code (and a kit carried inside a larger app)
+    sits under them; the uncatalogued libraries an app bundles mostly do not."""
+    ex = tuple(exclude)
+    out: set[str] = set()
+    package = facts.manifest.package
+    for c in facts.manifest.components:
+        name = package + c.name if c.name.startswith(".") else c.name
+        cls = "L" + name.replace(".", "/") + ";"
+        parts = name.split(".")[:-1]
+        if not parts or cls.startswith(ex):
+            continue
+        root = "L" + "/".join(parts[:2]) + "/"
+        if not root.startswith(ex) and not root.startswith(tuple(PLATFORM)):
+            out.add(root)
+    return frozenset(out)
+
+
+_OWN = bytes(1 if i == 1 else 0 for i in range(256))
+
+
+def _core_flags(methods: tuple[str, ...], flags: bytes, cores: frozenset[str]) -> bytes:
+    """Flags 1 for the app's own methods (``flags`` 1) under a core prefix, else 0.
+
+    A dex's method ids are sorted by class, and classes by descriptor (the format
+    requires both), so the methods under a prefix are one run of the table, found by
+    bisection: no second pass over the methods (an unsorted table, which the platform's
+    verifier refuses, gives a partial core)."""
+    out = bytearray(len(flags))
+    for prefix in cores:
+        lo = bisect.bisect_left(methods, prefix)
+        hi = bisect.bisect_left(methods, prefix[:-1] + chr(ord(prefix[-1]) + 1), lo)
+        out[lo:hi] = flags[lo:hi].translate(_OWN)
+    return bytes(out)
+
+
 def code_features(
-    facts: ApkFacts, matcher: SdkMatcher | None = None, hits: Sequence[SdkHit] | None = None
+    facts: ApkFacts, matcher: SdkMatcher | None = None, hits: Sequence[SdkHit] | None = None,
+    core: list[int] | None = None,
 ) -> tuple[list[int], list[int], list[int]]:
-    """(method-shape hashes, framework-API hashes, string-constant hashes) of the app's own code."""
+    """(method-shape hashes, framework-API hashes, string-constant hashes) of the app's own
+    code. With a ``core`` list, the method shapes and string-constant hashes (salted) of
+    the :func:`core_prefixes` part of the own code are appended to it."""
     exclude = _excluded_prefixes(facts, matcher, hits)
+    cores = core_prefixes(facts, exclude) if core is not None else frozenset()
+    core_texts: set[str] = set()
     flags_of = _native.method_flags if _native is not None else _method_flags_py
     sums_of = _native.shape_sums if _native is not None else _shape_sums_py
     loads_of = _native.own_loads if _native is not None else _own_loads_py
@@ -232,7 +291,18 @@ def code_features(
         strings = dex.strings
         ns = len(strings)
         texts.update(strings[i] for i in loads_of(dex.const_strings.flat, flags) if i < ns)
+        if cores and core is not None:
+            in_core = _core_flags(methods, flags, cores)
+            if in_core.count(1):
+                core.extend(sums_of(dex.calls.flat, in_core, hashes)[0])
+                core_texts.update(strings[i] for i in loads_of(dex.const_strings.flat, in_core) if i < ns)
+    if core is not None:
+        core.extend(_mix(h ^ _TEXT_SALT) for h in hashes_of(core_texts))
     return list(shapes), list(apis), hashes_of(texts)
+
+
+_TEXT_SALT = 0x5A17C0DE5A17C0DE
+"""Keeps a string's hash apart from a method shape's in the ``core`` sketch."""
 
 
 def shape_features(facts: ApkFacts) -> list[int]:
@@ -301,19 +371,90 @@ def unpack_sketch(text: str) -> tuple[tuple[int, ...], int]:
     return tuple(slots), features
 
 
+CORE = "core"
+"""The bottom-k sketch of the app's core code (:func:`core_prefixes`: method shapes and
+string constants), carried in :attr:`Fingerprint.fuzzy` like :data:`KEYS` as ``("core",
+"BK<features>:<up to 256 x 8 hex digits>")``: the :data:`CORE_K` smallest 32-bit folded
+feature hashes, ascending. Unlike a MinHash it estimates *containment* (how much of one
+app's core is in another's, :func:`containment`), which the known-sample look-up asks."""
+CORE_K = 256
+MIN_CORE = 100
+"""A core of fewer features than this is not looked for inside other apps (a small set
+is found inside many: generic helpers, a template's few methods)."""
+MIN_SHARED_RANGE = 32
+CORE_INDEXED = 16
+"""An indexed app is found by a look-up through this many of its smallest core hashes."""
+"""Containment needs this many of the sample's hashes in the range both sketches cover."""
+
+
+def pack_bottom(features: Iterable[int]) -> str:
+    """The text form of a bottom-k sketch: features folded to 32 bits, the :data:`CORE_K`
+    smallest distinct values ascending, after ``BK<number of distinct values>:``."""
+    folded = {(v ^ v >> 32) & 0xFFFFFFFF for v in features}
+    return f"BK{len(folded)}:" + "".join(f"{v:08x}" for v in heapq.nsmallest(CORE_K, folded))
+
+
+def unpack_bottom(text: str) -> tuple[tuple[int, ...], int]:
+    """``(ascending values, distinct features)`` of :func:`pack_bottom`'s text; ``((), 0)``
+    when it is not one."""
+    head, _, body = text.partition(":")
+    if not head.startswith("BK") or len(body) % 8 or len(body) > 8 * CORE_K:
+        return (), 0
+    try:
+        slots = array("I", bytes.fromhex(body))
+        features = int(head[2:])
+    except ValueError:
+        return (), 0
+    if _LITTLE_ENDIAN:
+        slots.byteswap()
+    return tuple(slots), features
+
+
+def containment(sample: Fingerprint, app: Fingerprint) -> float | None:
+    """How much of ``sample``'s core code ``app``'s core holds (0..1), or None when it
+    cannot be told: either has no ``core`` sketch (stored before it existed, or no code
+    under its components), the sample's core has fewer than :data:`MIN_CORE` features,
+    or the hash range both sketches cover holds fewer than :data:`MIN_SHARED_RANGE` of
+    the sample's values (a small kit inside a very large app).
+
+    Both sketches hold every feature hash up to their largest kept value (all of them
+    when the set is smaller than :data:`CORE_K`), so below the smaller of the two limits
+    the share of the sample's hashes found in the app's is an unbiased estimate of the
+    share of the sample's features the app has."""
+    sa = sb = None
+    for comp, text in sample.fuzzy:
+        if comp == CORE:
+            sa = unpack_bottom(text)
+    for comp, text in app.fuzzy:
+        if comp == CORE:
+            sb = unpack_bottom(text)
+    if not sa or not sb or sa[1] < MIN_CORE or not sb[0]:
+        return None
+    (a, na), (b, nb) = sa, sb
+    limit = min(a[-1] if na > len(a) else 0xFFFFFFFF, b[-1] if nb > len(b) else 0xFFFFFFFF)
+    mine = [v for v in a if v <= limit]
+    if len(mine) < MIN_SHARED_RANGE:
+        return None
+    theirs = set(b)
+    return sum(1 for v in mine if v in theirs) / len(mine)
+
+
 def fingerprint(
     facts: ApkFacts, matcher: SdkMatcher | None = None, hits: Sequence[SdkHit] | None = None
 ) -> Fingerprint:
     """The facts' fingerprint with the MinHash sketches filled in (fuzzy hashes kept).
     ``matcher`` (after :meth:`~SdkMatcher.detect`) or its ``hits`` say which code is a
     catalogued SDK's."""
-    shapes, apis, texts = code_features(facts, matcher, hits)
+    core: list[int] = []
+    shapes, apis, texts = code_features(facts, matcher, hits, core)
     files = file_features(facts)
     shape = shape_features(facts)
     keys = key_features(facts)
-    fuzzy = tuple(x for x in facts.fingerprint.fuzzy if x[0] != KEYS)
+    fuzzy = tuple(x for x in facts.fingerprint.fuzzy if x[0] not in (KEYS, CORE))
     if keys:
         fuzzy += ((KEYS, pack_sketch(minhash(keys), len(keys))),)
+    if core:
+        fuzzy += ((CORE, pack_bottom(core)),)
     return replace(
         facts.fingerprint,
         fuzzy=fuzzy,
@@ -444,6 +585,25 @@ def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, dict[str, float]]
     return score(comps), comps
 
 
+CONTAINS = "contains"
+"""The component name of :func:`containment` in a known-sample look-up's components."""
+
+
+def lookup(app: Fingerprint, sample: Fingerprint) -> tuple[float, dict[str, float]]:
+    """The known-sample look-up's score: does ``app`` resemble the known ``sample``, or
+    hold its core code? The larger of :func:`score` and :func:`containment` (as the
+    component ``contains``, when it can be told). Directional, unlike :func:`similarity`:
+    a kit carried inside a larger app (beside hundreds of other classes) has a low
+    Jaccard similarity to the kit alone but is contained in the app."""
+    comps = components(app, sample)
+    best = score(comps)
+    held = containment(sample, app)
+    if held is not None:
+        comps[CONTAINS] = round(held, 3)
+        best = max(best, round(held, 3))
+    return best, comps
+
+
 # --- the index ------------------------------------------------------------------------
 
 
@@ -483,10 +643,27 @@ class LshIndex:
                 for band in range(0, len(body) - FUZZY_BAND + 1, FUZZY_BAND):
                     yield hash((comp, band, body[band : band + FUZZY_BAND]))
 
+    @staticmethod
+    def core_keys(fp: Fingerprint, n: int = CORE_K) -> Iterator[int]:
+        """One int per value of the first ``n`` of the core sketch (a core of at least
+        :data:`MIN_CORE` features): an app is indexed under its :data:`CORE_INDEXED`
+        smallest, and looks up all of its own, so that an app holding a sample's core
+        finds it (each of the sample's smallest hashes the app has is a hit)."""
+        for comp, text in fp.fuzzy:
+            if comp == CORE:
+                values, features = unpack_bottom(text)
+                if features >= MIN_CORE:
+                    for v in values[:n]:
+                        yield hash((CORE, v))
+
+    def _keys_added(self, fp: Fingerprint) -> Iterator[int]:
+        yield from self.keys_of(fp)
+        yield from self.core_keys(fp, CORE_INDEXED)
+
     def add(self, key: Any, fp: Fingerprint) -> None:
         self.items[key] = fp
         buckets = self.buckets
-        for k in self.keys_of(fp):
+        for k in self._keys_added(fp):
             held = buckets.get(k, _EMPTY)
             if held is _EMPTY:
                 buckets[k] = key
@@ -499,7 +676,7 @@ class LshIndex:
         fp = self.items.pop(key, None)
         if fp is None:
             return
-        for k in self.keys_of(fp):
+        for k in set(self._keys_added(fp)):
             held = self.buckets.get(k, _EMPTY)
             if type(held) is list:
                 if key in held:
@@ -507,10 +684,13 @@ class LshIndex:
             elif held == key:
                 del self.buckets[k]
 
-    def candidates(self, fp: Fingerprint) -> set[Any]:
+    def candidates(self, fp: Fingerprint, contained: bool = False) -> set[Any]:
+        """The indexed apps that share a band with ``fp``; with ``contained``, also those
+        whose core shares a hash with ``fp``'s (for :func:`lookup`)."""
         out: set[Any] = set()
         buckets = self.buckets
-        for k in self.keys_of(fp):
+        keys = self.keys_of(fp)
+        for k in itertools.chain(keys, self.core_keys(fp)) if contained else keys:
             held = buckets.get(k, _EMPTY)
             if held is _EMPTY:
                 continue
@@ -520,11 +700,16 @@ class LshIndex:
                 out.add(held)
         return out
 
-    def query(self, fp: Fingerprint, threshold: float = THRESHOLD) -> list[tuple[Any, float, dict[str, float]]]:
-        """(key, score, components) of the indexed apps at or above ``threshold``, best first."""
+    def query(
+        self, fp: Fingerprint, threshold: float = THRESHOLD, contained: bool = False
+    ) -> list[tuple[Any, float, dict[str, float]]]:
+        """(key, score, components) of the indexed apps at or above ``threshold``, best
+        first: by :func:`similarity`, or with ``contained`` by :func:`lookup` (the
+        known-sample look-up: ``fp`` resembles the indexed app or holds its core)."""
         hits = []
-        for key in self.candidates(fp):
-            s, comps = similarity(fp, self.items[key])
+        measure = lookup if contained else similarity
+        for key in self.candidates(fp, contained):
+            s, comps = measure(fp, self.items[key])
             if s >= threshold:
                 hits.append((key, s, comps))
         hits.sort(key=lambda h: (-h[1], str(h[0])))

@@ -20,7 +20,11 @@ Printed:
 * the known-sample test: a library built from the first half (by file name) of each
   family with two or more samples, queried with the other half (matched or not) and with
   every ordinary app (benign benchmark apps outside those families and the corpus): the
-  false-match rate.
+  false-match rate. The look-up is the library's (:func:`apkscan.similarity.lookup`:
+  the score, or the share of a sample's core code the app holds, whichever is larger);
+* core containment with every app (benchmark and corpus) taken as a library sample in
+  turn: how many (sample, app) pairs of the same family, and of different families,
+  reach the threshold on containment alone, and the strongest of each.
 """
 
 from __future__ import annotations
@@ -55,9 +59,9 @@ SIGNERS: dict[str, set[str]] = {}
 
 def fingerprint_of(path: Path, matcher: SdkMatcher, key: str = "") -> tuple[Fingerprint, str]:
     facts = extract(path)
-    matcher.detect(facts, dotted_classes(facts))
+    hits = matcher.detect(facts, dotted_classes(facts))
     SIGNERS[key or path.name] = {c.sha256 for c in facts.signing.certificates if not (c.debug or c.test_key)}
-    return similarity.fingerprint(facts, matcher), facts.manifest.package
+    return similarity.fingerprint(facts, matcher, hits), facts.manifest.package
 
 
 def via(comps: dict[str, float], score: float, threshold: float) -> str:
@@ -208,21 +212,44 @@ def main() -> None:
         f"held out {len(held_out)}:"
     )
     for n in held_out:
-        hits = index.query(fps[n], args.threshold)
+        hits = index.query(fps[n], args.threshold, contained=True)
         right = [h for h in hits if family[h[0]] == family[n]]
         matched += bool(right)
         best = f"{hits[0][1]:.2f} {hits[0][0]}" if hits else "no match"
         print(f"  {'matched' if right else 'MISSED '}  {n}  (best: {best})")
     ordinary = [n for n in names if label[n] == "benign" and family[n] not in lib_families] + cnames
     every = {**fps, **corpus}
-    false = [n for n in ordinary if index.query(every[n], args.threshold)]
+    false = [n for n in ordinary if index.query(every[n], args.threshold, contained=True)]
     print(
         f"held-out samples matched: {matched}/{len(held_out)}; ordinary apps matched (false matches): "
         f"{len(false)}/{len(ordinary)} = {len(false) / max(1, len(ordinary)):.1%}"
     )
     for n in false:
-        h = index.query(every[n], args.threshold)[0]
+        h = index.query(every[n], args.threshold, contained=True)[0]
         print(f"  false match: {n} ~ {h[0]} {h[1]:.2f} {h[2]}")
+
+    # containment on its own, every app (benchmark and corpus) as a library sample: which apps hold its core?
+    held: list[tuple[float, str, str, bool]] = []
+    for a in every:
+        for b in every:
+            if a != b:
+                c = similarity.containment(every[a], every[b])
+                if c is not None:
+                    same = (a in family and family.get(b) == family[a]) or (
+                        packages[a] == packages[b] and packages[a] != ""
+                    )
+                    held.append((c, a, b, same))
+    held.sort(reverse=True)
+    pos = [x for x in held if x[3]]
+    neg = [x for x in held if not x[3]]
+    samples = {a for _, a, _, _ in held}
+    print(
+        f"\ncore containment, every app with a core sketch as a sample ({len(samples)} of {len(every)}; "
+        f"{len(held)} (sample, app) pairs told): same family or package {sum(1 for x in pos if x[0] >= args.threshold)}"
+        f"/{len(pos)} at {args.threshold}, other {sum(1 for x in neg if x[0] >= args.threshold)}/{len(neg)}"
+    )
+    for c, a, b, same in pos[:6] + neg[:6]:
+        print(f"  {'same ' if same else 'other'} {c:.2f}  {a} in {b}")
 
 
 if __name__ == "__main__":

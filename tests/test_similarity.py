@@ -39,7 +39,9 @@ def test_every_sample_has_fuzzy_hashes_and_sketches(fps) -> None:  # type: ignor
     for name, fp in fps.items():
         parts = {c.split(":")[0] for c, _ in fp.fuzzy}
         assert {"manifest", "dex"} <= parts, name
-        assert all(d.startswith("T1") and len(d) == 72 for c, d in fp.fuzzy if c != similarity.KEYS), name
+        tlsh = [d for c, d in fp.fuzzy if c not in (similarity.KEYS, similarity.CORE)]
+        assert all(d.startswith("T1") and len(d) == 72 for d in tlsh), name
+        assert all(similarity.unpack_bottom(d)[0] for c, d in fp.fuzzy if c == similarity.CORE), name
         assert all(similarity.unpack_sketch(d)[0] for c, d in fp.fuzzy if c == similarity.KEYS), name
         assert fp.api, name
 
@@ -90,6 +92,20 @@ def test_catalogued_sdk_code_is_not_the_apps_own(sample_results, ruleset) -> Non
     with_sdks = similarity.code_features(facts, None)
     without = similarity.code_features(facts, matcher)
     assert len(without[1]) <= len(with_sdks[1])
+
+
+def test_an_sdk_named_by_its_classes_owns_their_package(sample_results) -> None:  # type: ignore[no-untyped-def]
+    from apkscan.model import SdkHit
+
+    def hit(*matched: str) -> SdkHit:
+        return SdkHit("x", "X", "", "", "network", "", False, (), "", matched)
+
+    facts = sample_results["tracker"].facts
+    out = similarity._excluded_prefixes(facts, None, [hit("classes okio.Buffer.* (4)", "classes okio.Okio.* (5)")])
+    assert {"Lokio/Buffer;", "Lokio/Okio$", "Lokio/"} <= out  # okio.Sink, okio.ByteString ... are okio's too
+    one = similarity._excluded_prefixes(facts, None, [hit("classes com.Leadbolt.* (1)", "classes com.x.sdk.* (9)")])
+    assert "Lcom/" not in one and "Lcom/Leadbolt;" in one and "Lcom/x/sdk/" in one
+    assert "Lcom/android/tools/" in one  # build tooling (Instant Run) is no app's own code
 
 
 def test_rebuilds_are_similar_and_unrelated_apps_are_not(fps) -> None:  # type: ignore[no-untyped-def]
@@ -205,3 +221,102 @@ def test_differently_obfuscated_builds_link_through_resistant_components() -> No
     index = similarity.LshIndex()
     index.add("a", a)
     assert index.query(b)[0][0] == "a"
+
+
+# --- the app's core and containment (the known-sample look-up) -------------------------
+
+
+def test_bottom_sketch_estimates_containment() -> None:
+    rng = random.Random(11)
+    kit = [rng.getrandbits(64) for _ in range(600)]
+
+    def fp(features: list[int]) -> Fingerprint:
+        return Fingerprint(fuzzy=((similarity.CORE, similarity.pack_bottom(features)),))
+
+    sample = fp(kit)
+    carrier = fp(kit[:480] + [rng.getrandbits(64) for _ in range(3000)])  # 80% of the kit beside 3,000 others
+    unrelated = fp([rng.getrandbits(64) for _ in range(3000)])
+    held = similarity.containment(sample, carrier)
+    assert held is not None and abs(held - 0.8) < 0.15
+    assert similarity.containment(sample, sample) == 1.0
+    assert (similarity.containment(sample, unrelated) or 0.0) < 0.1
+    # the carrier's core is five times the kit: Jaccard is low, containment is not
+    assert similarity.containment(carrier, sample) is not None and similarity.containment(carrier, sample) < 0.3
+    assert similarity.containment(fp(kit[:50]), carrier) is None  # a small core is not looked for
+    huge = fp(kit + [rng.getrandbits(64) for _ in range(200_000)])
+    assert similarity.containment(sample, huge) is None  # too few of the kit's hashes in the range both cover
+    assert similarity.containment(Fingerprint(), carrier) is None  # stored before the core sketch
+    values, n = similarity.unpack_bottom(sample.fuzzy[0][1])
+    assert n == 600 and len(values) == similarity.CORE_K and list(values) == sorted(values)
+    assert similarity.unpack_bottom("BK3:zz") == ((), 0) and similarity.unpack_bottom("MH3:00") == ((), 0)
+
+
+def test_the_core_is_where_the_manifest_components_are(sample_results, ruleset) -> None:  # type: ignore[no-untyped-def]
+    from apkscan.facts import Component
+
+    facts = sample_results["tracker"].facts
+    matcher = SdkMatcher(ruleset.sdks)
+    hits = matcher.detect(facts, dotted_classes(facts))
+    exclude = similarity._excluded_prefixes(facts, matcher, hits)
+    assert similarity.core_prefixes(facts, exclude) == {"Lorg/apkscan/"}
+    sdk = Component(kind="service", name="androidx.work.impl.background.systemjob.SystemJobService", exported=False,
+                    exported_explicit=False, permission=None)
+    tool = Component(kind="provider", name="com.android.tools.ir.server.InstantRunContentProvider", exported=False,
+                     exported_explicit=False, permission=None)
+    more = replace(facts, manifest=replace(facts.manifest, components=(*facts.manifest.components, sdk, tool)))
+    assert similarity.core_prefixes(more, exclude) == {"Lorg/apkscan/"}  # library components are no core
+    core: list[int] = []
+    shapes, _, texts = similarity.code_features(facts, matcher, hits, core)
+    assert 0 < len(set(core)) <= len(shapes) + len(texts)
+    # the methods under a core prefix, found by bisection, are those a prefix test finds
+    for dex in facts.dex:
+        flags, _ = similarity._method_flags_py(dex.methods, exclude, similarity.PLATFORM)
+        by_test = bytes(int(f == 1 and m.startswith("Lorg/apkscan/")) for f, m in zip(flags, dex.methods, strict=True))
+        assert similarity._core_flags(dex.methods, flags, frozenset({"Lorg/apkscan/"})) == by_test
+
+
+def test_a_kit_inside_a_larger_app_is_found_by_the_lookup(sample_results, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """pii_collector's code and components carried inside tracker's: the pair is not
+    similar, but the look-up finds the kit's core inside the carrier (the bundled samples
+    are small, so the minimum core size is lowered for them)."""
+    monkeypatch.setattr(similarity, "MIN_CORE", 10)
+    monkeypatch.setattr(similarity, "MIN_SHARED_RANGE", 10)
+    kit, host = sample_results["pii_collector"].facts, sample_results["tracker"].facts
+    carrier = replace(
+        host,
+        sha256="0" * 64,
+        dex=host.dex + tuple(replace(d, path="assets/payload.jar!" + d.path) for d in kit.dex),
+        manifest=replace(host.manifest, components=host.manifest.components + kit.manifest.components),
+        fingerprint=replace(host.fingerprint, fuzzy=()),
+    )
+    fp = similarity.fingerprint(carrier)
+    sample = similarity.fingerprint(kit)
+    assert similarity.similarity(fp, sample)[0] < similarity.THRESHOLD
+    score, comps = similarity.lookup(fp, sample)
+    assert comps[similarity.CONTAINS] >= 0.9 and score >= similarity.THRESHOLD, comps
+    index = similarity.LshIndex()
+    index.add("kit", sample)
+    assert [h[0] for h in index.query(fp, contained=True)] == ["kit"]
+    assert index.query(fp) == []  # the pairwise score alone does not link them
+    for other in ("clean", "fraud_loan", "banker", "gambling"):
+        assert index.query(sample_results[other].facts.fingerprint, contained=True) == [], other
+    index.remove("kit")
+    assert not index.buckets
+
+
+def test_the_kmin_pair_of_the_benchmark(ruleset) -> None:  # type: ignore[no-untyped-def]
+    """A real case, when ../shared/benchmark is present: the second Kmin sample carries the
+    first one's code beside 400 other classes (read statically, nothing copied)."""
+    root = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmark"
+    names = ("malicious_ashishb_Kmin_231696FF.apk", "malicious_ashishb_Kmin_9D5752F2.apk")
+    paths = [next((p for p in (root / n, root / "malicious" / n) if p.exists()), None) for n in names]
+    if None in paths:
+        pytest.skip("../shared/benchmark not present")
+    from apkscan.extract.apk import extract
+
+    matcher = SdkMatcher(ruleset.sdks)
+    kit, carrier = (similarity.fingerprint(f, matcher, matcher.detect(f, dotted_classes(f)))
+                    for f in (extract(p) for p in paths if p))
+    assert similarity.similarity(kit, carrier)[0] < similarity.THRESHOLD
+    score, comps = similarity.lookup(carrier, kit)
+    assert comps[similarity.CONTAINS] >= 0.6 and score >= similarity.THRESHOLD, comps
