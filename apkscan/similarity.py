@@ -382,9 +382,9 @@ MIN_CORE = 100
 """A core of fewer features than this is not looked for inside other apps (a small set
 is found inside many: generic helpers, a template's few methods)."""
 MIN_SHARED_RANGE = 32
+"""Containment needs this many of the sample's hashes in the range both sketches cover."""
 CORE_INDEXED = 16
 """An indexed app is found by a look-up through this many of its smallest core hashes."""
-"""Containment needs this many of the sample's hashes in the range both sketches cover."""
 
 
 def pack_bottom(features: Iterable[int]) -> str:
