@@ -558,3 +558,27 @@ def test_batch_rules_only_means_only_those_rules_too(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(_only(out / "reports", ".json").read_text())
     assert [f["rule_id"] for f in doc["findings"]] == ["MINE-SMS-1"] and doc["sdks"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["scan", "--help"], ["known", "--help"], ["rules", "list", "--help"], ["scan"], ["batch", "--help"],
+     ["scan", "--format", "pdf", "x.apk"]],
+)
+def test_the_command_alone_answers_as_the_whole_app(argv: list[str]) -> None:
+    """``apkscan CMD ...`` builds only CMD's options (a faster start): its help, its
+    errors and exit codes are the whole app's."""
+    from apkscan.cli import _only_command
+
+    only = _only_command(argv[:1])
+    assert only is not None and len(only.registered_commands) + len(only.registered_groups) == 1
+    runner = CliRunner()
+    whole, alone = runner.invoke(app, argv), runner.invoke(only, argv)
+    assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
+
+
+@pytest.mark.parametrize("first", [[], ["--help"], ["--version"], ["scna"], ["-v"]])
+def test_options_first_or_an_unknown_command_go_to_the_whole_app(first: list[str]) -> None:
+    from apkscan.cli import _only_command
+
+    assert _only_command(first) is None
