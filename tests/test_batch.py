@@ -391,6 +391,25 @@ def test_cli_usage_errors(inputs: Path, tmp_path: Path) -> None:
     assert res.exit_code == int(ExitCode.USAGE)
 
 
+def test_workers_start_from_a_folder_holding_a_clone(tmp_path: Path) -> None:
+    """Run from the folder a clone sits in (``git clone ... apkscan`` makes ``./apkscan/``
+    with a ``rules/`` folder), the workers import the package the command runs from, not
+    that folder (``python -m`` would put the working folder first and fail every worker)."""
+    clone = tmp_path / "apkscan"
+    (clone / "rules").mkdir(parents=True)
+    (clone / "README.md").write_text("a checkout, not the package\n", encoding="utf-8")
+    code = ("import sys; sys.argv[0] = 'apkscan'; del sys.path[0]; "  # started as the console script is
+            "from apkscan.cli import main; main()")
+    out = tmp_path / "out"
+    res = subprocess.run(
+        [sys.executable, "-c", code, "batch", str(SAMPLES[0]), "-o", str(out), "-j", "1", "-q", "--format", "json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 0, res.stderr + (out / "workers.log").read_text(errors="replace") \
+        if (out / "workers.log").exists() else res.stderr
+    assert len(list((out / "reports").glob("*.json"))) == 1
+
+
 def test_cli_batch_and_list_file(tmp_path: Path) -> None:
     listing = tmp_path / "list.txt"
     listing.write_text(f"# two samples\n{SAMPLES[0]}\n\n{SAMPLES[1]}\n", encoding="utf-8")

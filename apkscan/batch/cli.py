@@ -49,7 +49,7 @@ WorkerMemoryOpt = Annotated[int, typer.Option(
 
 def batch(
     source: Annotated[Path, typer.Argument(
-        help="Folder searched recursively for .apk/.apks/.xapk, or a text file listing paths.",
+        help="Folder searched recursively for .apk/.apks/.xapk, a text file listing paths, or one APK.",
         show_default=False)],
     jobs: JobsOpt = 0,
     output: Annotated[Path, typer.Option(

@@ -21,15 +21,27 @@ def _walk(folder: Path) -> list[Path]:
     return out
 
 
+def _is_archive(path: Path) -> bool:
+    """A ZIP (an APK, a split set), by its first bytes: a list file is text."""
+    try:
+        with path.open("rb") as f:
+            return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except OSError:
+        return False
+
+
 def find_inputs(source: Path, exclude: Path | None = None) -> list[Path]:
-    """Every ``.apk``/``.apks``/``.xapk`` under ``source`` (a folder), or the paths listed
-    in ``source`` (a text file: one path per line, ``#`` comments; relative paths are
-    relative to the list file's folder; a listed folder is searched recursively; a listed
-    file is taken whatever its name). ``exclude`` (the output folder) is skipped."""
+    """Every ``.apk``/``.apks``/``.xapk`` under ``source`` (a folder), ``source`` itself
+    when it is a ZIP archive (one APK), or the paths listed in ``source`` (a text file: one
+    path per line, ``#`` comments; relative paths are relative to the list file's folder; a
+    listed folder is searched recursively; a listed file is taken whatever its name).
+    ``exclude`` (the output folder) is skipped."""
     if not source.exists():
         raise UsageError(f"{source}: no such folder or list file")
     if source.is_dir():
         found = _walk(source)
+    elif _is_archive(source):
+        found = [source]  # one APK (or .apks/.xapk) given as the input: a batch of one
     else:
         try:
             text = source.read_text(encoding="utf-8")

@@ -17,9 +17,22 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import IO, Any
 
+import apkscan
 from apkscan.batch.worker import Payload, Task, failure
+
+_PACKAGE_ROOT = str(Path(apkscan.__file__).resolve().parent.parent)
+_WORKER = (
+    "import sys; sys.path[0] = sys.argv.pop(1); "
+    "from apkscan.batch.worker import main; sys.exit(main(sys.argv[1:]))"
+)
+"""How a worker starts: importing apkscan from where this process did. Not ``python -m``,
+which puts the working folder first on ``sys.path``: run from the folder a clone of the
+project sits in, its ``apkscan/`` (the repository, whose ``rules/`` folder holds the rule
+files) was imported as the package and every worker failed to start."""
+
 
 STARTUP_SECONDS = 300.0
 
@@ -74,7 +87,7 @@ class Sandbox:
         r_res, w_res = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "apkscan.batch.worker", str(r_task), str(w_res)],
+                [sys.executable, "-c", _WORKER, _PACKAGE_ROOT, str(r_task), str(w_res)],
                 pass_fds=(r_task, w_res),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

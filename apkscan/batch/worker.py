@@ -1,9 +1,10 @@
 """The batch worker: one long-lived process that loads the rule set once and scans APKs.
 
-The parent (or a Dask task, see :mod:`apkscan.batch.sandbox`) starts it as
-``python -m apkscan.batch.worker IN_FD OUT_FD`` and talks over two pipes with pickled
-messages. The worker never touches the results store or the output folder: it returns
-everything (compressed facts, result rows, rendered report texts) and the parent writes.
+The parent (or a Dask task) starts it through :mod:`apkscan.batch.sandbox`, which runs
+:func:`main` with the pipes' IN_FD and OUT_FD and importing apkscan from where the parent
+did, and talks over two pipes with pickled messages. The worker never touches the
+results store or the output folder: it returns everything (compressed facts, result
+rows, rendered report texts) and the parent writes.
 
 Protocol: parent -> ``WorkerConfig`` dict; worker -> ``("ready", digest)`` or
 ``("fatal", message)``; then, repeatedly, parent -> task dict, worker -> ``("done", payload)``.
