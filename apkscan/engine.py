@@ -203,6 +203,12 @@ def data_access(ctx: Context) -> list[DataAccess]:
     for cat in sorted(by_cat):
         unique = tuple(dict.fromkeys(by_cat[cat]))
         perm = gate.get(cat, "") or str((table.get("categories") or {}).get(cat, {}).get("permission", "") or "")
+        if perm.startswith("android.permission.BIND_") and perm not in guarding:
+            # Screen content, other apps' notifications and device administration reach
+            # an app only through a component of its own that the system binds (guarded
+            # by this permission); without one, these calls touch the app's own views and
+            # state (a View describing itself to TalkBack), never anyone's data.
+            continue
         out.append(DataAccess(cat, perm, perm in perms or perm in guarding if perm else True, unique))
     return out
 

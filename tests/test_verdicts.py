@@ -240,3 +240,31 @@ def test_trojan_signals_stay_quiet_on_ordinary_samples(sample_results: dict[str,
         ids = {f.rule_id for f in sample_results[name].findings}
         assert not {i for i in ids if i.startswith(("MAL-SPY", "MAL-SMSFRAUD", "MAL-STAGER", "MAL-OBFNAME",
                                                     "MAL-WORM", "MAL-PERSIST", "GB-LOTTERY"))}, (name, ids)
+
+
+@pytest.mark.parametrize(
+    ("api", "category", "permission", "kind"),
+    [
+        ("Landroid/view/accessibility/AccessibilityNodeInfo;->getText()Ljava/lang/CharSequence;", "accessibility",
+         "android.permission.BIND_ACCESSIBILITY_SERVICE", "service"),
+        ("Landroid/app/admin/DevicePolicyManager;->lockNow()V", "device-admin",
+         "android.permission.BIND_DEVICE_ADMIN", "receiver"),
+    ],
+)
+def test_bound_capabilities_count_only_with_the_component_that_binds_them(
+    ruleset, api: str, category: str, permission: str, kind: str  # type: ignore[no-untyped-def]
+) -> None:
+    """Screen content and device administration reach an app only through its own
+    component the system binds (guarded by BIND_*): a View describing itself to TalkBack
+    (AccessibilityNodeInfo.getText in onInitializeAccessibilityNodeInfo) collects nothing."""
+    from apkscan.engine import evaluate
+    from apkscan.rules.fixtures import facts_from_case
+
+    cls = "org.example.app.Widget"
+    case = {"classes": [cls], "apis": [api], "calls": [["Lorg/example/app/Widget;->describe()V", api]]}
+    without = evaluate(facts_from_case(case), ruleset)
+    assert category not in {a.category for a in without.data_access}
+    assert f"PI-MAP-{category.upper()}" not in {f.rule_id for f in without.findings}
+    bound = {**case, "components": [{"type": kind, "name": "org.example.app.Bound", "permission": permission}]}
+    with_component = evaluate(facts_from_case(bound), ruleset)
+    assert category in {a.category for a in with_component.data_access}
