@@ -213,6 +213,15 @@ def data_access(ctx: Context) -> list[DataAccess]:
     return out
 
 
+def _lower_first(name: str) -> str:
+    """``Device identifiers (IMEI ...)`` -> ``device identifiers (IMEI ...)``; a first word
+    that is not a plain capitalised word (``Wi-Fi``, ``SMS/MMS``) stays as it is."""
+    first = name.split(" ", 1)[0].rstrip(",;:")
+    if first.isalpha() and first[1:].islower():
+        return name[0].lower() + name[1:]
+    return name
+
+
 def _pi_findings(access: list[DataAccess]) -> list[Finding]:
     cats = pi_table().get("categories") or {}
     out = []
@@ -226,15 +235,18 @@ def _pi_findings(access: list[DataAccess]) -> list[Finding]:
         who_zh = "、".join(sdks + (["应用自身"] if app_sites else []))
         cat_zh = name_zh or acc.category
         sev = Severity.MEDIUM if acc.category in HIGH_SENSITIVITY else Severity.LOW
+        # data is "collected"; a capability (accessibility, overlay, calls ...) has its own verb
+        title = str(info.get("title") or f"Collects {_lower_first(name)}")
+        title_zh = str(info.get("title_zh") or f"收集{cat_zh}")
         out.append(
             _finding(
                 rule_id=f"PI-MAP-{acc.category.upper()}",
-                title=f"Collects {name}" + (f" ({name_zh})" if name_zh else ""),
+                title=title,
                 severity=sev,
                 confidence="high" if any(e.kind == "api-call" for e in acc.sites) else "medium",
                 category="personal-data",
                 description=(
-                    f"Code reaches {name.lower()} from {len(acc.sites)} place(s), attributed to {who}. "
+                    f"Code reaches {_lower_first(name)} from {len(acc.sites)} place(s), attributed to {who}. "
                     "Personal information may be collected only where necessary for the service the "
                     "user asked for, and SDKs embedded in the app are held to the same rules."
                     + (
@@ -247,7 +259,7 @@ def _pi_findings(access: list[DataAccess]) -> list[Finding]:
                 remediation="Check each call site against the privacy policy and the app type's necessary "
                 "information; remove collection that the user-facing function does not need, and "
                 "disclose every SDK that collects this data.",
-                title_zh=f"收集{cat_zh}",
+                title_zh=title_zh,
                 description_zh=(
                     f"代码在{len(acc.sites)}处访问{cat_zh}，归属于{who_zh}。个人信息的收集应限于用户所请求服务所必需的"
                     "范围，应用中嵌入的SDK同样适用这一要求。"
@@ -376,19 +388,23 @@ def _necessity_findings(category: str, access: list[DataAccess], facts: ApkFacts
     type_name = f"{spec.get('name_zh', '')} ({spec.get('name', spec.get('id'))})"
     type_zh = str(spec.get("name_zh") or spec.get("name") or spec.get("id"))
     cat_names = {str(k): str((v or {}).get("name_zh") or k) for k, v in (pi_table().get("categories") or {}).items()}
+    cat_names_en = {str(k): _lower_first(str((v or {}).get("name") or k))
+                    for k, v in (pi_table().get("categories") or {}).items()}
     for acc in access:
         if acc.category in necessary:
             continue
         out.append(
             _finding(
                 rule_id=f"PI-NECESSITY-{acc.category.upper()}",
-                title=f"Collects {acc.category} beyond what a {spec.get('name', spec.get('id'))} app needs",
+                title=f"Reaches {cat_names_en.get(acc.category, acc.category)} beyond what a "
+                f"{spec.get('name', spec.get('id'))} app needs",
                 severity=Severity.MEDIUM,
                 confidence="medium",
                 category="personal-data",
                 description=(
                     f"For the app type {type_name} the necessary personal information is: "
-                    f"{spec.get('necessary_zh') or 'none'}. Code reaches {acc.category}, which is not "
+                    f"{spec.get('necessary_zh') or 'none'}. Code reaches "
+                    f"{cat_names_en.get(acc.category, acc.category)}, which is not "
                     "among it; collecting it must not be a condition of using the basic function."
                 ),
                 remediation="Collect it only for an optional feature the user turns on, with separate consent, "

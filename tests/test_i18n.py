@@ -240,6 +240,32 @@ def test_phrases_around_evidence_are_chinese_and_data_is_not_translated() -> Non
     assert i18n.evidence_text("content is dex", "entry", "en") == "content is dex"
 
 
+def test_sdk_data_tags_are_named_in_chinese() -> None:
+    """The SDK table's personal-data column shows the data's Chinese names (设备标识符),
+    not the catalogue's tags (device-id), on a Chinese page; the English page keeps them."""
+    result = scan(SAMPLES / "pii_collector.apk")
+    tags = {t for s in result.sdks for t in s.data_collected}
+    assert {"device-id", "device-info", "network"} <= tags
+    chips = re.compile(r'<li class="chip">([^<]*)</li>')
+    zh = set(chips.findall(html.render(result, "zh")))
+    assert {"设备标识符", "设备信息", "网络信息"} <= zh and not tags & zh
+    assert {"device-id", "device-info", "network"} <= set(chips.findall(html.render(result, "en")))
+
+
+def test_personal_data_titles_read_as_sentences() -> None:
+    from apkscan.engine import _pi_findings
+    from apkscan.model import DataAccess
+
+    cats = ["device-id", "wifi", "accessibility", "sensors"]
+    found = {f.rule_id: f for f in _pi_findings([DataAccess(c, "", True, ()) for c in cats])}
+    assert found["PI-MAP-DEVICE-ID"].title.startswith("Collects device identifiers (IMEI")
+    assert found["PI-MAP-WIFI"].title.startswith("Collects Wi-Fi SSID")
+    assert found["PI-MAP-ACCESSIBILITY"].title.startswith("Reads screen content")
+    assert found["PI-MAP-ACCESSIBILITY"].title_zh == "通过无障碍服务读取屏幕内容、操控界面"
+    assert found["PI-MAP-SENSORS"].title_zh == "读取传感器数据"
+    assert found["PI-MAP-DEVICE-ID"].title_zh == "收集设备标识符"
+
+
 def test_english_html_report_keeps_english_texts(fraud_loan: ScanResult) -> None:
     page = html.render(fraud_loan, "en")
     assert '<html lang="en">' in page
