@@ -297,6 +297,12 @@ def test_sarif_in_chinese(fraud_loan: ScanResult) -> None:
         assert CJK.search(res["message"]["text"]), res["ruleId"]
         assert CJK.search(rules[res["ruleId"]]["shortDescription"]["text"]), res["ruleId"]
     assert all(CJK.search(r["fullDescription"]["text"]) for r in rules.values())
+    # the references in the help are named as on the Chinese page (《个人信息保护法》...)
+    named = [r for r in rules.values() for ref in r["properties"]["references"] if ref["id"] in i18n.REFERENCE_ZH]
+    assert named and all(
+        i18n.REFERENCE_ZH[ref["id"]] in r["help"]["text"] for r in named for ref in r["properties"]["references"]
+        if ref["id"] in i18n.REFERENCE_ZH
+    )
     from conftest import sarif_schema_path
 
     schema = sarif_schema_path()

@@ -9,6 +9,7 @@ from typing import Any
 
 from apkscan import __version__
 from apkscan.model import Finding, ScanResult, Severity, Suppression
+from apkscan.report import i18n
 
 LEVEL = {
     Severity.CRITICAL: "error",
@@ -46,7 +47,7 @@ def _rule(f: Finding | Any, lang: str = "en") -> dict[str, Any]:
     its texts in ``lang``."""
     rule_id = f.rule_id if isinstance(f, Finding) else f.id
     title, description, remediation = _texts(f, lang)
-    refs = "\n".join(f"- {r.id}" + (f" <{r.url}>" if r.url else "") for r in f.references)
+    refs = "\n".join(f"- {i18n.reference_name(r.id, lang)}" + (f" <{r.url}>" if r.url else "") for r in f.references)
     labels = ("整改建议", "依据") if lang == "zh" else ("Remediation", "References")
     help_text = f"{description}\n\n{labels[0]}: {remediation}\n\n{labels[1]}:\n{refs}".strip()
     out: dict[str, Any] = {
