@@ -135,13 +135,20 @@ def _ids(findings: Iterable[Finding], limit: int = 3) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f.rule_id for f in ordered))[:limit]
 
 
-def _list(ids: tuple[str, ...]) -> str:
-    return ", ".join(ids)
-
-
 def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
     t = t or Thresholds()
     fs = list(findings)
+    titles: dict[str, tuple[str, str]] = {}
+    for f in sorted(fs, key=lambda f: -int(f.severity)):
+        titles.setdefault(f.rule_id, (f.title, f.title_zh or f.title))
+
+    def _list(ids: tuple[str, ...]) -> str:
+        """The deciding rules with what they found: ``FR-X (Label names a bank ...), FR-Y (...)``."""
+        return ", ".join(f"{i} ({titles[i][0]})" if titles.get(i, ("", ""))[0] else i for i in ids)
+
+    def _list_zh(ids: tuple[str, ...]) -> str:
+        return "、".join(f"{i}（{titles[i][1]}）" if titles.get(i, ("", ""))[1] else i for i in ids)
+
     illegal = [f for f in fs if f.category in ILLEGAL]
     decisive = [f for f in illegal if f.severity >= t.reject_at]
     if decisive:
@@ -149,7 +156,7 @@ def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
         return Verdict(
             "reject",
             f"illegal-app finding at {t.reject_at.label} or above: {_list(ids)}",
-            f"存在违法违规应用特征（{ZH[t.reject_at]}及以上）：{_list(ids)}",
+            f"存在违法违规应用特征（{ZH[t.reject_at]}及以上）：{_list_zh(ids)}",
             ids,
         )
     strong = [f for f in illegal if f.severity >= t.review_at]
@@ -160,7 +167,7 @@ def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
         return Verdict(
             "reject",
             f"{len(signals)} independent strong illegal-app signals: {_list(ids)}",
-            f"{len(signals)} 项相互独立的违法应用强特征：{_list(ids)}",
+            f"{len(signals)} 项相互独立的违法应用强特征：{_list_zh(ids)}",
             ids,
         )
     if signals:
@@ -170,9 +177,10 @@ def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
             ids = _ids(signals) + _ids(support)
             return Verdict(
                 "reject",
-                f"a strong illegal-app signal ({signals[0].rule_id}) corroborated by {len(support)} independent "
-                f"weaker ones: {_list(_ids(support))}",
-                f"违法应用强特征（{signals[0].rule_id}）得到 {len(support)} 项独立佐证：{_list(_ids(support))}",
+                f"a strong illegal-app signal, {_list((signals[0].rule_id,))}, corroborated by {len(support)} "
+                f"independent weaker ones: {_list(_ids(support))}",
+                f"违法应用强特征{_list_zh((signals[0].rule_id,))}得到 {len(support)} 项独立佐证："
+                f"{_list_zh(_ids(support))}",
                 ids,
             )
     if strong or incomplete:
@@ -180,10 +188,10 @@ def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
         parts_en, parts_zh = [], []
         if strong:
             parts_en.append(f"one strong illegal-app signal needs a human: {_list(_ids(strong))}")
-            parts_zh.append(f"单项违法应用强特征需人工确认：{_list(_ids(strong))}")
+            parts_zh.append(f"单项违法应用强特征需人工确认：{_list_zh(_ids(strong))}")
         if incomplete:
             parts_en.append(f"not fully analysable or tampered: {_list(_ids(incomplete))}")
-            parts_zh.append(f"无法完整分析或存在篡改：{_list(_ids(incomplete))}")
+            parts_zh.append(f"无法完整分析或存在篡改：{_list_zh(_ids(incomplete))}")
         return Verdict("review", "; ".join(parts_en), "；".join(parts_zh), ids)
     compliance = [f for f in fs if f.category in COMPLIANCE and f.severity >= t.fix_at]
     if compliance:
@@ -191,9 +199,9 @@ def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
         n = len({f.rule_id for f in compliance})
         return Verdict(
             "fix",
-            f"{n} compliance finding(s) at {t.fix_at.label} or above to fix: {_list(ids)}"
+            f"{n} compliance finding{'' if n == 1 else 's'} at {t.fix_at.label} or above to fix: {_list(ids)}"
             + (" ..." if n > len(ids) else ""),
-            f"{n} 项合规问题需整改（{ZH[t.fix_at]}及以上）：{_list(ids)}" + (" 等" if n > len(ids) else ""),
+            f"{n} 项合规问题需整改（{ZH[t.fix_at]}及以上）：{_list_zh(ids)}" + (" 等" if n > len(ids) else ""),
             ids,
         )
     return Verdict(

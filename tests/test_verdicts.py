@@ -112,6 +112,11 @@ def test_verdict_reason_names_the_deciding_findings(sample_results: dict[str, Sc
     ids = {f.rule_id for f in r.findings}
     assert r.verdict_deciding and set(r.verdict_deciding) <= ids
     assert all(d in r.verdict_reason for d in r.verdict_deciding)
+    # and says what each found, in both languages, so the reason reads without the rule catalogue
+    by_id = {f.rule_id: f for f in r.findings}
+    for d in r.verdict_deciding:
+        assert f"{d} ({by_id[d].title})" in r.verdict_reason
+        assert f"{d}（{by_id[d].title_zh}）" in r.verdict_reason_zh
 
 
 # -- the false positives of issue 11, as negative cases -------------------------------
