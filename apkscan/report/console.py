@@ -52,11 +52,17 @@ def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8
     table.add_column(heads[1], no_wrap=True)
     table.add_column(heads[2])
     table.add_column(heads[3], overflow="fold")
+    by_rule = {f.rule_id: f for f in result.findings}
     for finding in result.findings[:top]:
         where = ""
         e = finding.place
+        for _ in range(5):  # a composite of other findings (of composites): where the first of them is
+            if e is None or e.kind != "rule" or e.value not in by_rule:
+                break
+            e = by_rule[e.value].place or e
         if e is not None:
-            where = e.class_name or e.file or e.value
+            where = e.class_name or e.file or ((f"见 {e.value}" if zh else f"see {e.value}") if e.kind == "rule"
+                                               else e.value)
             if e.sdk:
                 where += f" [{e.sdk}]"
         accepted = result.acceptance.of(finding.fingerprint)
@@ -74,9 +80,9 @@ def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8
         )
     console.print(table)
     if zh and result.verdict_reason_zh:
-        console.print(f"  [bold]判定依据[/]：{clean(result.verdict_reason_zh, 200)}")
+        console.print(f"  [bold]判定依据[/]：{clean(result.verdict_reason_zh, 400)}")
     elif result.verdict_reason:
-        console.print(f"  [bold]{verdict}[/]: {clean(result.verdict_reason, 200)}")
+        console.print(f"  [bold]{verdict}[/]: {clean(result.verdict_reason, 400)}")
     more = len(result.findings) - top
     if zh:
         zparts = [f"{SEVERITY_ZH[name]} {n}" for name, n in counts.items() if n]

@@ -963,7 +963,8 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
                         class_name=cls,
                         method=method,
                         sdk=ctx.matcher.sdk_of(cls) if cls else "",
-                        detail=_snippet(text, hit_form),
+                        # the string around the word; nothing when it is the word itself
+                        detail="" if normalise(text) == hit_form else _snippet(text, hit_form),
                     )
                 )
                 break
