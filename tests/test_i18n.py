@@ -152,11 +152,12 @@ def test_rules_validate_fails_a_rule_without_chinese(tmp_path: Path) -> None:
 
 
 def test_builtin_findings_have_both_languages(fraud_loan: ScanResult) -> None:
-    for f in fraud_loan.findings:
+    findings = [*fraud_loan.findings, *scan(SAMPLES / "clean.apk").findings, *scan(SAMPLES / "toolbox.apk").findings]
+    for f in findings:
         assert f.title_zh and f.description_zh, f.rule_id
         assert f.text("zh") == (f.title_zh, f.description_zh, f.remediation_zh or f.remediation)
         assert f.text("en") == (f.title, f.description, f.remediation)
-    assert any(f.source == "builtin" for f in fraud_loan.findings)
+    assert any(f.source == "builtin" for f in findings)
 
 
 def test_json_report_carries_both_languages(fraud_loan: ScanResult) -> None:

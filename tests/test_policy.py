@@ -131,6 +131,16 @@ def test_no_policy_names_the_urls(sample_results: dict[str, Any]) -> None:
     assert find_policy(r.facts).urls
 
 
+def test_a_missing_policy_is_one_finding(sample_results: dict[str, Any]) -> None:
+    """An app that asks for sensitive data and carries no policy gets PI-POLICY-001 (medium),
+    which says to give the policy with --policy; not a second, info-level PRIV-POLICY-NONE."""
+    both = [n for n, r in sample_results.items()
+            if {"PI-POLICY-001", "PRIV-POLICY-NONE"} <= {f.rule_id for f in r.findings}]
+    assert both == []
+    missing = [r for r in sample_results.values() if any(f.rule_id == "PI-POLICY-001" for f in r.findings)]
+    assert missing and all("--policy FILE" in finding(r, "PI-POLICY-001").remediation for r in missing)
+
+
 def test_policy_file(tmp_path: Path) -> None:
     html = tmp_path / "p.html"
     html.write_text("<p>隐私政策</p><p>我们收集位置信息。</p>", encoding="utf-8")

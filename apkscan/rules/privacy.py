@@ -234,7 +234,9 @@ def review(
     sharing = _sharing_rows(hits, sdk_seen, perm_of, reading)
     findings: list[Finding] = []
     if reading is None:
-        findings.append(_no_policy(doc))
+        if not ctx.rule_hits.get("PI-POLICY-001"):
+            # else PI-POLICY-001 reports the missing policy (and says to give one with --policy)
+            findings.append(_no_policy(doc))
     else:
         findings += _text_findings(reading, sources[0].where, app_sites, sdk_seen, hits)
         findings += _behaviour_findings(reading, app_sites, sdk_sites, hits, sharing, reached)
