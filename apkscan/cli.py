@@ -374,7 +374,8 @@ def scan(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", help="Stop scanning one APK after this many seconds (exit code 6); 0 for no limit."),
+        typer.Option("--timeout", min=0,
+                     help="Stop scanning one APK after this many seconds (exit code 6); 0 for no limit."),
     ] = 300.0,
     limit: Annotated[
         Optional[list[str]],  # noqa: UP045
@@ -1039,14 +1040,25 @@ def main() -> None:
         from typer._completion_classes import completion_init
 
         completion_init()
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
-        (_only_command(sys.argv[1:2]) or app)()
+        code = (_only_command(sys.argv[1:2]) or app)(standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # `apkscan` or `apkscan rules` alone: the help
+        exc.show()
+        code = exc.exit_code
+    except ClickException as exc:
+        # a wrong flag or value: one line, as every other error (not typer's framed box)
+        ctx = getattr(exc, "ctx", None)  # a UsageError knows the command it was given to
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err.print(f"[red]error:[/] {_plain(exc.format_message())}{where}", soft_wrap=True)
+        code = exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted")
         code = 130
     except SystemExit as exc:
         code = exc.code
-    _exit(code)
+    _exit(code if isinstance(code, (int, str)) or code is None else 0)
 
 
 def _exit(code: int | str | None) -> None:

@@ -582,3 +582,19 @@ def test_options_first_or_an_unknown_command_go_to_the_whole_app(first: list[str
     from apkscan.cli import _only_command
 
     assert _only_command(first) is None
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["scan", "--fial-on", "high", "x.apk"], "No such option: --fial-on"),
+     (["scan"], "Missing argument"),
+     (["scan", "--timeout", "-5", "x.apk"], "--timeout"),
+     (["scna"], "No such command 'scna'")],
+)
+def test_usage_errors_are_one_line_with_exit_code_2(args: list[str], needle: str) -> None:
+    res = subprocess.run([sys.executable, "-m", "apkscan", *args], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    assert res.returncode == 2, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], res.stderr
+    assert "--help" in lines[0]

@@ -42,7 +42,7 @@ WorkerRulesOpt = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
 WorkerRulesOnlyOpt = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP045
     "--rules-only", help="Use only these rule folders; repeatable.")]
 WorkerTimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", help="Seconds allowed per APK; the worker is killed and replaced after that.")]
+    "--timeout", min=1, help="Seconds allowed per APK; the worker is killed and replaced after that.")]
 WorkerMemoryOpt = Annotated[int, typer.Option(
     "--memory-mb", help="Address-space cap per worker process in MB (0 = none).")]
 
@@ -75,7 +75,7 @@ def batch(
         "--no-cache", help="Neither read nor write the rule cache (see docs/security.md).")] = False,
     lang: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--lang", help="Language of the dashboard (index.html) and the per-APK reports: zh or en "
-        "[default: from the locale, LC_ALL / LANG].", show_default=False)] = None,
+        "\\[default: from the locale, LC_ALL / LANG].", show_default=False)] = None,
 ) -> None:
     """Scan every APK of a folder in parallel into a resumable results store, with a batch dashboard."""
     from apkscan.batch.runner import BatchOptions, parse_formats, print_summary, run_batch
