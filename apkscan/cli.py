@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -600,6 +601,7 @@ def _scan_all(
     ran = _rules_ran(ruleset, post) if "sarif" in fmts else []
 
     error_codes: list[int] = []
+    verdicts: Counter[str] = Counter()
     used_stems: set[str] = set()
     failing = 0
     progress = None
@@ -663,19 +665,32 @@ def _scan_all(
                     from apkscan.report import console as console_report
 
                     if progress is not None:
+                        reason = result.verdict_reason_zh if lang == "zh" else result.verdict_reason
                         progress.console.print(
                             f"[{console_report.VERDICT_STYLE.get(result.verdict, 'bold')}]"
                             f"{console_report.verdict_name(result.verdict, lang)}[/] "
-                            f"{_plain(path.name)} -> {', '.join(written)}"
+                            f"{_plain(path.name)}: {console_report.clean(reason, 160)} -> {', '.join(written)}"
                         )
                     else:
                         console_report.summary(out.real, result, written, lang=lang)
+                verdicts[result.verdict] += 1
                 # freed before the next APK; the last one by the end of the process
                 _held[:] = [result] if path is paths[-1] else []
                 del result
     finally:
         if progress is not None:
             progress.stop()
+    if progress is not None:  # several APKs: one line for all of them
+        from apkscan.report import console as console_report
+
+        parts = [f"{console_report.verdict_name(v, lang)} {verdicts[v]}"
+                 for v in ("reject", "review", "fix", "pass") if verdicts[v]]
+        if error_codes:
+            parts.append(f"出错 {len(error_codes)}" if lang == "zh" else f"error {len(error_codes)}")
+        if lang == "zh":
+            err.print(f"共 {len(paths)} 个APK：" + "，".join(parts))
+        else:
+            err.print(f"{len(paths)} APKs: " + ", ".join(parts))
     if error_codes:
         codes = set(error_codes)
         return codes.pop() if len(codes) == 1 else int(ExitCode.SCAN_ERROR)

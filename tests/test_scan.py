@@ -321,3 +321,12 @@ def test_a_quiet_scan_does_not_import_rich(tmp_path: Path) -> None:
     assert "apkscan.api" in imported, run.stderr[-500:]
     assert not any(m.split(".")[0] == "rich" for m in imported)
     assert list(tmp_path.glob("*.json"))
+
+
+def test_several_apks_each_say_why_and_a_total_line(tmp_path: Path) -> None:
+    apks = [SAMPLES / "clean.apk", SAMPLES / "banker.apk", tmp_path / "missing.apk"]
+    res = runner.invoke(app, ["scan", *map(str, apks), "-o", str(tmp_path / "out"), "-f", "json"])
+    assert res.exit_code == 4, res.output
+    out = " ".join(res.output.split())
+    assert "reject banker.apk: illegal-app finding" in out and "pass clean.apk: no finding" in out
+    assert "3 APKs: reject 1, pass 1, error 1" in out
