@@ -239,6 +239,13 @@ def test_phrases_around_evidence_are_chinese_and_data_is_not_translated() -> Non
     assert i18n.evidence_text("nested apk, depth 2", "entry", "zh") == "嵌套的apk，深度2"
     assert i18n.evidence_text("package com.example", "string", "zh") == "package com.example"  # data
     assert i18n.evidence_text("content is dex", "entry", "en") == "content is dex"
+    assert i18n.evidence_text("no code uses it", "permission", "zh") == "没有代码使用它"
+    banker = scan(SAMPLES / "banker.apk")
+    page = html.render(banker, "zh")
+    assert "official:" not in page and "this app:" not in page and "官方包名" in page
+    assert "official:" in html.render(banker, "en")
+    sdk_page = html.render(scan(SAMPLES / "pii_collector.apk"), "zh")
+    assert re.search(r"<li>类 \S+\.\*（\d+个）</li>", sdk_page) and not re.search(r"<li>classes ", sdk_page)
 
 
 def test_sdk_data_tags_are_named_in_chinese() -> None:

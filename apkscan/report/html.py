@@ -567,6 +567,7 @@ def _lang_context(lang: str) -> dict[str, Any]:
         "protection_names": i18n.PROTECTION_ZH,
         "sdk_category_names": i18n.SDK_CATEGORY_ZH,
         "data_names": _data_names(),
+        "sdk_match": lambda text: i18n.sdk_match_text(str(text), lang),
     }
 
 

@@ -389,8 +389,25 @@ def term(table: Mapping[str, str], key: str, lang: str) -> str:
     return table.get(key, key) if lang == "zh" else key
 
 
+BRAND_KIND_ZH = {
+    "app": "应用", "app-store": "应用商店", "bank": "银行", "courier": "快递物流", "government": "政务",
+    "payment": "支付", "system": "系统", "telecom": "电信运营商",
+}
+
+
+def _brand_zh(m: re.Match[str]) -> str:
+    how, name, kind, official, package, glyphs = m.groups()
+    how_zh = {"equals": "等同于", "is the name of": "即为"}.get(how) or (
+        "包含" + how[len("contains "):] + "，涉及" if how.startswith("contains ") else how)
+    return (f"{how_zh}品牌{name}（{BRAND_KIND_ZH.get(kind, kind)}）；官方包名：{official}；本应用：{package}"
+            + ("；含形近的西里尔/希腊字母" if glyphs else ""))
+
+
 _EVIDENCE_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     # the words the rule predicates and built-in checks write around the data they found
+    (re.compile(r"(equals|is the name of|contains .+?) brand (.+?) \(([a-z-]+)\); official: (.*?); this app: (\S*)"
+                r"(; look-alike Cyrillic/Greek letters)?", re.S), _brand_zh),
+    (re.compile(r"no code uses it"), lambda m: "没有代码使用它"),
     (re.compile(r"app's own code: (.+) classes"), lambda m: f"应用自身代码：{_bounds_zh(m.group(1))}个类"),
     (re.compile(r"(\d+) classes"), lambda m: f"{m.group(1)}个类"),
     (re.compile(r"content is (\S+), name says otherwise"), lambda m: f"内容为{m.group(1)}，与文件名不符"),
@@ -403,13 +420,32 @@ _EVIDENCE_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]],
 )
 
 
+_SDK_MATCH_ZH: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"classes (\S+) \((\d+)\)(, in no catalogue entry)?"),
+     lambda m: f"类 {m.group(1)}（{m.group(2)}个）" + ("，不属于目录中的任何SDK" if m.group(3) else "")),
+    (re.compile(r"file (.+)", re.S), lambda m: f"文件 {m.group(1)}"),
+    (re.compile(r"native (.+)", re.S), lambda m: f"原生库 {m.group(1)}"),
+)
+
+
+def sdk_match_text(text: str, lang: str) -> str:
+    """What identified an SDK (``classes com.x.* (32)``, ``file assets/x``) in ``lang``."""
+    if lang != "zh":
+        return text
+    for pattern, make in _SDK_MATCH_ZH:
+        m = pattern.fullmatch(text)
+        if m:
+            return make(m)
+    return text
+
+
 def _bounds_zh(text: str) -> str:
     parts = {"at least": "至少", "at most": "至多"}
     out = [parts[w] + n for w, n in re.findall(r"(at least|at most) (\d+)", text)]
     return "、".join(out) or text
 
 
-_GENERATED_KINDS = frozenset(("class", "manifest", "entry", "policy-text"))
+_GENERATED_KINDS = frozenset(("class", "manifest", "entry", "policy-text", "permission"))
 """Evidence kinds whose value or detail apkscan writes itself; others (a string, a URL, a
 keyword match) hold the app's data, which is never translated."""
 
