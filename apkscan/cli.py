@@ -593,6 +593,7 @@ def _scan_all(
 ) -> int:
     from apkscan import api
     from apkscan.baseline import hide_below, open_findings
+    from apkscan.report.i18n import error_text
     from apkscan.verdict import decide
     from apkscan.verdict import rank as verdict_rank
 
@@ -636,7 +637,8 @@ def _scan_all(
                     result = api.scan(path, ruleset, options, limits, timeout=timeout or None)
                 except ApkscanError as exc:
                     error_codes.append(int(exc.exit_code))
-                    err.print(f"[red]error:[/] {_plain(str(exc))}", soft_wrap=True)
+                    err.print(f"[red]{'错误：' if lang == 'zh' else 'error:'}[/] "
+                              f"{_plain(error_text(str(exc), lang))}", soft_wrap=True)
                     continue
                 except Exception as exc:  # never a traceback for one bad APK
                     if State.debug:

@@ -415,3 +415,22 @@ def test_batch_console_summary_in_chinese() -> None:
     text = con.export_text()
     assert "批量检测完成" in text and "建议驳回 2" in text and "通过 1" in text
     assert not ENGLISH_SENTENCE.search(text)
+
+
+@pytest.mark.parametrize(
+    ("message", "zh"),
+    [("/x/a.apk: no such file", "/x/a.apk：文件不存在"),
+     ("C:/odd: name.apk: not an APK (ZIP archive without AndroidManifest.xml)",
+      "C:/odd: name.apk：不是APK（ZIP压缩包中没有AndroidManifest.xml）"),
+     ("a.apk: cannot read the ZIP structure: bad", "a.apk：无法读取ZIP结构：bad"),
+     ("a.apk: took longer than 300 s; scan stopped", "a.apk：扫描超过 300 秒，已停止"),
+     ("a.apk: something apkscan does not know", "a.apk: something apkscan does not know")],
+)
+def test_scan_errors_in_chinese(message: str, zh: str) -> None:
+    assert i18n.error_text(message, "zh") == zh
+    assert i18n.error_text(message, "en") == message
+
+
+def test_cli_errors_follow_lang(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["scan", str(tmp_path / "missing.apk"), "-o", str(tmp_path), "--lang", "zh"])
+    assert res.exit_code == 4 and "错误：" in res.output and "文件不存在" in res.output, res.output

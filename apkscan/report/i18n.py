@@ -439,6 +439,41 @@ def sdk_match_text(text: str, lang: str) -> str:
     return text
 
 
+_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    # the endings of the scan errors (apkscan.errors), after the file name
+    (re.compile(r"no such file"), "文件不存在"),
+    (re.compile(r"cannot open \((.*)\)"), r"无法打开（\1）"),
+    (re.compile(r"is a directory, not an APK \(use apkscan batch for folders\)"),
+     "是文件夹而不是APK（扫描文件夹请用 apkscan batch）"),
+    (re.compile(r"not an APK \(not a ZIP archive: (.*)\)", re.S), r"不是APK（不是ZIP压缩包：\1）"),
+    (re.compile(r"not an APK \(ZIP archive without AndroidManifest\.xml\)"),
+     "不是APK（ZIP压缩包中没有AndroidManifest.xml）"),
+    (re.compile(r"not an APK \((.*)\)", re.S), r"不是APK（\1）"),
+    (re.compile(r"an Android App Bundle \(\.aab\), not an APK; build APKs with bundletool first"),
+     "是Android App Bundle（.aab）而不是APK；请先用bundletool生成APK"),
+    (re.compile(r"split APKs in one archive \(\.apks/\.xapk\); apkscan batch scans the base APK"),
+     "是打包在一起的拆分APK（.apks/.xapk）；请用 apkscan batch 扫描其基础APK"),
+    (re.compile(r"cannot read the ZIP structure: (.*)", re.S), r"无法读取ZIP结构：\1"),
+    (re.compile(r"took longer than (\S+) s; scan stopped"), r"扫描超过 \1 秒，已停止"),
+    (re.compile(r"(\d+) bytes exceeds the APK size limit of (\d+)(.*)", re.S), r"\1 字节，超过APK大小上限 \2\3"),
+)
+
+
+def error_text(message: str, lang: str) -> str:
+    """A one-line scan error (``PATH: no such file``) in ``lang``: the file name stays, the
+    problem is said in Chinese where it is one of apkscan's own messages."""
+    if lang != "zh":
+        return message
+    at = message.find(": ")
+    while at >= 0:  # the file name may hold ": " itself: each place it could end is tried
+        for pattern, repl in _ERRORS_ZH:
+            m = pattern.fullmatch(message, at + 2)
+            if m:
+                return message[:at] + "：" + m.expand(repl)
+        at = message.find(": ", at + 1)
+    return message
+
+
 def _bounds_zh(text: str) -> str:
     parts = {"at least": "至少", "at most": "至多"}
     out = [parts[w] + n for w, n in re.findall(r"(at least|at most) (\d+)", text)]
