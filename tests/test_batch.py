@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -370,6 +371,38 @@ def test_generator_ids_from_facts() -> None:
     )
     got = {(k, i) for k, i, _ in generator_ids(facts)}
     assert got == {("dcloud", "__UNI__ABCDEF1"), ("dcloud", "__UNI__1234567"), ("apicloud", "A6012345678901")}
+
+
+def test_stored_facts_read_back_in_both_formats(sample_results) -> None:  # type: ignore[no-untyped-def]
+    """Facts are stored as ASCII JSON with the dex pairs as base64 of their flat array;
+    stores written before (UTF-8 JSON, a list per pair) read back to the same facts."""
+    import zlib
+
+    from apkscan.batch.worker import compress_facts, decompress_facts
+    from apkscan.facts import Pairs
+
+    emoji = "\U0001f600 支付 \ud800"  # astral, CJK and a lone surrogate survive the ASCII text
+    checked = 0
+    for result in sample_results.values():
+        facts = result.facts
+        facts = replace(facts, strings=replace(facts.strings, urls=(*facts.strings.urls, ("x", emoji))))
+        blob, raw_size = compress_facts(facts)
+        raw = zlib.decompress(blob)
+        assert len(raw) == raw_size and raw.isascii()
+        doc = json.loads(raw)
+        assert all(isinstance(d[k], str) for d in doc["dex"] for k in ("calls", "const_strings", "field_reads"))
+        assert decompress_facts(blob) == facts
+        for d, dex in zip(doc["dex"], facts.dex, strict=True):  # the earlier format
+            for k in ("calls", "const_strings", "field_reads"):
+                d[k] = [list(p) for p in getattr(dex, k)]
+        old = zlib.compress(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        assert decompress_facts(old) == facts
+        checked += sum(len(d.calls) for d in facts.dex)
+    assert checked > 0
+    pairs = Pairs.of([(0, 1), (2**32 - 1, 7)])
+    assert Pairs.from_bytes(pairs.to_bytes()) == pairs and len(pairs.to_bytes()) == 16
+    with pytest.raises(ValueError):
+        Pairs.from_bytes(b"\0" * 12)
 
 
 def test_cli_usage_errors(inputs: Path, tmp_path: Path) -> None:
