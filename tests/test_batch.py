@@ -197,6 +197,49 @@ def test_hostile_strings_escaped_and_csv_defused(batch_once: tuple[Path, Path, B
     assert csv_text(["a"], [["+1"]]) == "a\r\n'+1\r\n"
 
 
+APP_ROWS_JINJA = """\
+  {% for a in apps %}{% set r = a.row %}{% set v = a.verdict %}
+  <tr data-verdict="{{ v }}" data-search="{{ a.search }}"><td data-sort="{{ vrank[v] }}">{{ vbadge(v) }}</td>
+  {% for s in severities %}<td class="n{% if r[s] %} s-{{ s }}{% endif %}">{{ r[s] if r[s] is not none else '' }}</td>{% endfor %}
+  <td>{% for c in a.categories %}{{ cat_name(c) }}{% if not loop.last %}, {% endif %}{% endfor %}</td><td class="mono">{{ r.package or '' }}</td><td class="data">{{ r.label or '' }}</td>
+  <td class="data">{{ r.version_name or '' }}</td><td class="mono" title="{{ r.path }}">{{ r.path|basename }}</td>
+  <td>{% if a.report %}<a href="{{ a.report }}">{{ _("report") }}</a>{% else %}<span class="muted data">{{ r.error or '' }}</span>{% endif %}</td></tr>
+  {% endfor %}
+"""  # noqa: E501
+"""The dashboard's app table as the template rendered it before apkscan.batch.exports.app_rows."""
+
+
+def test_app_rows_equal_the_template_they_replace() -> None:
+    from apkscan.batch.exports import OTHER_VERDICTS, SEVERITIES, VRANK, App, _verdict, app_rows
+    from apkscan.report.html import _env
+    from apkscan.report.i18n import category_name, ui
+    from apkscan.verdict import TEXT
+
+    hostile = "<script>alert(1)</script> \x1b[31m \u202e\"'& =cmd"
+    base = {"sha256": "a" * 64, "status": "ok", "verdict": "reject", "critical": 2, "high": 0, "medium": None,
+            "low": 1, "info": 0, "package": "p.q", "label": hostile, "version_name": "1&2", "path": f"/x/{hostile}.apk",
+            "error": None}
+    apps = [
+        App(dict(base), ["fraud", "personal-data", hostile], "reports/a<b.html", search=hostile),
+        App({**base, "verdict": None, "package": None, "label": None, "version_name": None}, [], "reports/x.json"),
+        App({**base, "status": "failed", "verdict": None, "critical": None, "error": f"broken APK: {hostile}"}, []),
+        App({**base, "verdict": "pass", "package": "", "path": "rel.apk"}, ["security"], ""),
+    ]
+    for a in apps:
+        a.verdict = _verdict(a)
+    for lang in ("en", "zh"):
+        names = {v: (TEXT.get(v) or OTHER_VERDICTS[v])[1] if lang == "zh" else v for v in VRANK}
+        env = _env()
+        env.filters.setdefault("basename", lambda p: Path(str(p)).name)
+        tpl = env.from_string('{% macro vbadge(v) %}<span class="vb v-{{ v }}">{{ verdict_names[v] }}</span>'
+                              "{% endmacro %}\n" + APP_ROWS_JINJA)
+        want = tpl.render(apps=apps, vrank=VRANK, verdict_names=names, severities=SEVERITIES, _=ui(lang),
+                          cat_name=lambda c, lang=lang: category_name(str(c), lang))
+        got = str(app_rows(apps, lang, names))
+        assert got == want, lang
+        assert "<script>" not in got and "\x1b" not in got and "\u202e" not in got and got.count("<tr ") == 4
+
+
 def test_summary_strips_control_characters() -> None:
     console = Console(record=True, width=200, force_terminal=False)
     s = BatchSummary(files=1, unique=1, failed=[Failure("/x/\x1b[31mevil.apk", "not-apk",
@@ -403,6 +446,25 @@ def test_stored_facts_read_back_in_both_formats(sample_results) -> None:  # type
     assert Pairs.from_bytes(pairs.to_bytes()) == pairs and len(pairs.to_bytes()) == 16
     with pytest.raises(ValueError):
         Pairs.from_bytes(b"\0" * 12)
+
+
+def test_find_inputs_resolves_dedupes_and_skips_the_output(tmp_path: Path) -> None:
+    from apkscan.batch.discover import find_inputs
+
+    src = tmp_path / "src"
+    for rel in ("a.apk", "sub/b.APK", "out/c.apk", "out2/d.apk", ".hidden/e.apk", "f.txt"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(b"x")
+    (src / "link.apk").symlink_to(src / "a.apk")  # the same file twice: listed once
+    real = src.resolve()
+    want = [real / "a.apk", real / "out2" / "d.apk", real / "sub" / "b.APK"]
+    assert find_inputs(src, exclude=src / "out") == want  # out2 is not inside out
+    assert find_inputs(src, exclude=src / "sub" / ".." / "out") == want
+    assert find_inputs(src, exclude=src) == []
+    listing = tmp_path / "list.txt"
+    listing.write_text("# inputs\nsrc/out/c.apk\n\nsrc/sub\nsrc/link.apk\n", encoding="utf-8")
+    assert find_inputs(listing, exclude=tmp_path / "elsewhere") == [real / "out" / "c.apk", real / "sub" / "b.APK",
+                                                                     real / "a.apk"]
 
 
 def test_cli_usage_errors(inputs: Path, tmp_path: Path) -> None:

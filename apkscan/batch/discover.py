@@ -49,13 +49,16 @@ def find_inputs(source: Path, exclude: Path | None = None) -> list[Path]:
                 found.append(p)
             else:
                 raise UsageError(f"{source}:{n}: {line}: no such file")
-    ex = exclude.resolve() if exclude is not None else None
-    seen: set[Path] = set()
+    # resolved as strings (what Path.resolve does, without a Path per step): the inputs
+    # are listed on every run, a rule change's included
+    ex = os.path.realpath(exclude) if exclude is not None else None
+    inside = None if ex is None else ex.rstrip(os.sep) + os.sep
+    seen: set[str] = set()
     out: list[Path] = []
     for p in found:
-        r = p.resolve()
-        if r in seen or (ex is not None and r.is_relative_to(ex)):
+        r = os.path.realpath(p)
+        if r in seen or (inside is not None and (r == ex or r.startswith(inside))):
             continue
         seen.add(r)
-        out.append(r)
+        out.append(Path(r))
     return out

@@ -151,11 +151,11 @@ class Store:
                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     # --- hashing cache ---------------------------------------------------------------
-    def cached_sha256(self, path: str, size: int, mtime_ns: int) -> str | None:
-        row = self.db.execute("SELECT size, mtime_ns, sha256 FROM files WHERE path = ?", (path,)).fetchone()
-        if row is not None and row[0] == size and row[1] == mtime_ns:
-            return str(row[2])
-        return None
+    def cached_hashes(self) -> dict[str, tuple[int, int, str]]:
+        """Path -> (size, mtime_ns, sha256) of every file seen (read at once: a run looks up
+        every input, one query each cost more than the rest of a rule change's planning)."""
+        rows = self.db.execute("SELECT path, size, mtime_ns, sha256 FROM files")
+        return {str(p): (s, m, str(h)) for p, s, m, h in rows}
 
     def remember_files(self, rows: list[tuple[str, int, int, str]]) -> None:
         stamp = now()
@@ -168,20 +168,19 @@ class Store:
             )
 
     # --- what to do ------------------------------------------------------------------
-    def state(self, sha256: str, digest: str) -> str:
-        """``result`` (done for this digest), ``failed``, ``facts`` (re-evaluate), ``stale``
-        (facts from an older reader: scan again) or ``new``."""
-        if self.db.execute("SELECT 1 FROM results WHERE sha256 = ? AND rules_digest = ?",
-                           (sha256, digest)).fetchone():
-            return "result"
-        row = self.db.execute("SELECT status FROM apks WHERE sha256 = ?", (sha256,)).fetchone()
-        if row is not None and row[0] == "failed":
-            return "failed"
-        row = self.db.execute("SELECT tool_version FROM facts WHERE sha256 = ?", (sha256,)).fetchone()
-        if row is not None:
+    def states(self, digest: str) -> dict[str, str]:
+        """sha256 -> ``result`` (done for this digest), ``failed``, ``facts`` (re-evaluate) or
+        ``stale`` (facts from an older reader: scan again) for every APK the store knows (read
+        at once); an APK it does not know is ``new``."""
+        out: dict[str, str] = {}
+        for sha, tool_version in self.db.execute("SELECT sha256, tool_version FROM facts"):
             # facts from an older reader lack what it now records: read the APK again
-            return "facts" if str(row[0] or "").endswith(f" facts/{FACTS_READER}") else "stale"
-        return "new"
+            out[sha] = "facts" if str(tool_version or "").endswith(f" facts/{FACTS_READER}") else "stale"
+        for (sha,) in self.db.execute("SELECT sha256 FROM apks WHERE status = 'failed'"):
+            out[sha] = "failed"
+        for (sha,) in self.db.execute("SELECT sha256 FROM results WHERE rules_digest = ?", (digest,)):
+            out[sha] = "result"
+        return out
 
     def facts_blob(self, sha256: str) -> tuple[bytes, str] | None:
         row = self.db.execute("SELECT data, yara_rules_digest FROM facts WHERE sha256 = ?", (sha256,)).fetchone()
