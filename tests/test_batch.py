@@ -448,6 +448,35 @@ def test_stored_facts_read_back_in_both_formats(sample_results) -> None:  # type
         Pairs.from_bytes(b"\0" * 12)
 
 
+def test_findings_lines_cut_without_decoding_equal_the_decoded_ones() -> None:
+    """findings.jsonl cuts an app's stored findings at ``}, {"rule_id": `` instead of
+    decoding them: text in the evidence that looks like a boundary never cuts, and where
+    the cut does not give the app's number of findings the lines are decoded as before."""
+    from apkscan.batch.exports import _ENCODE, _split_lines
+    from apkscan.model import Evidence, Finding, Severity
+    from apkscan.serial import to_jsonable
+
+    tricky = ['}, {"rule_id": "X"}', '"}, {"rule_id": ', "a\nb\r", '\\"}, {', "支付 \U0001f600 \u2028", "}]"]
+    findings = [
+        Finding(rule_id=f"R-{i}", title=t, severity=Severity.HIGH, confidence="high", category="fraud",
+                description=t, evidence=(Evidence("string", t, file=t), Evidence("api", "x")), tags=(t,))
+        for i, t in enumerate(tricky)
+    ]
+    head = _ENCODE({"sha256": "a" * 64, "package": 'p"}, {', "version_name": None, "path": "/x\n.apk",
+                    "rules_digest": "sha256:d"})[:-1]
+    for n in range(len(findings) + 1):
+        items = to_jsonable(findings[:n])
+        text = json.dumps(items, ensure_ascii=False)  # as the store writes it
+        want = "".join(json.dumps({"sha256": "a" * 64, "package": 'p"}, {', "version_name": None, "path": "/x\n.apk",
+                                   "rules_digest": "sha256:d", **f}, ensure_ascii=False) + "\n" for f in items)
+        assert _split_lines(head, text, n) == want
+        assert [json.loads(line)["rule_id"] for line in want.split("\n")[:-1]] == [f"R-{i}" for i in range(n)]
+        assert _split_lines(head, text, n + 1) is None  # not the app's number of findings: decoded
+    nested = json.dumps([{"rule_id": "A", "more": [{"x": 1}, {"rule_id": "B"}]}])
+    assert _split_lines(head, nested, 1) is None
+    assert _split_lines(head, json.dumps([{"title": "t", "rule_id": "A"}]), 1) is None  # not the encoder's order
+
+
 def test_find_inputs_resolves_dedupes_and_skips_the_output(tmp_path: Path) -> None:
     from apkscan.batch.discover import find_inputs
 

@@ -16,7 +16,7 @@ import marshal
 import math
 import os
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 
 from apkscan.batch.families import summary as family_summary
 from apkscan.batch.store import WELL_KNOWN_DOMAINS, Store, now
+from apkscan.model import Finding
 from apkscan.report.i18n import SDK_CATEGORY_ZH, category_name, severity_name, term, ui
 from apkscan.report.safe import html_finalize, neutralise, write_atomic
 from apkscan.similarity import THRESHOLD as SIMILARITY_THRESHOLD
@@ -601,15 +602,48 @@ def _finding_lines(head: str, text: str) -> list[str] | None:
         pos = nxt + 2
 
 
+_FIRST_KEY = '"rule_id": '
+_FINDING_KEYS = [f.name for f in fields(Finding)]
+_SPLIT_FAST = _FINDING_KEYS[:1] == ["rule_id"] and not _HEAD_KEYS & set(_FINDING_KEYS)
+"""Findings are encoded with ``rule_id`` first and none of the app's field names."""
+
+
+def _split_lines(head: str, text: str, count: int) -> str | None:
+    """The JSONL lines of one app's stored findings (as :func:`_finding_lines` makes them)
+    without decoding them: the array is cut where one finding ends and the next begins,
+    ``}, {"rule_id": ``. Outside a string that is an item boundary (no nested object
+    starts with ``rule_id``), and it cannot lie inside one: a string's own ``"`` is always
+    escaped, so ``{"`` never occurs in it and no string is followed by ``rule_id``. None
+    unless the cut gives exactly ``count`` findings (the app's rows in ``findings``) from
+    the encoder's text (``[{"rule_id": … }]``, no line break): then decode."""
+    if text == "[]" or count == 0:
+        return "" if text == "[]" and count == 0 else None
+    if not _SPLIT_FAST or not text.startswith("[{" + _FIRST_KEY) or not text.endswith("}]") or "\n" in text \
+            or "\r" in text:
+        return None
+    parts = text[2 + len(_FIRST_KEY) : -2].split("}, {" + _FIRST_KEY)
+    if len(parts) != count:
+        return None
+    first = f"{head}, {_FIRST_KEY}"
+    return first + ("}\n" + first).join(parts) + "}\n"
+
+
 def findings_jsonl(store: Store) -> str:
     digest = store.meta("rules_digest") or ""
+    counts = dict(store.db.execute("SELECT sha256, COUNT(*) FROM findings WHERE rules_digest = ? GROUP BY sha256",
+                                   (digest,)).fetchall())
     lines = []
-    for r in store.iter_rows(
+    for r in store.db.execute(
         "SELECT a.sha256, a.package, a.version_name, a.path, r.findings FROM results r "
         "JOIN apks a ON a.sha256 = r.sha256 WHERE r.rules_digest = ? ORDER BY a.package, a.sha256", (digest,)
     ):
         item = {"sha256": r[0], "package": r[1], "version_name": r[2], "path": r[3], "rules_digest": digest}
-        fast = _finding_lines(_ENCODE(item)[:-1], r[4] or "[]")
+        head = _ENCODE(item)[:-1]
+        split = _split_lines(head, r[4] or "[]", counts.get(r[0], 0))
+        if split is not None:
+            lines.append(split)
+            continue
+        fast = _finding_lines(head, r[4] or "[]")
         if fast is not None:
             lines.extend(fast)
             continue
