@@ -479,6 +479,7 @@ def test_findings_lines_cut_without_decoding_equal_the_decoded_ones() -> None:
 
 def test_find_inputs_resolves_dedupes_and_skips_the_output(tmp_path: Path) -> None:
     from apkscan.batch.discover import find_inputs
+    from apkscan.errors import UsageError
 
     src = tmp_path / "src"
     for rel in ("a.apk", "sub/b.APK", "out/c.apk", "out2/d.apk", ".hidden/e.apk", "f.txt"):
@@ -490,10 +491,15 @@ def test_find_inputs_resolves_dedupes_and_skips_the_output(tmp_path: Path) -> No
     assert find_inputs(src, exclude=src / "out") == want  # out2 is not inside out
     assert find_inputs(src, exclude=src / "sub" / ".." / "out") == want
     assert find_inputs(src, exclude=src) == []
+    (tmp_path / "linked").symlink_to(src / "sub")  # a folder reached through a link: its real path
     listing = tmp_path / "list.txt"
-    listing.write_text("# inputs\nsrc/out/c.apk\n\nsrc/sub\nsrc/link.apk\n", encoding="utf-8")
+    listing.write_text("# inputs\nsrc/out/c.apk\n\nsrc/sub\nsrc/link.apk\nlinked/b.APK\nlinked/../../src/f.txt\n",
+                       encoding="utf-8")
     assert find_inputs(listing, exclude=tmp_path / "elsewhere") == [real / "out" / "c.apk", real / "sub" / "b.APK",
-                                                                     real / "a.apk"]
+                                                                     real / "a.apk", real / "f.txt"]
+    listing.write_text("src/a.apk\nsrc/missing.apk\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=re.escape("list.txt:2: src/missing.apk: no such file")):
+        find_inputs(listing)
 
 
 def test_cli_usage_errors(inputs: Path, tmp_path: Path) -> None:

@@ -130,6 +130,9 @@ class Store:
             self.db = sqlite3.connect(str(path), timeout=60)
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
+            # 64 MiB of page cache at most (the default is 2): a rule change copies every carried
+            # result (a few MB of findings text) in one transaction and the exports read them back
+            self.db.execute("PRAGMA cache_size = -65536")
             with self.db:
                 self.db.executescript(SCHEMA)
                 self.db.executemany("INSERT OR IGNORE INTO ignored_domains(domain) VALUES (?)",
