@@ -240,6 +240,51 @@ def test_app_rows_equal_the_template_they_replace() -> None:
         assert "<script>" not in got and "\x1b" not in got and "\u202e" not in got and got.count("<tr ") == 4
 
 
+GRAPH_JINJA = """\
+    <g id="edges">
+    {% for e in graph.edges %}<line class="edge" data-kind="{{ e.kind }}" data-app="{{ e.app }}" data-key="{{ e.key }}" x1="{{ e.x1 }}" y1="{{ e.y1 }}" x2="{{ e.x2 }}" y2="{{ e.y2 }}"/>
+    {% endfor %}
+    </g>
+    <g id="keys">
+    {% for k in graph.key_nodes %}<g class="key" data-id="{{ k.id }}" data-kind="{{ k.kind }}" data-off="0" data-sel="0" tabindex="0" role="button" aria-label="{{ _(kind_names[k.kind]) }}: {{ k.full }}"><rect x="{{ k.x - 6 }}" y="{{ k.y - 6 }}" width="12" height="12" rx="2"/><text class="data" x="{{ k.x + 9 }}" y="{{ k.y + 4 }}">{{ k.label }}</text><title>{{ _(kind_names[k.kind]) }}: {{ k.full }} ({{ k.n }} {{ _("apps") }})</title></g>
+    {% endfor %}
+    </g>
+    <g id="apps-g">
+    {% for a in graph.app_nodes %}<g class="app" data-id="{{ a.id }}" data-verdict="{{ a.verdict }}" data-keys="{{ a.links }}" data-search="{{ a.search }}" data-off="0" data-dim="0"><circle cx="{{ a.x }}" cy="{{ a.y }}" r="{{ a.r }}"/><text class="data" x="{{ a.x + a.r + 3 }}" y="{{ a.y - a.r }}">{{ a.name }}</text><title>{{ a.name }} · {{ a.package }} · {{ verdict_names[a.verdict] }}</title></g>
+    {% endfor %}
+    </g>
+"""  # noqa: E501
+"""The cluster graph's elements as the template rendered them before apkscan.batch.exports.graph_rows."""
+
+
+def test_graph_rows_equal_the_template_they_replace() -> None:
+    from apkscan.batch.exports import KIND_NAMES, OTHER_VERDICTS, VRANK, graph_rows
+    from apkscan.report.html import _env
+    from apkscan.report.i18n import ui
+    from apkscan.verdict import TEXT
+
+    hostile = "<svg/onload=alert(1)> \x1b[31m \u202e\"'& 支付"
+    graph = {
+        "edges": [{"kind": "domain", "app": "a0", "key": "k0", "x1": 10.0, "y1": 20.5, "x2": -3.25, "y2": 1e-7},
+                  {"kind": "certificate", "app": "a1", "key": "k1", "x1": 1, "y1": 2, "x2": 3, "y2": 4}],
+        "key_nodes": [{"id": "k0", "kind": "domain", "x": 100.5, "y": 7, "label": hostile, "full": hostile, "n": 3},
+                      {"id": "k1", "kind": "generator", "x": 0.1, "y": 0.2, "label": "", "full": "x", "n": 1}],
+        "app_nodes": [{"id": "a0", "x": 33.3, "y": 44.4, "r": 7, "verdict": "reject", "name": hostile,
+                       "package": hostile, "links": "k0 k1", "search": hostile * 3},
+                      {"id": "a1", "x": 1.0, "y": 2.0, "r": 5, "verdict": "failed", "name": "n", "package": "",
+                       "links": "", "search": ""}],
+    }
+    for lang in ("en", "zh"):
+        names = {v: (TEXT.get(v) or OTHER_VERDICTS[v])[1] if lang == "zh" else v for v in VRANK}
+        want = _env().from_string(GRAPH_JINJA).render(graph=graph, kind_names=KIND_NAMES, verdict_names=names,
+                                                     _=ui(lang))
+        rows = graph_rows(graph, lang, names)
+        got = (f'    <g id="edges">\n{rows["graph_edges"]}    </g>\n    <g id="keys">\n{rows["graph_keys"]}    </g>\n'
+               f'    <g id="apps-g">\n{rows["graph_apps"]}    </g>\n')
+        assert got == want, lang
+        assert "<svg/" not in got and "\x1b" not in got and "\u202e" not in got
+
+
 def test_summary_strips_control_characters() -> None:
     console = Console(record=True, width=200, force_terminal=False)
     s = BatchSummary(files=1, unique=1, failed=[Failure("/x/\x1b[31mevil.apk", "not-apk",

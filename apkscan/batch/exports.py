@@ -476,6 +476,10 @@ def _csp(script: str) -> str:
 def _html(value: object) -> str:
     """One ``{{ value }}`` of the dashboard template: the environment's ``finalize``, then
     autoescaping."""
+    if type(value) is str:
+        return str(escape(neutralise(value)))  # html_finalize's work on text
+    if type(value) is int or type(value) is float:
+        return str(value)  # digits, a sign, a point, "e", "inf", "nan": nothing to neutralise or escape
     return str(escape(html_finalize(value)))
 
 
@@ -505,6 +509,39 @@ def app_rows(apps: list[App], lang: str, verdict_names: dict[str, str]) -> Marku
     return Markup("".join(rows))
 
 
+def graph_rows(graph: dict[str, Any], lang: str, verdict_names: dict[str, str]) -> dict[str, Markup]:
+    """The cluster graph's SVG elements (``graph_edges``, ``graph_keys``, ``graph_apps``: one
+    per line), as the template wrote them, built here for the reason of :func:`app_rows`."""
+    _ = ui(lang)
+    apps_word = _html(_("apps"))
+    edges = "".join(
+        f'<line class="edge" data-kind="{_html(e["kind"])}" data-app="{_html(e["app"])}" data-key="{_html(e["key"])}" '
+        f'x1="{_html(e["x1"])}" y1="{_html(e["y1"])}" x2="{_html(e["x2"])}" y2="{_html(e["y2"])}"/>\n'
+        for e in graph["edges"]
+    )
+    keys = []
+    for k in graph["key_nodes"]:
+        kind, full = _html(_(KIND_NAMES[k["kind"]])), _html(k["full"])
+        keys.append(
+            f'<g class="key" data-id="{_html(k["id"])}" data-kind="{_html(k["kind"])}" data-off="0" data-sel="0" '
+            f'tabindex="0" role="button" aria-label="{kind}: {full}"><rect x="{_html(k["x"] - 6)}" '
+            f'y="{_html(k["y"] - 6)}" width="12" height="12" rx="2"/><text class="data" x="{_html(k["x"] + 9)}" '
+            f'y="{_html(k["y"] + 4)}">{_html(k["label"])}</text><title>{kind}: {full} ({_html(k["n"])} {apps_word})'
+            "</title></g>\n"
+        )
+    nodes = []
+    for a in graph["app_nodes"]:
+        name = _html(a["name"])
+        nodes.append(
+            f'<g class="app" data-id="{_html(a["id"])}" data-verdict="{_html(a["verdict"])}" '
+            f'data-keys="{_html(a["links"])}" data-search="{_html(a["search"])}" data-off="0" data-dim="0">'
+            f'<circle cx="{_html(a["x"])}" cy="{_html(a["y"])}" r="{_html(a["r"])}"/><text class="data" '
+            f'x="{_html(a["x"] + a["r"] + 3)}" y="{_html(a["y"] - a["r"])}">{name}</text><title>{name} · '
+            f'{_html(a["package"])} · {_html(verdict_names[a["verdict"]])}</title></g>\n'
+        )
+    return {"graph_edges": Markup(edges), "graph_keys": Markup("".join(keys)), "graph_apps": Markup("".join(nodes))}
+
+
 def render_index(store: Store, apps: list[App], lang: str = "en", layouts: Layouts | None = None,
                  families: list[dict[str, Any]] | None = None) -> str:
     """The batch dashboard (``index.html``) in ``lang`` (``zh`` or ``en``): verdict and
@@ -525,6 +562,7 @@ def render_index(store: Store, apps: list[App], lang: str = "en", layouts: Layou
     found = clusters(store, apps)
     script = _script()
     verdict_names = {v: (VERDICT_TEXT.get(v) or OTHER_VERDICTS[v])[1] if lang == "zh" else v for v in VERDICT_ORDER}
+    graph = cluster_graph(found, layouts if layouts is not None else Layouts.of(store))
     return env.get_template("batch.html.j2").render(
         apps=apps,
         n_ok=sum(a.row["status"] == "ok" for a in apps),
@@ -537,7 +575,8 @@ def render_index(store: Store, apps: list[App], lang: str = "en", layouts: Layou
         sections=[("certificate", _("Shared signing certificates")), ("domain", _("Shared server domains")),
                   ("generator", _("Shared app-generator ids"))],
         clusters=found,
-        graph=cluster_graph(found, layouts if layouts is not None else Layouts.of(store)),
+        graph=graph,
+        **graph_rows(graph, lang, verdict_names),
         families=family_summary(store) if families is None else families,
         family_threshold=SIMILARITY_THRESHOLD,
         link_kinds=LINK_KINDS,
