@@ -448,6 +448,30 @@ def test_split_bundles(tmp_path: Path) -> None:
     assert rows["empty.xapk"]["error"].startswith("not an APK: ")
 
 
+def test_store_checkpoints_in_the_background(tmp_path: Path) -> None:
+    """After a large write the WAL is copied into the database file by a second connection
+    while the store stays open and usable; close() waits for it and nothing is lost."""
+    store = Store(tmp_path / "apkscan.db")
+    db_file = tmp_path / "apkscan.db"
+    store.db.execute("PRAGMA wal_autocheckpoint = 0")  # only the background copy moves pages
+    before = db_file.stat().st_size
+    with store.db:
+        store.db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)",
+                             [(f"k{i}", "x" * 2000) for i in range(2000)])  # ~4 MB
+    assert db_file.stat().st_size == before  # still in the WAL
+    store.checkpoint_in_background()
+    assert store._checkpointer is not None
+    store._checkpointer.join(30)
+    assert db_file.stat().st_size > before + 3_000_000  # copied while the store is open
+    store.set_meta("after", "1")  # the store goes on writing
+    store.checkpoint_in_background()
+    store.close()
+    con = sqlite3.connect(db_file)
+    assert con.execute("SELECT COUNT(*), MAX(length(value)) FROM meta WHERE key LIKE 'k%'").fetchone() == (2000, 2000)
+    assert con.execute("SELECT value FROM meta WHERE key = 'after'").fetchone() == ("1",)
+    con.close()
+
+
 def test_generator_ids_from_facts() -> None:
     facts = ApkFacts(
         file_name="a.apk", size=1, sha256="0" * 64,

@@ -187,6 +187,7 @@ class Carry:
             for sql in COPY_SQL:
                 db.execute(sql, {"digest": self.digest, "stamp": now()})
         self._copies.clear()
+        self.store.checkpoint_in_background()  # the copies (a few MB) reach the database file meanwhile
 
     def _latest_row(self, sha256: str) -> tuple[Any, ...] | None:
         """The app's latest result under another rules digest, with its facts' YARA digest

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -123,6 +124,7 @@ def now() -> str:
 class Store:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
+        self._checkpointer: threading.Thread | None = None
         if readonly:
             self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             self.db.execute("PRAGMA query_only = ON")
@@ -142,7 +144,31 @@ class Store:
         self.db.row_factory = sqlite3.Row
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.join()
         self.db.close()
+
+    def checkpoint_in_background(self) -> None:
+        """Copy the write-ahead log into the database file (SQLite's passive checkpoint, from
+        a second connection in a thread) while this process goes on: after a large write
+        (a rule change's carried results, a few MB) the copy and its disk syncs would
+        otherwise stall the next commit that crosses the auto-checkpoint threshold, or the
+        close. A checkpoint that cannot run now is left to those. :meth:`close` waits."""
+        if self._checkpointer is not None and self._checkpointer.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                con = sqlite3.connect(str(self.path), timeout=0)
+                try:
+                    con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    con.close()
+            except sqlite3.Error:
+                pass
+
+        self._checkpointer = threading.Thread(target=run, name="apkscan-store-checkpoint", daemon=True)
+        self._checkpointer.start()
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
