@@ -77,7 +77,8 @@ def _converter(tp: Any) -> Callable[[Any], Any]:
             return _none_or(lambda value: tuple(map(item, value)))
         items = tuple(_converter(a) for a in args)
         if all(c is _identity for c in items):  # (str, str, str) resource strings and the like
-            return _none_or(tuple)
+            n = len(items)
+            return _none_or(lambda value: tuple(value[:n]))  # as the zip below: at most n items
         return _none_or(lambda value: tuple(c(v) for c, v in zip(items, value, strict=False)))
     if origin is dict:
         item = _converter(args[1])

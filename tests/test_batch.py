@@ -511,6 +511,11 @@ def test_stored_facts_read_back_in_both_formats(sample_results) -> None:  # type
         assert decompress_facts(old) == facts
         checked += sum(len(d.calls) for d in facts.dex)
     assert checked > 0
+    from apkscan.facts import Strings
+    from apkscan.serial import from_dict
+
+    # a fixed-size tuple keeps its declared items, as it always did
+    assert from_dict(Strings, {"resources": [["a", "b", "c", "extra"]]}).resources == (("a", "b", "c"),)
     pairs = Pairs.of([(0, 1), (2**32 - 1, 7)])
     assert Pairs.from_bytes(pairs.to_bytes()) == pairs and len(pairs.to_bytes()) == 16
     with pytest.raises(ValueError):
