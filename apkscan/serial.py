@@ -35,7 +35,9 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, enum.Enum):
         return obj.name.lower()
     if isinstance(obj, facts_mod.Pairs):
-        return [list(p) for p in obj]
+        # base64 of the flat little-endian array: a large app's call pairs decode in one
+        # call, not as a JSON list per pair (a third of the time to read stored facts)
+        return base64.b64encode(obj.to_bytes()).decode("ascii")
     if isinstance(obj, bytes):
         return base64.b64encode(obj).decode("ascii")
     if isinstance(obj, dict):
@@ -74,12 +76,15 @@ def _converter(tp: Any) -> Callable[[Any], Any]:
                 return _none_or(tuple)
             return _none_or(lambda value: tuple(map(item, value)))
         items = tuple(_converter(a) for a in args)
+        if all(c is _identity for c in items):  # (str, str, str) resource strings and the like
+            n = len(items)
+            return _none_or(lambda value: tuple(value[:n]))  # as the zip below: at most n items
         return _none_or(lambda value: tuple(c(v) for c, v in zip(items, value, strict=False)))
     if origin is dict:
         item = _converter(args[1])
         return _none_or(lambda value: {k: item(v) for k, v in value.items()})
     if tp is facts_mod.Pairs or tp == "Pairs":
-        return _none_or(facts_mod.Pairs.of)
+        return _none_or(_pairs)
     if tp is bytes:
         return _none_or(base64.b64decode)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
@@ -89,6 +94,14 @@ def _converter(tp: Any) -> Callable[[Any], Any]:
         cls = tp
         return _none_or(lambda value: from_dict(cls, value))
     return _identity
+
+
+def _pairs(value: Any) -> facts_mod.Pairs:
+    """Pairs as :func:`to_jsonable` writes them (base64 of the flat array) or as stores
+    written before it did (a list of two-item lists)."""
+    if isinstance(value, str):
+        return facts_mod.Pairs.from_bytes(base64.b64decode(value, validate=True))
+    return facts_mod.Pairs.of(value)
 
 
 def _convert(tp: Any, value: Any) -> Any:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -196,6 +197,94 @@ def test_hostile_strings_escaped_and_csv_defused(batch_once: tuple[Path, Path, B
     assert csv_text(["a"], [["+1"]]) == "a\r\n'+1\r\n"
 
 
+APP_ROWS_JINJA = """\
+  {% for a in apps %}{% set r = a.row %}{% set v = a.verdict %}
+  <tr data-verdict="{{ v }}" data-search="{{ a.search }}"><td data-sort="{{ vrank[v] }}">{{ vbadge(v) }}</td>
+  {% for s in severities %}<td class="n{% if r[s] %} s-{{ s }}{% endif %}">{{ r[s] if r[s] is not none else '' }}</td>{% endfor %}
+  <td>{% for c in a.categories %}{{ cat_name(c) }}{% if not loop.last %}, {% endif %}{% endfor %}</td><td class="mono">{{ r.package or '' }}</td><td class="data">{{ r.label or '' }}</td>
+  <td class="data">{{ r.version_name or '' }}</td><td class="mono" title="{{ r.path }}">{{ r.path|basename }}</td>
+  <td>{% if a.report %}<a href="{{ a.report }}">{{ _("report") }}</a>{% else %}<span class="muted data">{{ r.error or '' }}</span>{% endif %}</td></tr>
+  {% endfor %}
+"""  # noqa: E501
+"""The dashboard's app table as the template rendered it before apkscan.batch.exports.app_rows."""
+
+
+def test_app_rows_equal_the_template_they_replace() -> None:
+    from apkscan.batch.exports import OTHER_VERDICTS, SEVERITIES, VRANK, App, _verdict, app_rows
+    from apkscan.report.html import _env
+    from apkscan.report.i18n import category_name, ui
+    from apkscan.verdict import TEXT
+
+    hostile = "<script>alert(1)</script> \x1b[31m \u202e\"'& =cmd"
+    base = {"sha256": "a" * 64, "status": "ok", "verdict": "reject", "critical": 2, "high": 0, "medium": None,
+            "low": 1, "info": 0, "package": "p.q", "label": hostile, "version_name": "1&2", "path": f"/x/{hostile}.apk",
+            "error": None}
+    apps = [
+        App(dict(base), ["fraud", "personal-data", hostile], "reports/a<b.html", search=hostile),
+        App({**base, "verdict": None, "package": None, "label": None, "version_name": None}, [], "reports/x.json"),
+        App({**base, "status": "failed", "verdict": None, "critical": None, "error": f"broken APK: {hostile}"}, []),
+        App({**base, "verdict": "pass", "package": "", "path": "rel.apk"}, ["security"], ""),
+    ]
+    for a in apps:
+        a.verdict = _verdict(a)
+    for lang in ("en", "zh"):
+        names = {v: (TEXT.get(v) or OTHER_VERDICTS[v])[1] if lang == "zh" else v for v in VRANK}
+        env = _env()
+        env.filters.setdefault("basename", lambda p: Path(str(p)).name)
+        tpl = env.from_string('{% macro vbadge(v) %}<span class="vb v-{{ v }}">{{ verdict_names[v] }}</span>'
+                              "{% endmacro %}\n" + APP_ROWS_JINJA)
+        want = tpl.render(apps=apps, vrank=VRANK, verdict_names=names, severities=SEVERITIES, _=ui(lang),
+                          cat_name=lambda c, lang=lang: category_name(str(c), lang))
+        got = str(app_rows(apps, lang, names))
+        assert got == want, lang
+        assert "<script>" not in got and "\x1b" not in got and "\u202e" not in got and got.count("<tr ") == 4
+
+
+GRAPH_JINJA = """\
+    <g id="edges">
+    {% for e in graph.edges %}<line class="edge" data-kind="{{ e.kind }}" data-app="{{ e.app }}" data-key="{{ e.key }}" x1="{{ e.x1 }}" y1="{{ e.y1 }}" x2="{{ e.x2 }}" y2="{{ e.y2 }}"/>
+    {% endfor %}
+    </g>
+    <g id="keys">
+    {% for k in graph.key_nodes %}<g class="key" data-id="{{ k.id }}" data-kind="{{ k.kind }}" data-off="0" data-sel="0" tabindex="0" role="button" aria-label="{{ _(kind_names[k.kind]) }}: {{ k.full }}"><rect x="{{ k.x - 6 }}" y="{{ k.y - 6 }}" width="12" height="12" rx="2"/><text class="data" x="{{ k.x + 9 }}" y="{{ k.y + 4 }}">{{ k.label }}</text><title>{{ _(kind_names[k.kind]) }}: {{ k.full }} ({{ k.n }} {{ _("apps") }})</title></g>
+    {% endfor %}
+    </g>
+    <g id="apps-g">
+    {% for a in graph.app_nodes %}<g class="app" data-id="{{ a.id }}" data-verdict="{{ a.verdict }}" data-keys="{{ a.links }}" data-search="{{ a.search }}" data-off="0" data-dim="0"><circle cx="{{ a.x }}" cy="{{ a.y }}" r="{{ a.r }}"/><text class="data" x="{{ a.x + a.r + 3 }}" y="{{ a.y - a.r }}">{{ a.name }}</text><title>{{ a.name }} · {{ a.package }} · {{ verdict_names[a.verdict] }}</title></g>
+    {% endfor %}
+    </g>
+"""  # noqa: E501
+"""The cluster graph's elements as the template rendered them before apkscan.batch.exports.graph_rows."""
+
+
+def test_graph_rows_equal_the_template_they_replace() -> None:
+    from apkscan.batch.exports import KIND_NAMES, OTHER_VERDICTS, VRANK, graph_rows
+    from apkscan.report.html import _env
+    from apkscan.report.i18n import ui
+    from apkscan.verdict import TEXT
+
+    hostile = "<svg/onload=alert(1)> \x1b[31m \u202e\"'& 支付"
+    graph = {
+        "edges": [{"kind": "domain", "app": "a0", "key": "k0", "x1": 10.0, "y1": 20.5, "x2": -3.25, "y2": 1e-7},
+                  {"kind": "certificate", "app": "a1", "key": "k1", "x1": 1, "y1": 2, "x2": 3, "y2": 4}],
+        "key_nodes": [{"id": "k0", "kind": "domain", "x": 100.5, "y": 7, "label": hostile, "full": hostile, "n": 3},
+                      {"id": "k1", "kind": "generator", "x": 0.1, "y": 0.2, "label": "", "full": "x", "n": 1}],
+        "app_nodes": [{"id": "a0", "x": 33.3, "y": 44.4, "r": 7, "verdict": "reject", "name": hostile,
+                       "package": hostile, "links": "k0 k1", "search": hostile * 3},
+                      {"id": "a1", "x": 1.0, "y": 2.0, "r": 5, "verdict": "failed", "name": "n", "package": "",
+                       "links": "", "search": ""}],
+    }
+    for lang in ("en", "zh"):
+        names = {v: (TEXT.get(v) or OTHER_VERDICTS[v])[1] if lang == "zh" else v for v in VRANK}
+        want = _env().from_string(GRAPH_JINJA).render(graph=graph, kind_names=KIND_NAMES, verdict_names=names,
+                                                     _=ui(lang))
+        rows = graph_rows(graph, lang, names)
+        got = (f'    <g id="edges">\n{rows["graph_edges"]}    </g>\n    <g id="keys">\n{rows["graph_keys"]}    </g>\n'
+               f'    <g id="apps-g">\n{rows["graph_apps"]}    </g>\n')
+        assert got == want, lang
+        assert "<svg/" not in got and "\x1b" not in got and "\u202e" not in got
+
+
 def test_summary_strips_control_characters() -> None:
     console = Console(record=True, width=200, force_terminal=False)
     s = BatchSummary(files=1, unique=1, failed=[Failure("/x/\x1b[31mevil.apk", "not-apk",
@@ -359,6 +448,30 @@ def test_split_bundles(tmp_path: Path) -> None:
     assert rows["empty.xapk"]["error"].startswith("not an APK: ")
 
 
+def test_store_checkpoints_in_the_background(tmp_path: Path) -> None:
+    """After a large write the WAL is copied into the database file by a second connection
+    while the store stays open and usable; close() waits for it and nothing is lost."""
+    store = Store(tmp_path / "apkscan.db")
+    db_file = tmp_path / "apkscan.db"
+    store.db.execute("PRAGMA wal_autocheckpoint = 0")  # only the background copy moves pages
+    before = db_file.stat().st_size
+    with store.db:
+        store.db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)",
+                             [(f"k{i}", "x" * 2000) for i in range(2000)])  # ~4 MB
+    assert db_file.stat().st_size == before  # still in the WAL
+    store.checkpoint_in_background()
+    assert store._checkpointer is not None
+    store._checkpointer.join(30)
+    assert db_file.stat().st_size > before + 3_000_000  # copied while the store is open
+    store.set_meta("after", "1")  # the store goes on writing
+    store.checkpoint_in_background()
+    store.close()
+    con = sqlite3.connect(db_file)
+    assert con.execute("SELECT COUNT(*), MAX(length(value)) FROM meta WHERE key LIKE 'k%'").fetchone() == (2000, 2000)
+    assert con.execute("SELECT value FROM meta WHERE key = 'after'").fetchone() == ("1",)
+    con.close()
+
+
 def test_generator_ids_from_facts() -> None:
     facts = ApkFacts(
         file_name="a.apk", size=1, sha256="0" * 64,
@@ -370,6 +483,97 @@ def test_generator_ids_from_facts() -> None:
     )
     got = {(k, i) for k, i, _ in generator_ids(facts)}
     assert got == {("dcloud", "__UNI__ABCDEF1"), ("dcloud", "__UNI__1234567"), ("apicloud", "A6012345678901")}
+
+
+def test_stored_facts_read_back_in_both_formats(sample_results) -> None:  # type: ignore[no-untyped-def]
+    """Facts are stored as ASCII JSON with the dex pairs as base64 of their flat array;
+    stores written before (UTF-8 JSON, a list per pair) read back to the same facts."""
+    import zlib
+
+    from apkscan.batch.worker import compress_facts, decompress_facts
+    from apkscan.facts import Pairs
+
+    emoji = "\U0001f600 支付 \ud800"  # astral, CJK and a lone surrogate survive the ASCII text
+    checked = 0
+    for result in sample_results.values():
+        facts = result.facts
+        facts = replace(facts, strings=replace(facts.strings, urls=(*facts.strings.urls, ("x", emoji))))
+        blob, raw_size = compress_facts(facts)
+        raw = zlib.decompress(blob)
+        assert len(raw) == raw_size and raw.isascii()
+        doc = json.loads(raw)
+        assert all(isinstance(d[k], str) for d in doc["dex"] for k in ("calls", "const_strings", "field_reads"))
+        assert decompress_facts(blob) == facts
+        for d, dex in zip(doc["dex"], facts.dex, strict=True):  # the earlier format
+            for k in ("calls", "const_strings", "field_reads"):
+                d[k] = [list(p) for p in getattr(dex, k)]
+        old = zlib.compress(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        assert decompress_facts(old) == facts
+        checked += sum(len(d.calls) for d in facts.dex)
+    assert checked > 0
+    from apkscan.facts import Strings
+    from apkscan.serial import from_dict
+
+    # a fixed-size tuple keeps its declared items, as it always did
+    assert from_dict(Strings, {"resources": [["a", "b", "c", "extra"]]}).resources == (("a", "b", "c"),)
+    pairs = Pairs.of([(0, 1), (2**32 - 1, 7)])
+    assert Pairs.from_bytes(pairs.to_bytes()) == pairs and len(pairs.to_bytes()) == 16
+    with pytest.raises(ValueError):
+        Pairs.from_bytes(b"\0" * 12)
+
+
+def test_findings_lines_cut_without_decoding_equal_the_decoded_ones() -> None:
+    """findings.jsonl cuts an app's stored findings at ``}, {"rule_id": `` instead of
+    decoding them: text in the evidence that looks like a boundary never cuts, and where
+    the cut does not give the app's number of findings the lines are decoded as before."""
+    from apkscan.batch.exports import _ENCODE, _split_lines
+    from apkscan.model import Evidence, Finding, Severity
+    from apkscan.serial import to_jsonable
+
+    tricky = ['}, {"rule_id": "X"}', '"}, {"rule_id": ', "a\nb\r", '\\"}, {', "支付 \U0001f600 \u2028", "}]"]
+    findings = [
+        Finding(rule_id=f"R-{i}", title=t, severity=Severity.HIGH, confidence="high", category="fraud",
+                description=t, evidence=(Evidence("string", t, file=t), Evidence("api", "x")), tags=(t,))
+        for i, t in enumerate(tricky)
+    ]
+    head = _ENCODE({"sha256": "a" * 64, "package": 'p"}, {', "version_name": None, "path": "/x\n.apk",
+                    "rules_digest": "sha256:d"})[:-1]
+    for n in range(len(findings) + 1):
+        items = to_jsonable(findings[:n])
+        text = json.dumps(items, ensure_ascii=False)  # as the store writes it
+        want = "".join(json.dumps({"sha256": "a" * 64, "package": 'p"}, {', "version_name": None, "path": "/x\n.apk",
+                                   "rules_digest": "sha256:d", **f}, ensure_ascii=False) + "\n" for f in items)
+        assert _split_lines(head, text, n) == want
+        assert [json.loads(line)["rule_id"] for line in want.split("\n")[:-1]] == [f"R-{i}" for i in range(n)]
+        assert _split_lines(head, text, n + 1) is None  # not the app's number of findings: decoded
+    nested = json.dumps([{"rule_id": "A", "more": [{"x": 1}, {"rule_id": "B"}]}])
+    assert _split_lines(head, nested, 1) is None
+    assert _split_lines(head, json.dumps([{"title": "t", "rule_id": "A"}]), 1) is None  # not the encoder's order
+
+
+def test_find_inputs_resolves_dedupes_and_skips_the_output(tmp_path: Path) -> None:
+    from apkscan.batch.discover import find_inputs
+    from apkscan.errors import UsageError
+
+    src = tmp_path / "src"
+    for rel in ("a.apk", "sub/b.APK", "out/c.apk", "out2/d.apk", ".hidden/e.apk", "f.txt"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(b"x")
+    (src / "link.apk").symlink_to(src / "a.apk")  # the same file twice: listed once
+    real = src.resolve()
+    want = [real / "a.apk", real / "out2" / "d.apk", real / "sub" / "b.APK"]
+    assert find_inputs(src, exclude=src / "out") == want  # out2 is not inside out
+    assert find_inputs(src, exclude=src / "sub" / ".." / "out") == want
+    assert find_inputs(src, exclude=src) == []
+    (tmp_path / "linked").symlink_to(src / "sub")  # a folder reached through a link: its real path
+    listing = tmp_path / "list.txt"
+    listing.write_text("# inputs\nsrc/out/c.apk\n\nsrc/sub\nsrc/link.apk\nlinked/b.APK\nlinked/../../src/f.txt\n",
+                       encoding="utf-8")
+    assert find_inputs(listing, exclude=tmp_path / "elsewhere") == [real / "out" / "c.apk", real / "sub" / "b.APK",
+                                                                     real / "a.apk", real / "f.txt"]
+    listing.write_text("src/a.apk\nsrc/missing.apk\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=re.escape("list.txt:2: src/missing.apk: no such file")):
+        find_inputs(listing)
 
 
 def test_cli_usage_errors(inputs: Path, tmp_path: Path) -> None:

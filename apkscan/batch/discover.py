@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from apkscan.batch.bundle import INPUT_SUFFIXES
@@ -55,19 +56,34 @@ def find_inputs(source: Path, exclude: Path | None = None) -> list[Path]:
             p = Path(line)
             if not p.is_absolute():
                 p = source.parent / p
-            if p.is_dir():
+            try:
+                mode = os.stat(p).st_mode  # one call for what is_dir() and is_file() asked
+            except (OSError, ValueError):
+                mode = 0
+            if stat.S_ISDIR(mode):
                 found.extend(_walk(p))
-            elif p.is_file():
+            elif stat.S_ISREG(mode):
                 found.append(p)
             else:
                 raise UsageError(f"{source}:{n}: {line}: no such file")
-    ex = exclude.resolve() if exclude is not None else None
-    seen: set[Path] = set()
+    # resolved as strings (what Path.resolve does, without a Path per step): the inputs
+    # are listed on every run, a rule change's included
+    ex = os.path.realpath(exclude) if exclude is not None else None
+    inside = None if ex is None else ex.rstrip(os.sep) + os.sep
+    folders: dict[str, str] = {}
+    seen: set[str] = set()
     out: list[Path] = []
     for p in found:
-        r = p.resolve()
-        if r in seen or (ex is not None and r.is_relative_to(ex)):
+        head, tail = os.path.split(p)
+        if tail in ("", ".", "..") or os.path.islink(p):
+            r = os.path.realpath(p)
+        else:  # the folder resolved once for all its files
+            folder = folders.get(head)
+            if folder is None:
+                folder = folders[head] = os.path.realpath(head or ".")
+            r = os.path.join(folder, tail)
+        if r in seen or (inside is not None and (r == ex or r.startswith(inside))):
             continue
         seen.add(r)
-        out.append(r)
+        out.append(Path(r))
     return out

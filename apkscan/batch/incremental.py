@@ -140,12 +140,14 @@ COPY_SQL = (
     "JOIN results r ON r.sha256 = c.sha256 AND r.rules_digest = c.old",
     "DELETE FROM findings WHERE rules_digest = :digest AND sha256 IN (SELECT sha256 FROM temp.carry)",
     "INSERT INTO findings(sha256, rules_digest, rule_id, severity, category, title, confidence) "
+    # CROSS JOIN: the carried apps drive the loop (an index search each) rather than a scan
+    # of every stored finding under every digest
     "SELECT f.sha256, :digest, rule_id, severity, category, title, confidence FROM temp.carry c "
-    "JOIN findings f ON f.sha256 = c.sha256 AND f.rules_digest = c.old",
+    "CROSS JOIN findings f ON f.sha256 = c.sha256 AND f.rules_digest = c.old",
     "DELETE FROM sdks WHERE rules_digest = :digest AND sha256 IN (SELECT sha256 FROM temp.carry)",
     "INSERT OR IGNORE INTO sdks(sha256, rules_digest, sdk_id, name, category) "
     "SELECT s.sha256, :digest, sdk_id, name, category FROM temp.carry c "
-    "JOIN sdks s ON s.sha256 = c.sha256 AND s.rules_digest = c.old",
+    "CROSS JOIN sdks s ON s.sha256 = c.sha256 AND s.rules_digest = c.old",
     "DELETE FROM temp.carry",
 )
 
@@ -185,6 +187,7 @@ class Carry:
             for sql in COPY_SQL:
                 db.execute(sql, {"digest": self.digest, "stamp": now()})
         self._copies.clear()
+        self.store.checkpoint_in_background()  # the copies (a few MB) reach the database file meanwhile
 
     def _latest_row(self, sha256: str) -> tuple[Any, ...] | None:
         """The app's latest result under another rules digest, with its facts' YARA digest

@@ -335,11 +335,12 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
         keyed: dict[str, list[Path]] = {}
         sizes: dict[str, int] = {}
         fresh: list[tuple[str, int, int, str]] = []
+        known = store.cached_hashes()
         for p in inputs:
             try:
                 st = p.stat()
-                sha = store.cached_sha256(str(p), st.st_size, st.st_mtime_ns)
-                if sha is None:
+                size, mtime_ns, sha = known.get(str(p)) or (-1, -1, "")
+                if (size, mtime_ns) != (st.st_size, st.st_mtime_ns) or not sha:
                     sha = file_sha256(p)
                     fresh.append((str(p), st.st_size, st.st_mtime_ns, sha))
             except OSError as exc:
@@ -358,8 +359,9 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
         checks: dict[str, tuple[str, str]] = {}
         """Apps whose touched rules are evaluated over their stored facts: sha -> (old rules
         digest, old verdict), carried over from that digest when none of the rules matches."""
+        states = {} if opts.rescan else store.states(digest)
         for sha, paths in keyed.items():
-            state = "new" if opts.rescan else store.state(sha, digest)
+            state = states.get(sha, "new")
             if state == "result":
                 summary.skipped += 1
             elif state == "failed" and not opts.retry_failed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -123,6 +124,7 @@ def now() -> str:
 class Store:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
+        self._checkpointer: threading.Thread | None = None
         if readonly:
             self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             self.db.execute("PRAGMA query_only = ON")
@@ -130,6 +132,9 @@ class Store:
             self.db = sqlite3.connect(str(path), timeout=60)
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
+            # 64 MiB of page cache at most (the default is 2): a rule change copies every carried
+            # result (a few MB of findings text) in one transaction and the exports read them back
+            self.db.execute("PRAGMA cache_size = -65536")
             with self.db:
                 self.db.executescript(SCHEMA)
                 self.db.executemany("INSERT OR IGNORE INTO ignored_domains(domain) VALUES (?)",
@@ -139,7 +144,31 @@ class Store:
         self.db.row_factory = sqlite3.Row
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.join()
         self.db.close()
+
+    def checkpoint_in_background(self) -> None:
+        """Copy the write-ahead log into the database file (SQLite's passive checkpoint, from
+        a second connection in a thread) while this process goes on: after a large write
+        (a rule change's carried results, a few MB) the copy and its disk syncs would
+        otherwise stall the next commit that crosses the auto-checkpoint threshold, or the
+        close. A checkpoint that cannot run now is left to those. :meth:`close` waits."""
+        if self._checkpointer is not None and self._checkpointer.is_alive():
+            return
+
+        def run() -> None:
+            try:
+                con = sqlite3.connect(str(self.path), timeout=0)
+                try:
+                    con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    con.close()
+            except sqlite3.Error:
+                pass
+
+        self._checkpointer = threading.Thread(target=run, name="apkscan-store-checkpoint", daemon=True)
+        self._checkpointer.start()
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -151,11 +180,11 @@ class Store:
                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     # --- hashing cache ---------------------------------------------------------------
-    def cached_sha256(self, path: str, size: int, mtime_ns: int) -> str | None:
-        row = self.db.execute("SELECT size, mtime_ns, sha256 FROM files WHERE path = ?", (path,)).fetchone()
-        if row is not None and row[0] == size and row[1] == mtime_ns:
-            return str(row[2])
-        return None
+    def cached_hashes(self) -> dict[str, tuple[int, int, str]]:
+        """Path -> (size, mtime_ns, sha256) of every file seen (read at once: a run looks up
+        every input, one query each cost more than the rest of a rule change's planning)."""
+        rows = self.db.execute("SELECT path, size, mtime_ns, sha256 FROM files")
+        return {str(p): (s, m, str(h)) for p, s, m, h in rows}
 
     def remember_files(self, rows: list[tuple[str, int, int, str]]) -> None:
         stamp = now()
@@ -168,20 +197,19 @@ class Store:
             )
 
     # --- what to do ------------------------------------------------------------------
-    def state(self, sha256: str, digest: str) -> str:
-        """``result`` (done for this digest), ``failed``, ``facts`` (re-evaluate), ``stale``
-        (facts from an older reader: scan again) or ``new``."""
-        if self.db.execute("SELECT 1 FROM results WHERE sha256 = ? AND rules_digest = ?",
-                           (sha256, digest)).fetchone():
-            return "result"
-        row = self.db.execute("SELECT status FROM apks WHERE sha256 = ?", (sha256,)).fetchone()
-        if row is not None and row[0] == "failed":
-            return "failed"
-        row = self.db.execute("SELECT tool_version FROM facts WHERE sha256 = ?", (sha256,)).fetchone()
-        if row is not None:
+    def states(self, digest: str) -> dict[str, str]:
+        """sha256 -> ``result`` (done for this digest), ``failed``, ``facts`` (re-evaluate) or
+        ``stale`` (facts from an older reader: scan again) for every APK the store knows (read
+        at once); an APK it does not know is ``new``."""
+        out: dict[str, str] = {}
+        for sha, tool_version in self.db.execute("SELECT sha256, tool_version FROM facts"):
             # facts from an older reader lack what it now records: read the APK again
-            return "facts" if str(row[0] or "").endswith(f" facts/{FACTS_READER}") else "stale"
-        return "new"
+            out[sha] = "facts" if str(tool_version or "").endswith(f" facts/{FACTS_READER}") else "stale"
+        for (sha,) in self.db.execute("SELECT sha256 FROM apks WHERE status = 'failed'"):
+            out[sha] = "failed"
+        for (sha,) in self.db.execute("SELECT sha256 FROM results WHERE rules_digest = ?", (digest,)):
+            out[sha] = "result"
+        return out
 
     def facts_blob(self, sha256: str) -> tuple[bytes, str] | None:
         row = self.db.execute("SELECT data, yara_rules_digest FROM facts WHERE sha256 = ?", (sha256,)).fetchone()

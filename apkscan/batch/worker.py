@@ -46,7 +46,10 @@ _APICLOUD = re.compile(r"<widget\b[^>]*\bid\s*=\s*[\"'](A6[0-9]{10,14})[\"']")
 
 
 def compress_facts(facts: ApkFacts) -> tuple[bytes, int]:
-    raw = json.dumps(to_jsonable(facts), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # ASCII JSON (other characters as \u escapes): it decodes in about two thirds of the time
+    # of UTF-8 text, which Python must first decode, into a string four bytes a character
+    # wide when an app holds one emoji
+    raw = json.dumps(to_jsonable(facts), separators=(",", ":")).encode("ascii")
     # level 4: a third of level 6's time (0.05 s instead of 0.14 s for a 2 MB app's 4.7 MB of
     # facts, 0.45 s instead of 1.06 s for the 44 MB workload) for a blob about 8% larger
     return zlib.compress(raw, 4), len(raw)
