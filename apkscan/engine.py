@@ -600,6 +600,10 @@ def with_new_findings(
             return None
     privacy = None
     if options.privacy and ruleset.builtin_checks and not any(e.rule_id == "PRIV" for e in prior.rule_errors):
+        # the review asks which rules fired (PI-POLICY-001 reports a missing policy itself):
+        # those of the prior evaluation, as a full one would have seen them
+        for f in prior.findings:
+            ctx.rule_hits.setdefault(f.rule_id, True)
         try:
             privacy = privacy_review(ctx, list(prior.data_access), options.policy)[0]
         except Exception:
