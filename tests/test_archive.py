@@ -352,6 +352,20 @@ def test_crc_mismatch_returns_data() -> None:
     assert tampered(a, "zip-crc-mismatch") == ["a.txt"]
 
 
+@pytest.mark.parametrize("method", [8, 0])
+def test_crc_mismatch_of_an_entry_read_whole_by_its_prefix(method: int) -> None:
+    """A text asset read in full by read_prefix is checked as a full read checks it (a
+    scan does not inflate it again for YARA)."""
+    data = b"hello world" * 10
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    size = len(c.compress(data) + c.flush()) if method == 8 else len(data)
+    wrong = (zlib.crc32(data) ^ 0xFFFF, size, len(data))
+    blob = build([E("assets/a.txt", data, method=method, cd_sizes=wrong, lfh_sizes=wrong)])
+    a = ApkArchive.from_bytes(blob, "t", LIMITS)
+    a.read_prefix("assets/a.txt", 1 << 20)
+    assert tampered(a, "zip-crc-mismatch") == ["assets/a.txt"]
+
+
 def test_mismatched_content_and_nested_dex_order() -> None:
     inner = plain_zip({"classes.dex": DEX + b"inner", "AndroidManifest.xml": AXML})
     entries = [

@@ -253,6 +253,7 @@ def _extract(
     text_harvest = TextHarvest()
     text_harvest.add_text("resources.arsc", "\n".join(v for _, _, v in resource_strings))
     assets: list[tuple[str, str]] = []
+    whole: dict[str, bytes] = {}  # text assets read in full (read_prefix checked their CRC)
     for entry in arch_facts.entries:
         if entry.name.startswith(("assets/", "res/raw/")) and is_text_asset(entry.name):
             try:
@@ -271,6 +272,8 @@ def _extract(
                         "max_text_asset_bytes",
                     )
                 )
+            if len(head) == entry.size <= YARA_MAX_ENTRY_BYTES:
+                whole[entry.name] = head  # YARA scans these bytes: not inflated a second time
             assets.append((entry.name, text))
             text_harvest.add_text(entry.name, text)
             if is_web_asset(entry.name):
@@ -283,10 +286,13 @@ def _extract(
             target = _yara_target(entry.name, entry.kind)
             if target and scanner.wants(target) and entry.size <= YARA_MAX_ENTRY_BYTES:
                 try:
-                    data = archive.read(entry.name, max_bytes=YARA_MAX_ENTRY_BYTES, transient=True)
+                    data = whole.pop(entry.name, None)
+                    if data is None:
+                        data = archive.read(entry.name, max_bytes=YARA_MAX_ENTRY_BYTES, transient=True)
                     scanner.scan(entry.name, target, data)
                 except Exception as exc:
                     problems.append(problem_for(entry.name, "yara", exc, "not scanned"))
+    whole.clear()
     t["yara"] = time.perf_counter() - t5
 
     t3 = time.perf_counter()

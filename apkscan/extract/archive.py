@@ -1356,12 +1356,21 @@ class ApkArchive:
             raise EntryError(f"{self.prefix}{rec.name}: no usable local header")
         if not rec.deflate:
             start = rec.data_start
-            return self.data[start : start + min(n, rec.usize, max(0, len(self.data) - start))]
-        parts: list[bytes] = []
-        self._probe(rec, n - 1, parts)  # at most n bytes
-        out = b"".join(parts)[:n]
+            out = self.data[start : start + min(n, rec.usize, max(0, len(self.data) - start))]
+        else:
+            parts: list[bytes] = []
+            self._probe(rec, n - 1, parts)  # at most n bytes
+            out = b"".join(parts)[:n]
         if rec.usize <= n and len(out) == rec.usize:
-            self._tried.add(rec.index)  # read in full: no probe needed
+            # read in full: checked as a full read checks it, and not probed again
+            self._tried.add(rec.index)
+            crc = zlib.crc32(out)
+            if crc != rec.crc:
+                self._tamper(
+                    "zip-crc-mismatch",
+                    rec.name,
+                    f"CRC-32 of the data {crc:08x} differs from the declared {rec.crc:08x}",
+                )
         return out
 
     def _probe(self, rec: _Rec, limit: int, keep: list[bytes] | None = None) -> int:
