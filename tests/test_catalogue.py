@@ -558,3 +558,29 @@ def test_reports_show_unidentified_sdks() -> None:
     row = row[: row.index("</tr>")]
     assert "unidentified SDK" in row and "未识别SDK" in row and "com.vendor.sdk" in row
     assert "device-id" in row  # the personal data its own code reaches
+
+
+def test_grouped_sdk_counting_equals_counting_class_by_class(ruleset) -> None:  # type: ignore[no-untyped-def]
+    """SdkMatcher counts classes per package (a large app's tens of thousands of classes
+    in a few C-level passes); it must give what counting them one by one gives, for the
+    bundled samples and for odd names: a class listed by its own name, generated R and
+    BuildConfig classes, '$' in a package, a line break in a name, no package."""
+    from apkscan.rules.fixtures import facts_from_case
+    from apkscan.sdk import SdkMatcher, dotted_classes, smali_to_dotted
+
+    odd = [
+        "com.tencent.mm.opensdk.openapi.WXAPIFactory", "okhttp3.Request", "okhttp3.Request$Builder", "okhttp3.Cookie",
+        "com.vendor.kit.core.A", "com.vendor.kit.core.R", "com.vendor.kit.core.R$string", "com.vendor.kit.BuildConfig",
+        "com.vendor.kit.R$a.b", "com.we$ird.pkg.Thing", "com.we$ird.pkg.R", "Top", "R", "com.line\nbreak.kit.X",
+        *[f"com.other.lib.part.C{i}" for i in range(30)], *[f"com.other.lib.part.C{i}$1" for i in range(5)],
+    ]
+    apps = [facts_from_case({"classes": odd})]
+    from apkscan.extract.apk import extract
+
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    apps += [extract(p) for p in sorted(samples.glob("*.apk"))]
+    for facts in apps:
+        got = dotted_classes(facts)
+        assert got == [(smali_to_dotted(c), d.path) for d in facts.dex for c in d.classes]
+        names = [n for n, _ in got]
+        assert SdkMatcher(ruleset.sdks)._count(names) == SdkMatcher(ruleset.sdks)._count_each(names)

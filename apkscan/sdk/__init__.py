@@ -11,8 +11,11 @@ the tree are attributed to it, never to the app's own code.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from apkscan.facts import ApkFacts
@@ -124,6 +127,9 @@ _GENERIC_ORGS = frozenset(
 """Second segments shared by unrelated developers (``com.example``, ``cn.com``): an app
 package under one of them claims only its own three-segment tree."""
 _GENERATED = frozenset({"R", "BuildConfig", "Manifest"})
+_GENERATED_AT = re.compile(r"\.(?:R|BuildConfig|Manifest)(?:\$[^\n.]*)?$", re.M)
+"""Where a dotted class name's last segment may be a generated class (``a.b.R$string``):
+the candidates :meth:`SdkMatcher._count` checks one by one."""
 
 
 def tree_key(dotted_class: str) -> str:
@@ -251,12 +257,24 @@ def smali_to_dotted(name: str) -> str:
 
 def dotted_classes(facts: ApkFacts) -> list[tuple[str, str]]:
     """(dotted class name, dex path) for every class each dex defines, in dex order
-    (:func:`smali_to_dotted` inlined: a large app defines tens of thousands)."""
-    return [
-        ((c[1:-1] if c[:1] == "L" and c[-1:] == ";" else c).replace("/", "."), dex.path)
-        for dex in facts.dex
-        for c in dex.classes
-    ]
+    (:func:`smali_to_dotted` of each: a large app defines tens of thousands, so a dex
+    whose names are all well-formed is converted in a few string operations on the
+    whole list)."""
+    out: list[tuple[str, str]] = []
+    for dex in facts.dex:
+        out += zip(_dotted(dex.classes), repeat(dex.path))
+    return out
+
+
+def _dotted(classes: tuple[str, ...]) -> list[str]:
+    n = len(classes)
+    if not n:
+        return []
+    joined = "\n".join(classes)
+    # every name "L...;" and none holding a line break: strip and convert all at once
+    if joined[0] == "L" and joined[-1] == ";" and joined.count("\n") == n - 1 and joined.count(";\nL") == n - 1:
+        return joined[1:-1].replace(";\nL", "\n").replace("/", ".").split("\n")
+    return [(c[1:-1] if c[:1] == "L" and c[-1:] == ";" else c).replace("/", ".") for c in classes]
 
 
 class SdkMatcher:
@@ -305,34 +323,8 @@ class SdkMatcher:
     def detect(self, facts: ApkFacts, classes: list[tuple[str, str]] | None = None) -> list[SdkHit]:
         """SDKs present in the app, with what matched. ``classes``: the app's
         :func:`dotted_classes`, when the caller has them already."""
-        counts: Counter[str] = Counter()
-        by_prefix: Counter[tuple[str, str]] = Counter()
-        unclaimed: Counter[str] = Counter()  # tree -> classes no catalogue entry claims
-        # self.match(dotted) inlined: class names are nearly all distinct, so only their
-        # packages are looked up in (and added to) the cache
-        cache = self._cache
-        listed = self.prefix
-        trees: dict[str, str] = {}  # package -> tree_key (it depends on the package only)
-        for dotted, _ in dotted_classes(facts) if classes is None else classes:
-            name = dotted.split("$", 1)[0]
-            package = name.rpartition(".")[0]
-            found = listed.get(name)
-            if found:
-                sid, prefix = found, name
-            elif package:
-                hit = cache.get(package)
-                sid, prefix = hit if hit is not None else self.match(package)
-            else:
-                sid, prefix = "", ""
-            if sid:
-                counts[sid] += 1
-                by_prefix[(sid, prefix)] += 1
-            else:
-                tree = trees.get(package)
-                if tree is None:
-                    tree = trees[package] = tree_key(dotted)
-                if tree and dotted.rpartition(".")[2].split("$", 1)[0] not in _GENERATED:
-                    unclaimed[tree] += 1
+        dotted = [d for d, _ in (dotted_classes(facts) if classes is None else classes)]
+        counts, by_prefix, unclaimed = self._count(dotted)
         matched: dict[str, set[str]] = {}
         for (sid, prefix), n in by_prefix.items():
             matched.setdefault(sid, set()).add(f"classes {prefix}.* ({n})")
@@ -372,6 +364,77 @@ class SdkMatcher:
         hits_out += self._discover(facts, unclaimed)
         hits_out.sort(key=lambda h: (h.category == UNIDENTIFIED_CATEGORY, h.category, h.id))  # unidentified last
         return hits_out
+
+    def _count(self, dotted: list[str]) -> tuple[Counter[str], Counter[tuple[str, str]], Counter[str]]:
+        """(classes per SDK, classes per (SDK, matching prefix), classes no catalogue entry
+        claims per package tree, R/BuildConfig/Manifest left out) of the app's classes.
+
+        Counted per package, not per class: a class belongs to the SDK of its package
+        (:meth:`match`), unless its own name is listed; only those classes, and the few
+        generated ones, are looked at one by one. Equal to :meth:`_count_each`."""
+        joined = "\n".join(dotted)
+        if joined.count("\n") != len(dotted) - 1:  # a name with a line break: one by one
+            return self._count_each(dotted)
+        counts: Counter[str] = Counter()
+        by_prefix: Counter[tuple[str, str]] = Counter()
+        unclaimed: Counter[str] = Counter()
+        names = list(map(itemgetter(0), map(str.split, dotted, repeat("$"), repeat(1))))
+        per_name = Counter(names)
+        listed = self.prefix
+        per_package = Counter(map(itemgetter(0), map(str.rpartition, names, repeat("."))))
+        for name in per_name.keys() & listed.keys():  # classes listed by their own name
+            sid, k = listed[name], per_name[name]
+            counts[sid] += k
+            by_prefix[(sid, name)] += k
+            per_package[name.rpartition(".")[0]] -= k
+        generated: Counter[str] = Counter()  # package -> its R, BuildConfig, Manifest classes
+        for m in _GENERATED_AT.finditer(joined):
+            start = joined.rfind("\n", 0, m.start()) + 1
+            d = joined[start : m.end()]
+            name = d.split("$", 1)[0]
+            if name not in listed and d.rpartition(".")[2].split("$", 1)[0] in _GENERATED:
+                generated[name.rpartition(".")[0]] += 1
+        cache = self._cache
+        for package, k in per_package.items():
+            if k <= 0:
+                continue
+            if package:
+                hit = cache.get(package)
+                sid, prefix = hit if hit is not None else self.match(package)
+            else:
+                sid, prefix = "", ""
+            if sid:
+                counts[sid] += k
+                by_prefix[(sid, prefix)] += k
+            else:
+                tree = tree_key(package + ".C")
+                if tree and k > generated[package]:
+                    unclaimed[tree] += k - generated[package]
+        return counts, by_prefix, unclaimed
+
+    def _count_each(self, dotted: list[str]) -> tuple[Counter[str], Counter[tuple[str, str]], Counter[str]]:
+        """:meth:`_count` class by class (the reference the tests hold it equal to)."""
+        counts: Counter[str] = Counter()
+        by_prefix: Counter[tuple[str, str]] = Counter()
+        unclaimed: Counter[str] = Counter()
+        for d in dotted:
+            name = d.split("$", 1)[0]
+            package = name.rpartition(".")[0]
+            found = self.prefix.get(name)
+            if found:
+                sid, prefix = found, name
+            elif package:
+                sid, prefix = self.match(package)
+            else:
+                sid, prefix = "", ""
+            if sid:
+                counts[sid] += 1
+                by_prefix[(sid, prefix)] += 1
+            else:
+                tree = tree_key(d)
+                if tree and d.rpartition(".")[2].split("$", 1)[0] not in _GENERATED:
+                    unclaimed[tree] += 1
+        return counts, by_prefix, unclaimed
 
     def _discover(self, facts: ApkFacts, unclaimed: Counter[str]) -> list[SdkHit]:
         """Unidentified SDKs among the trees of unclaimed classes; remembered for sdk_of."""
