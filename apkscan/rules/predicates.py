@@ -964,7 +964,8 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
                         method=method,
                         sdk=ctx.matcher.sdk_of(cls) if cls else "",
                         # the string around the word; nothing when it is the word itself
-                        detail="" if normalise(text) == hit_form else _snippet(text, hit_form),
+                        detail="" if len(text) <= 2 * len(hit_form) and normalise(text) == hit_form
+                        else _snippet(text, hit_form),
                     )
                 )
                 break
