@@ -737,7 +737,12 @@ def _log_result(path: Path, result: ScanResult) -> None:
 
 
 def _known_library() -> Any:
-    """The known-sample library when one exists (``apkscan known``, docs/families.md)."""
+    """The known-sample library when one exists (``apkscan known``, docs/families.md).
+    Without one, the similarity code is not even imported."""
+    from apkscan.runtime import KNOWN_DB_NAME, data_dir
+
+    if not (data_dir() / KNOWN_DB_NAME).exists():
+        return None
     from apkscan.known import open_default
 
     return open_default()

@@ -33,7 +33,6 @@ from apkscan.rules.loader import Rule, RuleSet, YaraMeta
 from apkscan.rules.privacy import review as privacy_review
 from apkscan.runtime import quick_gil_handoff
 from apkscan.sdk import SdkMatcher
-from apkscan.similarity import with_fingerprint
 from apkscan.verdict import Thresholds, decide
 
 if TYPE_CHECKING:
@@ -479,6 +478,8 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     errors: list[RuleError] = []
     findings: list[Finding] = []
     if options.wants_fingerprints:
+        from apkscan.similarity import with_fingerprint  # only then: a plain scan does without
+
         try:  # the code sketches need the SDK attribution (apkscan.similarity)
             facts = with_fingerprint(facts, matcher, sdk_hits)
         except Exception as exc:
@@ -586,6 +587,8 @@ def with_new_findings(
     facts = ctx.facts
     if options.wants_fingerprints:
         try:
+            from apkscan.similarity import with_fingerprint
+
             facts = with_fingerprint(facts, ctx.matcher, ctx.sdk_hits)
         except Exception:
             return None  # the prior has the error: evaluate in full to say so again

@@ -11,7 +11,6 @@ ships it empty. See docs/families.md for what a match means.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 from apkscan import serial, similarity
 from apkscan.facts import ApkFacts, Fingerprint
 from apkscan.model import CATEGORIES, Evidence, Finding, Reference, Severity
+from apkscan.runtime import KNOWN_DB_NAME, data_dir
 
 if TYPE_CHECKING:
     import sqlite3
 
-DB_NAME = "known.sqlite"
+DB_NAME = KNOWN_DB_NAME
 ILLEGAL = ("fraud", "gambling", "malware")
 STRONG = 0.85
 """From this score a match to an illegal-app family is ``critical`` (rejects on its own)."""
@@ -37,15 +37,6 @@ REFERENCE = Reference(
     "Similarity to samples an operator confirmed and labelled (docs/families.md)",
 )
 CATEGORY_ZH = {"fraud": "诈骗", "gambling": "赌博", "malware": "恶意软件"}
-
-
-def data_dir() -> Path:
-    """``$APKSCAN_DATA_DIR``, else ``$XDG_DATA_HOME/apkscan``, else ``~/.local/share/apkscan``."""
-    env = os.environ.get("APKSCAN_DATA_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "apkscan"
 
 
 def default_path() -> Path:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from apkscan.errors import BrokenApk
 
@@ -156,3 +157,16 @@ def time_limit(seconds: float | None, what: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
         if outer > 0:  # give the caller's timer back what is left of it
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - t0), 0.001))
+
+
+KNOWN_DB_NAME = "known.sqlite"
+"""The known-sample library's file in :func:`data_dir` (:mod:`apkscan.known`)."""
+
+
+def data_dir() -> Path:
+    """``$APKSCAN_DATA_DIR``, else ``$XDG_DATA_HOME/apkscan``, else ``~/.local/share/apkscan``."""
+    env = os.environ.get("APKSCAN_DATA_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "apkscan"
