@@ -574,7 +574,8 @@ def test_grouped_sdk_counting_equals_counting_class_by_class(ruleset) -> None:  
         "com.vendor.kit.R$a.b", "com.we$ird.pkg.Thing", "com.we$ird.pkg.R", "Top", "R", "com.line\nbreak.kit.X",
         *[f"com.other.lib.part.C{i}" for i in range(30)], *[f"com.other.lib.part.C{i}$1" for i in range(5)],
     ]
-    apps = [facts_from_case({"classes": odd})]
+    apps = [facts_from_case({"classes": odd}), facts_from_case({"classes": [""]}),
+            facts_from_case({"classes": ["L", ";", "L;"]})]
     from apkscan.extract.apk import extract
 
     samples = Path(__file__).resolve().parent.parent / "samples"

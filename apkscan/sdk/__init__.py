@@ -272,7 +272,7 @@ def _dotted(classes: tuple[str, ...]) -> list[str]:
         return []
     joined = "\n".join(classes)
     # every name "L...;" and none holding a line break: strip and convert all at once
-    if joined[0] == "L" and joined[-1] == ";" and joined.count("\n") == n - 1 and joined.count(";\nL") == n - 1:
+    if joined[:1] == "L" and joined[-1:] == ";" and joined.count("\n") == n - 1 and joined.count(";\nL") == n - 1:
         return joined[1:-1].replace(";\nL", "\n").replace("/", ".").split("\n")
     return [(c[1:-1] if c[:1] == "L" and c[-1:] == ";" else c).replace("/", ".") for c in classes]
 
