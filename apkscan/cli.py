@@ -739,9 +739,9 @@ def _log_result(path: Path, result: ScanResult) -> None:
 def _known_library() -> Any:
     """The known-sample library when one exists (``apkscan known``, docs/families.md).
     Without one, the similarity code is not even imported."""
-    from apkscan.runtime import KNOWN_DB_NAME, data_dir
+    from apkscan.runtime import known_db_path
 
-    if not (data_dir() / KNOWN_DB_NAME).exists():
+    if not known_db_path().exists():
         return None
     from apkscan.known import open_default
 

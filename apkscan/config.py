@@ -382,8 +382,5 @@ def select(
     return dataclasses.replace(
         result,
         findings=tuple(findings),
-        verdict=v.level,
-        verdict_reason=v.reason,
-        verdict_reason_zh=v.reason_zh,
-        verdict_deciding=v.deciding,
+        **v.result_fields(),
     )

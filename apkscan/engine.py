@@ -535,10 +535,7 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
         rule_errors=tuple(errors),
         rules_digest=ruleset.digest,
         app_category=options.app_category,
-        verdict=decision.level,
-        verdict_reason=decision.reason,
-        verdict_reason_zh=decision.reason_zh,
-        verdict_deciding=decision.deciding,
+        **decision.result_fields(),
         privacy=privacy,
     )
 
@@ -618,10 +615,7 @@ def with_new_findings(
         findings=tuple(findings),
         rules_digest=ruleset.digest,
         app_category=options.app_category,
-        verdict=decision.level,
-        verdict_reason=decision.reason,
-        verdict_reason_zh=decision.reason_zh,
-        verdict_deciding=decision.deciding,
+        **decision.result_fields(),
         privacy=privacy,
     )
 

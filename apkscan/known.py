@@ -1,6 +1,6 @@
 """The known-sample library: labelled fingerprints of confirmed samples, matched by similarity.
 
-A local SQLite database (``known.sqlite`` in :func:`data_dir`) keeps, per sample, its
+A local SQLite database (``known.sqlite`` in :func:`apkscan.runtime.data_dir`) keeps, per sample, its
 SHA-256, package, label (``"family / type"``, e.g. ``"SilverLoan / fraud / loan"``), the
 finding category the label names, and the fingerprint (:class:`apkscan.facts.Fingerprint`).
 ``apkscan known add|remove|list|export|import`` edits it; ``scan``, ``batch`` and the
@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Any
 from apkscan import serial, similarity
 from apkscan.facts import ApkFacts, Fingerprint
 from apkscan.model import CATEGORIES, Evidence, Finding, Reference, Severity
-from apkscan.runtime import KNOWN_DB_NAME, data_dir
+from apkscan.runtime import known_db_path
 
 if TYPE_CHECKING:
     import sqlite3
 
-DB_NAME = KNOWN_DB_NAME
 ILLEGAL = ("fraud", "gambling", "malware")
 STRONG = 0.85
 """From this score a match to an illegal-app family is ``critical`` (rejects on its own)."""
@@ -39,8 +38,6 @@ REFERENCE = Reference(
 CATEGORY_ZH = {"fraud": "诈骗", "gambling": "赌博", "malware": "恶意软件"}
 
 
-def default_path() -> Path:
-    return data_dir() / DB_NAME
 
 
 def category_of(label: str) -> str:
@@ -297,10 +294,10 @@ _default_lock = threading.Lock()
 
 
 def open_default(path: Path | None = None) -> KnownLibrary | None:
-    """The library at ``path`` (default :func:`default_path`), or None when it does not
+    """The library at ``path`` (default :func:`apkscan.runtime.known_db_path`), or None when it does not
     exist (nothing to match). Cached per process; for scan, batch and the service."""
     global _default
-    path = path or default_path()
+    path = path or known_db_path()
     if not path.exists():
         return None
     with _default_lock:

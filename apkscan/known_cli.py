@@ -44,10 +44,11 @@ def known_add(
 ) -> None:
     """Read each APK (as a scan does, nothing is run or extracted) and add its fingerprint under LABEL."""
     from apkscan import api
-    from apkscan.known import KnownLibrary, default_path
+    from apkscan.known import KnownLibrary
     from apkscan.rules.loader import load_rules
+    from apkscan.runtime import known_db_path
 
-    lib = KnownLibrary(db or default_path())
+    lib = KnownLibrary(db or known_db_path())
     ruleset = load_rules()
     failed = 0
     for path in files:
@@ -72,9 +73,10 @@ def known_remove(
     db: DbOpt = None,
 ) -> None:
     """Remove samples."""
-    from apkscan.known import KnownLibrary, default_path
+    from apkscan.known import KnownLibrary
+    from apkscan.runtime import known_db_path
 
-    lib = KnownLibrary(db or default_path())
+    lib = KnownLibrary(db or known_db_path())
     n = sum(lib.remove(w) for w in what)
     typer.echo(f"removed {n} sample(s); {len(lib.samples())} left in {lib.path}")
 
@@ -85,9 +87,10 @@ def known_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """List the samples: SHA-256, package, category, label, when added."""
-    from apkscan.known import KnownLibrary, default_path
+    from apkscan.known import KnownLibrary
+    from apkscan.runtime import known_db_path
 
-    lib = KnownLibrary(db or default_path())
+    lib = KnownLibrary(db or known_db_path())
     samples = lib.samples()
     if as_json:
         rows = [{"sha256": s.sha256, "package": s.package, "category": s.category, "label": s.label,
@@ -106,9 +109,10 @@ def known_export(
     db: DbOpt = None,
 ) -> None:
     """Write the library as JSON (fingerprints and labels only: never an APK)."""
-    from apkscan.known import KnownLibrary, default_path
+    from apkscan.known import KnownLibrary
+    from apkscan.runtime import known_db_path
 
-    text = json.dumps(KnownLibrary(db or default_path()).export(), ensure_ascii=False, indent=1) + "\n"
+    text = json.dumps(KnownLibrary(db or known_db_path()).export(), ensure_ascii=False, indent=1) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
@@ -121,9 +125,10 @@ def known_import(
     db: DbOpt = None,
 ) -> None:
     """Add (or relabel) the samples of an export."""
-    from apkscan.known import KnownLibrary, default_path
+    from apkscan.known import KnownLibrary
+    from apkscan.runtime import known_db_path
 
-    lib = KnownLibrary(db or default_path())
+    lib = KnownLibrary(db or known_db_path())
     try:
         doc = json.loads(source.read_text(encoding="utf-8"))
         n = lib.import_(doc)

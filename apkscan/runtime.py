@@ -170,3 +170,8 @@ def data_dir() -> Path:
         return Path(env)
     xdg = os.environ.get("XDG_DATA_HOME")
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "apkscan"
+
+
+def known_db_path() -> Path:
+    """The known-sample library's default file (``apkscan known``, docs/families.md)."""
+    return data_dir() / KNOWN_DB_NAME

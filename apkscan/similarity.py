@@ -42,7 +42,7 @@ import sys
 import zlib
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -358,12 +358,18 @@ def pack_sketch(sketch: tuple[int, ...], features: int) -> str:
 def unpack_sketch(text: str) -> tuple[tuple[int, ...], int]:
     """``(sketch, features)`` of :func:`pack_sketch`'s text; ``((), 0)`` when it is not one.
     (Done for every comparison, so in C: ``bytes.fromhex`` into a 32-bit array.)"""
+    return _unpack_hex(text, "MH", lambda n: n == 8 * K)
+
+
+def _unpack_hex(text: str, tag: str, length_ok: Callable[[int], bool]) -> tuple[tuple[int, ...], int]:
+    """``(32-bit values, features)`` of ``<tag><features>:<8 hex digits per value>``;
+    ``((), 0)`` when ``text`` is not that or its hex part's length is refused."""
     head, _, body = text.partition(":")
-    if not head.startswith("MH") or len(body) != 8 * K:
+    if not head.startswith(tag) or not length_ok(len(body)):
         return (), 0
     try:
         slots = array("I", bytes.fromhex(body))
-        features = int(head[2:])
+        features = int(head[len(tag):])
     except ValueError:
         return (), 0
     if _LITTLE_ENDIAN:
@@ -397,17 +403,13 @@ def pack_bottom(features: Iterable[int]) -> str:
 def unpack_bottom(text: str) -> tuple[tuple[int, ...], int]:
     """``(ascending values, distinct features)`` of :func:`pack_bottom`'s text; ``((), 0)``
     when it is not one."""
-    head, _, body = text.partition(":")
-    if not head.startswith("BK") or len(body) % 8 or len(body) > 8 * CORE_K:
-        return (), 0
-    try:
-        slots = array("I", bytes.fromhex(body))
-        features = int(head[2:])
-    except ValueError:
-        return (), 0
-    if _LITTLE_ENDIAN:
-        slots.byteswap()
-    return tuple(slots), features
+    return _unpack_hex(text, "BK", lambda n: n % 8 == 0 and n <= 8 * CORE_K)
+
+
+def core_sketch(fp: Fingerprint) -> tuple[tuple[int, ...], int]:
+    """:func:`unpack_bottom` of ``fp``'s core sketch; ``((), 0)`` when it has none."""
+    text = next((t for comp, t in fp.fuzzy if comp == CORE), "")
+    return unpack_bottom(text) if text else ((), 0)
 
 
 def containment(sample: Fingerprint, app: Fingerprint) -> float | None:
@@ -421,14 +423,8 @@ def containment(sample: Fingerprint, app: Fingerprint) -> float | None:
     when the set is smaller than :data:`CORE_K`), so below the smaller of the two limits
     the share of the sample's hashes found in the app's is an unbiased estimate of the
     share of the sample's features the app has."""
-    sa = sb = None
-    for comp, text in sample.fuzzy:
-        if comp == CORE:
-            sa = unpack_bottom(text)
-    for comp, text in app.fuzzy:
-        if comp == CORE:
-            sb = unpack_bottom(text)
-    if not sa or not sb or sa[1] < MIN_CORE or not sb[0]:
+    sa, sb = core_sketch(sample), core_sketch(app)
+    if not sa[0] or sa[1] < MIN_CORE or not sb[0]:
         return None
     (a, na), (b, nb) = sa, sb
     limit = min(a[-1] if na > len(a) else 0xFFFFFFFF, b[-1] if nb > len(b) else 0xFFFFFFFF)
@@ -649,12 +645,10 @@ class LshIndex:
         :data:`MIN_CORE` features): an app is indexed under its :data:`CORE_INDEXED`
         smallest, and looks up all of its own, so that an app holding a sample's core
         finds it (each of the sample's smallest hashes the app has is a hit)."""
-        for comp, text in fp.fuzzy:
-            if comp == CORE:
-                values, features = unpack_bottom(text)
-                if features >= MIN_CORE:
-                    for v in values[:n]:
-                        yield hash((CORE, v))
+        values, features = core_sketch(fp)
+        if features >= MIN_CORE:
+            for v in values[:n]:
+                yield hash((CORE, v))
 
     def _keys_added(self, fp: Fingerprint) -> Iterator[int]:
         yield from self.keys_of(fp)

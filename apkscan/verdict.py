@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from apkscan.model import Finding, Severity
 
@@ -75,6 +76,12 @@ class Verdict:
     reason_zh: str
     deciding: tuple[str, ...] = ()
     """Rule ids of the findings that decided it, most severe first."""
+
+    def result_fields(self) -> dict[str, Any]:
+        """The :class:`~apkscan.model.ScanResult` fields that carry it (``replace(result,
+        **v.result_fields())``)."""
+        return {"verdict": self.level, "verdict_reason": self.reason, "verdict_reason_zh": self.reason_zh,
+                "verdict_deciding": self.deciding}
 
 
 PROFILE_TAG = "profile"

@@ -32,7 +32,8 @@ from apkscan.facts import ApkFacts, Component, Manifest
 from apkscan.model import CATEGORIES, Evidence, Finding, ScanResult, SdkHit, Severity, Suppression
 from apkscan.report import i18n
 from apkscan.report.safe import html_finalize, neutralise
-from apkscan.rules.data import cache_dir, pi_table, read_cache, write_cache
+from apkscan.rules.data import cache_dir, read_cache, write_cache
+from apkscan.rules.privacy import category_zh
 from apkscan.sdk import UNIDENTIFIED_CATEGORY
 from apkscan.verdict import TEXT as VERDICT_TEXT
 
@@ -566,19 +567,11 @@ def _lang_context(lang: str) -> dict[str, Any]:
         "source_names": i18n.SOURCE_ZH,
         "protection_names": i18n.PROTECTION_ZH,
         "sdk_category_names": i18n.SDK_CATEGORY_ZH,
-        "data_names": _data_names(),
+        "data_name": lambda tag: category_zh(str(tag)) if lang == "zh" else str(tag),
         "sdk_match": lambda text: i18n.sdk_match_text(str(text), lang),
     }
 
 
-@functools.cache
-def _data_names() -> dict[str, str]:
-    """Chinese names of the personal-data tags the SDK catalogue uses: the data map's
-    categories, and the two broader tags only the catalogue has."""
-    cats = pi_table().get("categories") or {}
-    out = {str(k): str((v or {}).get("name_zh") or k) for k, v in cats.items()}
-    out.update({"device-info": "设备信息", "network": "网络信息"})
-    return out
 
 
 def render(result: ScanResult, lang: str = "en") -> str:

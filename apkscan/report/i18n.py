@@ -430,9 +430,12 @@ _SDK_MATCH_ZH: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
 
 def sdk_match_text(text: str, lang: str) -> str:
     """What identified an SDK (``classes com.x.* (32)``, ``file assets/x``) in ``lang``."""
-    if lang != "zh":
-        return text
-    for pattern, make in _SDK_MATCH_ZH:
+    return _phrase(text, _SDK_MATCH_ZH) if lang == "zh" else text
+
+
+def _phrase(text: str, table: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]) -> str:
+    """``text`` made by the first pattern of ``table`` that matches all of it; else as it is."""
+    for pattern, make in table:
         m = pattern.fullmatch(text)
         if m:
             return make(m)
@@ -491,11 +494,7 @@ def evidence_text(text: str, kind: str, lang: str) -> str:
     the data itself (an API, a string, a file name) is never translated."""
     if lang != "zh" or not text or kind not in _GENERATED_KINDS:
         return text
-    for pattern, make in _EVIDENCE_PHRASES:
-        m = pattern.fullmatch(text)
-        if m:
-            return make(m)
-    return text
+    return _phrase(text, _EVIDENCE_PHRASES)
 
 
 __all__ = [
