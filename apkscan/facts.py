@@ -293,10 +293,12 @@ class Dex:
     """(method index, string index) for ``const-string`` uses: which method loads which
     string, so evidence can name the method holding a URL or a keyword."""
     field_reads: Pairs = field(default_factory=Pairs)
-    """(method index, field index) for static object-field reads (``sget-object``; the
-    primitive ``sget`` kinds are not recorded): which method
-    reads ``ContactsContract...CONTENT_URI`` or ``Build.SERIAL``, so evidence from a
-    field names its method as evidence from a call does."""
+    """(method index, field index) for object-field reads: every static one
+    (``sget-object``), and the instance ones (``iget-object``) of the platform's classes
+    (:data:`FRAMEWORK_CLASSES`); primitive reads are not recorded.
+    Which method reads ``ContactsContract...CONTENT_URI``, ``Build.SERIAL`` or
+    ``ScanResult.BSSID``, so evidence from a field names its method as evidence from a
+    call does."""
 
 
 @dataclass(frozen=True)
@@ -360,10 +362,18 @@ class Fingerprint:
     shape_features: int = 0
 
 
-FACTS_READER = 2
+FRAMEWORK_CLASSES = ("Landroid/", "Ljava/", "Ljavax/", "Lcom/android/", "Lorg/apache/http/")
+"""The platform's classes (smali form): reads of their instance object fields
+(``ScanResult.BSSID``, ``ApplicationInfo.packageName``) are recorded with the reading
+method, as every static object-field read is; reads of the app's own instance fields
+(most of its code) are not (:attr:`Dex.field_reads`)."""
+
+
+FACTS_READER = 3
 """What the extraction records, as a number that grows when it records more (2: static
-field reads per method). Facts stored by an older reader lack those parts, so a batch store
-reads such an APK again rather than judge it on less than a fresh scan would see."""
+field reads per method; 3: reads of the platform's instance object fields too). Facts
+stored by an older reader lack those parts, so a batch store reads such an APK again
+rather than judge it on less than a fresh scan would see."""
 
 
 @dataclass(frozen=True)

@@ -263,6 +263,7 @@ def craft(
     odd: frozenset[int] = frozenset(),
     strings: list[bytes] | None = None,
     tail: bytes = b"",
+    fields: list[tuple[int, int, int]] | None = None,
 ) -> bytes:
     """The sample tables with ``n_methods`` method ids and one class whose direct methods
     own ``code[i]`` for each method index in ``owners[i]`` (repeats allowed). Class data
@@ -270,7 +271,7 @@ def craft(
     offset for the indices in ``odd``), then ``tail``: the last code item ends the file
     when ``tail`` is empty."""
     methods = [METHODS[i % len(METHODS)] for i in range(n_methods)]
-    base = bytearray(build_dex(strings or STRINGS, TYPES, PROTOS, FIELDS, methods, [(0, 1, 0, [], [])]))
+    base = bytearray(build_dex(strings or STRINGS, TYPES, PROTOS, fields or FIELDS, methods, [(0, 1, 0, [], [])]))
     entries = sorted((m, i) for i, ms in enumerate(owners) for m in ms)
     head = uleb(0) + uleb(0) + uleb5(len(entries)) + uleb(0)
     cd_off = len(base)
@@ -328,6 +329,28 @@ def test_static_field_reads() -> None:
     assert notes == ["1 instructions refer to methods, strings or fields out of range"]
     dex, _ = dex_notes(craft([code_item(SGET_0 + RETURN)], [[3]], odd=frozenset({0})))  # misaligned
     assert list(dex.field_reads) == [(3, 0)]
+
+
+IGET_0 = [0x1054, 0x0000]  # iget-object v0, v1, field 0 (LFoo;->x: the app's own class)
+IGET_1 = [0x1054, 0x0001]  # iget-object v0, v1, field 1 (Ljava/lang/Object;->x: a platform class)
+IGET_9 = [0x1054, 0x0009]  # iget-object, field 9: out of range
+IGET_INT_1 = [0x1052, 0x0001]  # iget v0, v1, field 1: a primitive, not recorded
+PLATFORM_FIELD = [(0, 4, 9), (1, 3, 9)]  # LFoo;->x:I, Ljava/lang/Object;->x:Ljava/lang/String;
+
+
+def test_instance_field_reads_of_platform_classes() -> None:
+    """iget-object is recorded, with its method, for a field of a platform class
+    (ScanResult.BSSID), not for the app's own fields (most of its code) nor out of range;
+    the native walker and the pure-Python one agree (dex_notes), aligned or not."""
+    code = IGET_0 + IGET_INT_1 + IGET_1 + IGET_9 + SGET_0 + IGET_1 + RETURN
+    dex, notes = dex_notes(craft([code_item(code)], [[0]], fields=PLATFORM_FIELD))
+    assert dex.fields[1] == "Ljava/lang/Object;->x:Ljava/lang/String;"
+    assert list(dex.field_reads) == [(0, 1), (0, 0)]
+    assert notes == []
+    dex, _ = dex_notes(craft([code_item(IGET_1 + IGET_0 + RETURN)], [[3]], odd=frozenset({0}), fields=PLATFORM_FIELD))
+    assert list(dex.field_reads) == [(3, 1)]
+    dex, _ = dex_notes(craft([code_item(IGET_0 + RETURN)], [[0]], fields=PLATFORM_FIELD))
+    assert list(dex.field_reads) == []
 
 
 @pytest.mark.parametrize(

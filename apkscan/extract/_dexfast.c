@@ -967,6 +967,7 @@ init_walk_table(void)
     }
     walk_table[0x1A] = K_STRING;
     walk_table[0x62] = K_FIELD; /* sget-object 21c: field index in unit 1 (content URIs, Build.SERIAL) */
+    walk_table[0x54] = K_FIELD; /* iget-object 22c: field index in unit 1; kept for the classes in the mask */
     walk_table[0x1B] = K_STRING_JUMBO;
     walk_table[0xFA] = K_POLY;
     walk_table[0xFB] = K_POLY;
@@ -1027,10 +1028,13 @@ typedef struct {
     uint64_t n_methods;
     uint64_t n_strings;
     uint64_t n_fields;
+    int64_t field_ids;       /* field_ids offset (iget-object: the field's class) */
+    const uint8_t *type_mask; /* per type id: nonzero = its instance-field reads are kept */
+    int64_t n_mask;
     /* outputs */
     vec64 calls; /* (caller << 32 | callee) after dedup and filtering */
     vec64 strs;
-    vec64 flds; /* (reader << 32 | field) of sget-object instructions */
+    vec64 flds; /* (reader << 32 | field) of sget-object, and iget-object of masked classes */
     int64_t counts[N_COUNTS];
 } walk_job;
 
@@ -1253,6 +1257,32 @@ dedup(vec64 *out, const vec64 *regular, const vec64 *direct, uint64_t limit, int
     return 0;
 }
 
+/* dex._keep_field_reads: the iget-object positions of one code item are kept only when the
+ * field's class is in the type mask (the platform's classes: ScanResult.BSSID ...); the
+ * sget-object positions are all kept. */
+static void
+keep_field_reads(vec64 *fld, const walk_job *job)
+{
+    const uint8_t *d = job->d;
+    size_t k = 0;
+    for (size_t i = 0; i < fld->len; i++) {
+        int64_t p = (int64_t)fld->v[i];
+        if (d[p] == 0x54) {
+            uint64_t f = rd_u16(d, p + 2);
+            int64_t at = job->field_ids + 8 * (int64_t)f;
+            if (f >= job->n_fields || at < 0 || at + 2 > job->n) {
+                continue;
+            }
+            uint64_t c = rd_u16(d, at);
+            if (c >= (uint64_t)job->n_mask || !job->type_mask[c]) {
+                continue;
+            }
+        }
+        fld->v[k++] = fld->v[i];
+    }
+    fld->len = k;
+}
+
 /* dex._code_owners then dex._walk_code; runs without the GIL. 0, or -1 on no memory. */
 static int
 walk(walk_job *job)
@@ -1360,6 +1390,9 @@ walk(walk_job *job)
                 fld.len--;
             }
         }
+        if (fld.len) {
+            keep_field_reads(&fld, job);
+        }
         if (!(inv.len || cst.len || jmb.len || fld.len)) {
             continue;
         }
@@ -1451,20 +1484,37 @@ pairs_bytes(const vec64 *pairs)
 }
 
 PyDoc_STRVAR(walk_code_doc,
-"walk_code(data, class_defs_off, class_defs_count, n_methods, n_strings, n_fields)\n"
+"walk_code(data, class_defs_off, class_defs_count, n_methods, n_strings, n_fields,\n"
+"          field_ids_off=0, type_mask=b'')\n"
 "    -> (calls, const_strings, field_reads, counts)\n\n"
-"dex._code_owners then dex._walk_code: the call edges, const-string uses and static-field\n"
-"reads as bytes of\n"
+"dex._code_owners then dex._walk_code: the call edges, const-string uses and object-field\n"
+"reads (every sget-object; iget-object of the classes whose type id is set in type_mask) as bytes of\n"
 "native uint32 pairs, and the nine counters dex._code_notes writes notes from.");
+
+static PyObject *walk_code_with(PyObject *data_obj, Py_ssize_t cd_off, Py_ssize_t nc, Py_ssize_t nm, Py_ssize_t ns,
+                                Py_ssize_t nf, Py_ssize_t fid_off, const Py_buffer *mask);
 
 static PyObject *
 walk_code(PyObject *self, PyObject *args)
 {
     PyObject *data_obj;
-    Py_ssize_t cd_off, nc, nm, ns, nf;
-    if (!PyArg_ParseTuple(args, "O!nnnnn:walk_code", &PyBytes_Type, &data_obj, &cd_off, &nc, &nm, &ns, &nf)) {
+    Py_ssize_t cd_off, nc, nm, ns, nf, fid_off = 0;
+    Py_buffer mask = {0};
+    if (!PyArg_ParseTuple(args, "O!nnnnn|ny*:walk_code", &PyBytes_Type, &data_obj, &cd_off, &nc, &nm, &ns, &nf,
+                          &fid_off, &mask)) {
         return NULL;
     }
+    PyObject *result = walk_code_with(data_obj, cd_off, nc, nm, ns, nf, fid_off, &mask);
+    if (mask.obj != NULL) {
+        PyBuffer_Release(&mask);
+    }
+    return result;
+}
+
+static PyObject *
+walk_code_with(PyObject *data_obj, Py_ssize_t cd_off, Py_ssize_t nc, Py_ssize_t nm, Py_ssize_t ns, Py_ssize_t nf,
+               Py_ssize_t fid_off, const Py_buffer *mask)
+{
     if (!table_fits(PyBytes_GET_SIZE(data_obj), cd_off, nc, 32)) {
         return NULL;
     }
@@ -1482,6 +1532,9 @@ walk_code(PyObject *self, PyObject *args)
     job.n_methods = (uint64_t)nm;
     job.n_strings = (uint64_t)ns;
     job.n_fields = (uint64_t)nf;
+    job.field_ids = fid_off;
+    job.type_mask = mask->obj != NULL ? (const uint8_t *)mask->buf : NULL;
+    job.n_mask = mask->obj != NULL ? (int64_t)mask->len : 0;
     int rc;
     /* data is an immutable bytes object we hold a reference to: safe without the GIL. */
     Py_BEGIN_ALLOW_THREADS
@@ -1512,6 +1565,50 @@ walk_code(PyObject *self, PyObject *args)
     return result;
 }
 
+PyDoc_STRVAR(prefix_mask_doc,
+"prefix_mask(names, prefixes) -> bytes\n\n"
+"One byte per name: 1 when it starts with one of the prefixes (dex._prefix_mask).");
+
+static PyObject *
+prefix_mask(PyObject *self, PyObject *args)
+{
+    PyObject *names, *prefixes;
+    if (!PyArg_ParseTuple(args, "O!O!:prefix_mask", &PyList_Type, &names, &PyTuple_Type, &prefixes)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(names), np = PyTuple_GET_SIZE(prefixes);
+    for (Py_ssize_t k = 0; k < np; k++) {
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(prefixes, k))) {
+            PyErr_SetString(PyExc_TypeError, "prefixes must be str");
+            return NULL;
+        }
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n);
+    if (out == NULL) {
+        return NULL;
+    }
+    char *o = PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = PyList_GET_ITEM(names, i);
+        o[i] = 0;
+        if (!PyUnicode_Check(name)) {
+            continue;
+        }
+        for (Py_ssize_t k = 0; k < np; k++) {
+            Py_ssize_t hit = PyUnicode_Tailmatch(name, PyTuple_GET_ITEM(prefixes, k), 0, PY_SSIZE_T_MAX, -1);
+            if (hit < 0) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            if (hit) {
+                o[i] = 1;
+                break;
+            }
+        }
+    }
+    return out;
+}
+
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef dexfast_methods[] = {
@@ -1521,6 +1618,7 @@ static PyMethodDef dexfast_methods[] = {
     {"compose", compose, METH_VARARGS, compose_doc},
     {"names_too_large", names_too_large, METH_VARARGS, names_too_large_doc},
     {"walk_code", walk_code, METH_VARARGS, walk_code_doc},
+    {"prefix_mask", prefix_mask, METH_VARARGS, prefix_mask_doc},
     {NULL, NULL, 0, NULL},
 };
 

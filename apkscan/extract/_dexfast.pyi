@@ -29,7 +29,20 @@ def compose(
     names of the 8-byte id rows of ``raw``; True when some index was out of range."""
 
 def walk_code(
-    data: bytes, class_defs_off: int, class_defs_count: int, n_methods: int, n_strings: int, n_fields: int, /
+    data: bytes,
+    class_defs_off: int,
+    class_defs_count: int,
+    n_methods: int,
+    n_strings: int,
+    n_fields: int,
+    field_ids_off: int = 0,
+    type_mask: bytes = b"",
+    /,
 ) -> tuple[bytes, bytes, bytes, tuple[int, int, int, int, int, int, int, int, int]]:
     """``dex._code_owners`` then ``dex._walk_code``: (calls, const_strings, field_reads)
-    as native uint32 pairs and the counters of ``dex._code_notes``."""
+    as native uint32 pairs and the counters of ``dex._code_notes``. ``field_reads``: every
+    sget-object, and the iget-object of fields whose class has its type id set in
+    ``type_mask`` (the field's class read from the field_ids table at ``field_ids_off``)."""
+
+def prefix_mask(names: list[str], prefixes: tuple[str, ...], /) -> bytes:
+    """One byte per name: 1 when it starts with one of ``prefixes``."""

@@ -49,7 +49,7 @@ from array import array
 from collections.abc import Callable
 from itertools import repeat
 
-from apkscan.facts import Dex, Pairs, Tamper
+from apkscan.facts import FRAMEWORK_CLASSES, Dex, Pairs, Tamper
 from apkscan.runtime import gc_paused, native_allowed
 
 try:
@@ -125,7 +125,7 @@ _K_INVOKE = -1  # method index in unit 1, 3 units
 _K_STRING = -2  # const-string: string index in unit 1, 2 units
 _K_STRING_JUMBO = -3  # const-string/jumbo: u4 string index in units 1-2, 3 units
 _K_POLY = -4  # invoke-polymorphic: method index in unit 1, 4 units
-_K_FIELD = -5  # sget-object: field index in unit 1, 2 units (primitives are not recorded)
+_K_FIELD = -5  # sget-object / iget-object: field index in unit 1, 2 units (primitives are not recorded)
 
 _WALK: list[int] = [2 * w for w in _UNIT_WIDTH]
 _WALK[0x00] = _K_NOP
@@ -133,6 +133,7 @@ for _op in (*range(0x6E, 0x73), *range(0x74, 0x79)):
     _WALK[_op] = _K_INVOKE
 _WALK[0x1A] = _K_STRING
 _WALK[0x62] = _K_FIELD
+_WALK[0x54] = _K_FIELD  # iget-object 22c: field index in unit 1, kept for the platform's classes
 _WALK[0x1B] = _K_STRING_JUMBO
 _WALK[0xFA] = _K_POLY
 _WALK[0xFB] = _K_POLY
@@ -539,13 +540,17 @@ def _read_dex(data: bytes, path: str, native: bool) -> tuple[Dex, list[Tamper]]:
     nc = table("class_defs", class_defs_size, class_defs_off, 32)
     if fast is not None:
         classes, _ = fast.pick(data, class_defs_off, nc, 32, types, "type")
-        flat_calls, flat_strs, flat_flds, counts = fast.walk_code(data, class_defs_off, nc, nm, ns, nf)
+        mask = fast.prefix_mask(types, FRAMEWORK_CLASSES)
+        flat_calls, flat_strs, flat_flds, counts = fast.walk_code(
+            data, class_defs_off, nc, nm, ns, nf, field_ids_off, mask
+        )
         calls, const_strings, field_reads = Pairs(_u32(flat_calls)), Pairs(_u32(flat_strs)), Pairs(_u32(flat_flds))
     else:
         class_defs = list(struct.iter_unpack("<8I", data[class_defs_off : class_defs_off + 32 * nc]))
         classes = [_pick(types, d[0], "type") for d in class_defs]
         owners, owner_counts = _code_owners(data, [d[6] for d in class_defs], nm)
-        calls, const_strings, field_reads, walk_counts = _walk_code(data, owners, nm, ns, nf)
+        mask = _prefix_mask(types, FRAMEWORK_CLASSES)
+        calls, const_strings, field_reads, walk_counts = _walk_code(data, owners, nm, ns, nf, field_ids_off, mask)
         counts = owner_counts + walk_counts
     _code_notes(notes, counts)
 
@@ -721,16 +726,47 @@ def _code_owners(data: bytes, class_data_offs: list[int], n_methods: int) -> tup
     return owners, (overlap, shared_class_data, bad_class_data, bad_callers)
 
 
+def _prefix_mask(names: list[str], prefixes: tuple[str, ...]) -> bytes:
+    """One byte per name: 1 when it starts with one of ``prefixes`` (``_dexfast.prefix_mask``)."""
+    return bytes(name.startswith(prefixes) for name in names)
+
+
+def _keep_field_reads(
+    positions: list[int], mark: int, data: bytes, n_fields: int, field_ids_off: int, type_mask: bytes
+) -> None:
+    """Of one code item's recorded field reads (``positions[mark:]``), keep every sget-object
+    and the iget-object (0x54) of fields whose class is set in ``type_mask``."""
+    if 0x54 not in map(data.__getitem__, positions[mark:]):
+        return
+    n = len(data)
+    kept: list[int] = []
+    for p in positions[mark:]:
+        if data[p] == 0x54:
+            f = data[p + 2] | data[p + 3] << 8
+            at = field_ids_off + 8 * f
+            if f >= n_fields or at + 2 > n:
+                continue
+            c = data[at] | data[at + 1] << 8
+            if c >= len(type_mask) or not type_mask[c]:
+                continue
+        kept.append(p)
+    positions[mark:] = kept
+
+
 def _walk_code(
     data: bytes,
     owners_by_code: dict[int, list[int]],
     n_methods: int,
     n_strings: int,
     n_fields: int = 0,
+    field_ids_off: int = 0,
+    type_mask: bytes = b"",
 ) -> tuple[Pairs, Pairs, Pairs, _Counts]:
     """Walk the instructions of every code item once.
 
-    Invokes, const-strings and static object-field reads (sget-object) are recorded as
+    Invokes, const-strings and object-field reads (every sget-object; iget-object of a
+    field whose class has its type id set in ``type_mask``, see :func:`_keep_field_reads`)
+    are recorded as
     byte positions during the walk (one list append, no arithmetic), with their caller in
     a parallel list extended once per code item. The operands are read for all positions
     at the end in one C-level pass, and ``dict.fromkeys(zip(callers, callees))``
@@ -829,6 +865,8 @@ def _walk_code(
                 consts.pop()
             if len(sgets) > fld_mark and sgets[-1] + 4 > e:
                 sgets.pop()
+        if len(sgets) > fld_mark:
+            _keep_field_reads(sgets, fld_mark, data, n_fields, field_ids_off, type_mask)
         n_inv = len(invokes) - inv_mark
         n_cst = len(consts) - cst_mark
         n_fld = len(sgets) - fld_mark

@@ -19,7 +19,7 @@ import re2
 import yara
 
 from apkscan.extract import text as text_passes
-from apkscan.facts import ApkFacts, Dex
+from apkscan.facts import FRAMEWORK_CLASSES, ApkFacts, Dex
 from apkscan.model import Evidence
 from apkscan.runtime import expired, yara_timeout
 from apkscan.sdk import UNIDENTIFIED_PREFIX, SdkMatcher, dotted_classes, smali_to_dotted
@@ -54,8 +54,8 @@ def split_ref(ref: str) -> tuple[str, str]:
     return smali_to_dotted(cls), member
 
 
-FRAMEWORK_FIELDS = ("Landroid/", "Ljava/", "Ljavax/", "Lcom/android/", "Lorg/apache/http/")
-"""Fields whose reads are indexed: the platform's constants (content URIs, Build fields),
+FRAMEWORK_FIELDS = FRAMEWORK_CLASSES
+"""Fields whose reads are indexed: the platform's (content URIs, Build fields, ScanResult.BSSID),
 not the app's own static fields."""
 
 
@@ -219,7 +219,7 @@ class Context:
 
     def field_hits(self, prefix: str) -> list[Evidence]:
         """Evidence of the fields starting with ``prefix``: each read, naming its method and
-        SDK; a field only referenced (an instance field, or stored facts from before reads
+        SDK; a field only referenced (a primitive field, or stored facts from before reads
         were recorded) by its dex alone (``field-ref``)."""
         reads = self.field_reads(prefix)
         read = {f for f, _, _ in reads}
