@@ -6,6 +6,7 @@ Pure: facts and a rule set in, :class:`ScanResult` out. A check that raises beco
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections import defaultdict
@@ -286,15 +287,21 @@ def _site_key(e: Evidence) -> tuple[str, str, str]:
 def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[Finding]:
     """One finding per behaviour: a data-map finding (``PI-MAP-<category>``) whose category
     a YAML rule already reported (the category's ``rules:`` in the data table) is folded
-    into that rule's finding. Call sites the rule's evidence already names are dropped;
-    the rest go into the first such rule that names no call site of its own (a rule that
-    fires on a declared service, say), else stay as a data-map finding of their own."""
+    into that rule's finding. Call sites the rule's evidence already names are dropped; each
+    other site goes to the category's rule when it has only one (that rule names the whole
+    behaviour: Wi-Fi identifiers, the installed apps ...), else to the rule its API names
+    (``rule:`` of the API in the data table) when that rule fired, else to the first rule
+    that names no call site of its own (a rule that fires on a declared service, say);
+    sites left over stay a data-map finding of their own (SIM and carrier details beside
+    the telephony identifiers, say)."""
     cats = pi_table().get("categories") or {}
+    hints = _rule_hints()
     by_id = {f.rule_id: i for i, f in enumerate(findings)}
     out = list(findings)
     for pf in pi_map:
         cat = pf.tags[0] if pf.tags else ""
-        mapped = [by_id[r] for r in (cats.get(cat, {}) or {}).get("rules") or [] if r in by_id]
+        rules = [str(r) for r in (cats.get(cat, {}) or {}).get("rules") or []]
+        mapped = [by_id[r] for r in rules if r in by_id]
         if not mapped:
             out.append(pf)
             continue
@@ -302,20 +309,42 @@ def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[F
         rest = tuple(e for e in pf.evidence if _site_key(e) not in covered)
         if not rest:
             continue
-        host = next((i for i in mapped if not any(e.kind == "api-call" for e in out[i].evidence)), None)
-        if host is None:
-            out.append(replace(pf, evidence=rest, fingerprint=fingerprint(pf.rule_id, rest)))
-            continue
-        merged = out[host]
-        evidence = tuple(dict.fromkeys(merged.evidence + rest))[:200]
-        out[host] = replace(
-            merged,
-            severity=max(merged.severity, pf.severity),
-            evidence=evidence,
-            tags=tuple(dict.fromkeys(merged.tags + pf.tags[1:])),
-            fingerprint=fingerprint(merged.rule_id, evidence),
-        )
+        free = next((i for i in mapped if not any(e.kind == "api-call" for e in out[i].evidence)), None)
+        hosts: dict[int | None, list[Evidence]] = {}
+        for e in rest:
+            host = free
+            if len(rules) == 1:
+                host = mapped[0]
+            else:
+                named = next((r for prefix, r in hints if e.value.startswith(prefix)), "")
+                if named in rules and named in by_id:
+                    host = by_id[named]
+            hosts.setdefault(host, []).append(e)
+        for host, sites in hosts.items():
+            if host is None:
+                left = tuple(sites)
+                out.append(replace(pf, evidence=left, fingerprint=fingerprint(pf.rule_id, left)))
+                continue
+            merged = out[host]
+            evidence = tuple(dict.fromkeys(merged.evidence + tuple(sites)))[:200]
+            out[host] = replace(
+                merged,
+                severity=max(merged.severity, pf.severity),
+                evidence=evidence,
+                tags=tuple(dict.fromkeys(merged.tags + pf.tags[1:])),
+                fingerprint=fingerprint(merged.rule_id, evidence),
+            )
     return out
+
+
+@functools.cache
+def _rule_hints() -> list[tuple[str, str]]:
+    """(API prefix, rule id) of the data table's APIs that name the rule reporting them."""
+    return [
+        (str(a["api"]), str(a["rule"]))
+        for a in pi_table().get("apis") or []
+        if isinstance(a, dict) and a.get("api") and a.get("rule")
+    ]
 
 
 def _tamper_findings(facts: ApkFacts) -> list[Finding]:

@@ -114,6 +114,15 @@ def test_api_and_field_references_are_smali_members(pi: dict[str, Any]) -> None:
         assert entry["uri"].startswith("content://"), entry["uri"]
 
 
+def test_an_api_names_only_a_rule_of_its_category(pi: dict[str, Any]) -> None:
+    """``rule:`` on an API says which of its category's rules its call sites fold into
+    (apkscan.engine._merge_pi_findings): never a rule the category does not name."""
+    named = [e for e in pi["apis"] if "rule" in e]
+    assert named, "the SMS parsing APIs name PI-SMS-002"
+    for entry in named:
+        assert entry["rule"] in (pi["categories"][entry["category"]].get("rules") or []), entry
+
+
 def test_no_duplicate_entries(pi: dict[str, Any]) -> None:
     for section, key in (("apis", "api"), ("uris", "uri"), ("fields", "field")):
         values = [e[key] for e in pi[section]]

@@ -199,6 +199,48 @@ def test_benchmark_targets(ruleset) -> None:  # type: ignore[no-untyped-def]
     assert ben["pass"] + ben["fix"] >= 0.7 * sum(ben.values()), ben
 
 
+@pytest.mark.corpus
+def test_one_behaviour_one_finding_on_a_real_app(corpus: Path, ruleset) -> None:  # type: ignore[no-untyped-def]
+    """Termux:API reads Wi-Fi details in two methods: WifiInfo getters (PI-WIFI-001's own
+    evidence) and ScanResult.BSSID/SSID fields (iget-object). Both are one behaviour, one
+    finding (not PI-WIFI-001 plus a PI-MAP-WIFI at another severity), and the field reads
+    name the method that reads them."""
+    from apkscan import api
+
+    apk = corpus / "realapp_com.termux.api-44.apk"
+    if not apk.is_file():
+        pytest.skip(f"{apk.name} absent from the corpus")
+    r = api.scan(apk, ruleset)
+    ids = {f.rule_id: f for f in r.findings}
+    assert "PI-WIFI-001" in ids and "PI-MAP-WIFI" not in ids, sorted(ids)
+    reads = [e for e in ids["PI-WIFI-001"].evidence if e.value.startswith("Landroid/net/wifi/ScanResult;->")]
+    assert {e.value.split("->")[1].split(":")[0] for e in reads} >= {"BSSID", "SSID"}
+    for e in reads:
+        assert (e.kind, e.file, e.class_name) == ("field-read", "classes.dex", "com.termux.api.WifiAPI$2"), e
+        assert e.method.startswith("writeJson("), e
+    # the same holds for every one-rule category of the data map
+    cats = pi_table().get("categories") or {}
+    for f in r.findings:
+        rules = (cats.get(f.tags[0]) or {}).get("rules") or [] if f.rule_id.startswith("PI-MAP-") else []
+        assert not (len(rules) == 1 and rules[0] in ids), (f.rule_id, rules)
+
+
+@pytest.mark.corpus
+def test_sms_parsing_sites_fold_into_the_rule_their_api_names(ruleset) -> None:  # type: ignore[no-untyped-def]
+    """In a two-rule category (SMS: stored messages, incoming messages) a site goes to the
+    rule its API names (``rule:`` in the data table): getMessageBody with PI-SMS-002."""
+    bench = _benchmark()
+    apk = bench / "benign_MobClub_SMSSDK_demo_2.1.4.apk" if bench else None
+    if apk is None or not apk.is_file():
+        pytest.skip("labelled benchmark absent: set APKSCAN_BENCHMARK or place it at ../shared/benchmark")
+    from apkscan import api
+
+    ids = {f.rule_id: f for f in api.scan(apk, ruleset).findings}
+    values = [e.value for e in ids["PI-SMS-002"].evidence]
+    assert any(v.startswith("Landroid/telephony/SmsMessage;->getMessageBody") for v in values), values
+    assert not any("getMessageBody" in e.value for e in getattr(ids.get("PI-MAP-SMS"), "evidence", ()))
+
+
 @pytest.mark.parametrize(
     ("sample", "gate", "code"),
     [("fraud_loan", "reject", 1), ("clean", "fix", 0), ("toolbox", "fix", 1), ("toolbox", "review", 0)],
