@@ -353,6 +353,29 @@ def test_instance_field_reads_of_platform_classes() -> None:
     assert list(dex.field_reads) == []
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=60),
+    st.binary(max_size=45),
+    st.booleans(),
+)
+def test_select_pairs_agrees(pairs: list[tuple[int, int]], mask: bytes, second: bool) -> None:
+    """The pairs into a mask (call edges into the watched APIs): C and Python agree, values
+    past the mask are never selected."""
+    from array import array
+
+    from apkscan.extract import _dexfast
+    from apkscan.extract.dex import _select_pairs
+
+    flat = array("I", [v for p in pairs for v in p])
+    native = array("I")
+    native.frombytes(_dexfast.select_pairs(flat, mask, second))
+    assert native == _select_pairs(flat, mask, second)
+    side = 1 if second else 0
+    expected = [p for p in pairs if p[side] < len(mask) and mask[p[side]]]
+    assert expected == list(zip(native[0::2], native[1::2], strict=True))
+
+
 @pytest.mark.parametrize(
     "units",
     [

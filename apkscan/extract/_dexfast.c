@@ -1609,6 +1609,51 @@ prefix_mask(PyObject *self, PyObject *args)
     return out;
 }
 
+PyDoc_STRVAR(select_pairs_doc,
+"select_pairs(flat, mask, second) -> bytes\n\n"
+"Of the native uint32 pairs in flat, those whose second (else first) value v has\n"
+"mask[v] set (values past the mask are not), as native uint32 pairs (dex.pairs_where).");
+
+static PyObject *
+select_pairs(PyObject *self, PyObject *args)
+{
+    Py_buffer flat = {0}, mask = {0};
+    int second;
+    if (!PyArg_ParseTuple(args, "y*y*p:select_pairs", &flat, &mask, &second)) {
+        return NULL;
+    }
+    PyObject *out = NULL;
+    if (flat.len % 8) {
+        PyErr_SetString(PyExc_ValueError, "select_pairs: not whole uint32 pairs");
+        goto done;
+    }
+    const char *src = (const char *)flat.buf;
+    const uint8_t *m = (const uint8_t *)mask.buf;
+    Py_ssize_t pairs = flat.len / 8, kept = 0, side = second ? 4 : 0;
+    for (Py_ssize_t i = 0; i < pairs; i++) {
+        uint32_t x;
+        memcpy(&x, src + 8 * i + side, 4);
+        kept += (Py_ssize_t)x < mask.len && m[x];
+    }
+    out = PyBytes_FromStringAndSize(NULL, kept * 8);
+    if (out == NULL) {
+        goto done;
+    }
+    char *o = PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < pairs; i++) {
+        uint32_t x;
+        memcpy(&x, src + 8 * i + side, 4);
+        if ((Py_ssize_t)x < mask.len && m[x]) {
+            memcpy(o, src + 8 * i, 8);
+            o += 8;
+        }
+    }
+done:
+    PyBuffer_Release(&flat);
+    PyBuffer_Release(&mask);
+    return out;
+}
+
 /* ------------------------------------------------------------------ module */
 
 static PyMethodDef dexfast_methods[] = {
@@ -1619,6 +1664,7 @@ static PyMethodDef dexfast_methods[] = {
     {"names_too_large", names_too_large, METH_VARARGS, names_too_large_doc},
     {"walk_code", walk_code, METH_VARARGS, walk_code_doc},
     {"prefix_mask", prefix_mask, METH_VARARGS, prefix_mask_doc},
+    {"select_pairs", select_pairs, METH_VARARGS, select_pairs_doc},
     {NULL, NULL, 0, NULL},
 };
 

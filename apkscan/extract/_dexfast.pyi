@@ -3,6 +3,7 @@
 Each function computes exactly what the pure-Python code of :mod:`apkscan.extract.dex`
 named in its docstring computes; ``dex.py`` writes the tamper notes from the counters."""
 
+from array import array
 from collections.abc import Callable
 
 def read_strings(
@@ -46,3 +47,7 @@ def walk_code(
 
 def prefix_mask(names: list[str], prefixes: tuple[str, ...], /) -> bytes:
     """One byte per name: 1 when it starts with one of ``prefixes``."""
+
+def select_pairs(flat: bytes | array[int], mask: bytes | bytearray, second: bool, /) -> bytes:
+    """Of the native uint32 pairs in ``flat``, those whose second (else first) value ``v``
+    has ``mask[v]`` set (values past the mask are not), as native uint32 pairs."""

@@ -19,6 +19,7 @@ import re2
 import yara
 
 from apkscan.extract import text as text_passes
+from apkscan.extract.dex import pairs_where
 from apkscan.facts import FRAMEWORK_CLASSES, ApkFacts, Dex
 from apkscan.model import Evidence
 from apkscan.runtime import expired, yara_timeout
@@ -136,12 +137,10 @@ class Context:
             return out
         for dex in self.facts.dex:
             methods = dex.methods
-            wanted = set(self._sorted(dex, "methods").indices(self.watched))
+            wanted = self._sorted(dex, "methods").indices(self.watched)
             if not wanted:
                 continue
-            flat = dex.calls.flat
-            callees = flat[1::2]
-            for caller, callee in compress(zip(flat[0::2], callees, strict=True), map(wanted.__contains__, callees)):
+            for caller, callee in pairs_where(dex.calls, wanted, len(methods)):
                 out[methods[callee]].append((methods[caller], dex.path))
         return out
 
@@ -208,7 +207,7 @@ class Context:
             wanted = {f for f in set(read) if f < len(fields) and fields[f].startswith(FRAMEWORK_FIELDS)}
             if not wanted:
                 continue
-            for m, f in compress(zip(flat[0::2], read, strict=True), map(wanted.__contains__, read)):
+            for m, f in pairs_where(dex.field_reads, wanted, len(fields)):
                 out[fields[f]].append((methods[m], dex.path))
         return out
 
@@ -401,12 +400,11 @@ class Context:
         """(uri string, dex path, caller method) for every const-string starting content:."""
         out: list[tuple[str, str, str]] = []
         for dex in self.facts.dex:
-            wanted = set(self._sorted(dex, "strings").indices(("content:",)))
+            wanted = self._sorted(dex, "strings").indices(("content:",))
             if not wanted:
                 continue
-            for m_idx, s_idx in dex.const_strings:
-                if s_idx in wanted:
-                    out.append((dex.strings[s_idx], dex.path, dex.methods[m_idx]))
+            for m_idx, s_idx in pairs_where(dex.const_strings, wanted, len(dex.strings)):
+                out.append((dex.strings[s_idx], dex.path, dex.methods[m_idx]))
         return out
 
     # -- urls -----------------------------------------------------------------
