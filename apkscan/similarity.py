@@ -287,15 +287,16 @@ def code_features(
             hashes[i] = api_hash_of[m]
         dex_shapes, called = sums_of(dex.calls.flat, flags, hashes)
         shapes.update(dex_shapes)
-        apis.update(hashes[i] for i in called)
+        apis.update(map(hashes.__getitem__, called))  # C-level passes: tens of thousands each
         strings = dex.strings
         ns = len(strings)
-        texts.update(strings[i] for i in loads_of(dex.const_strings.flat, flags) if i < ns)
+        texts.update(map(strings.__getitem__, filter(ns.__gt__, loads_of(dex.const_strings.flat, flags))))
         if cores and core is not None:
             in_core = _core_flags(methods, flags, cores)
             if in_core.count(1):
                 core.extend(sums_of(dex.calls.flat, in_core, hashes)[0])
-                core_texts.update(strings[i] for i in loads_of(dex.const_strings.flat, in_core) if i < ns)
+                loaded = loads_of(dex.const_strings.flat, in_core)
+                core_texts.update(map(strings.__getitem__, filter(ns.__gt__, loaded)))
     if core is not None:
         core.extend(_mix(h ^ _TEXT_SALT) for h in hashes_of(core_texts))
     return list(shapes), list(apis), hashes_of(texts)
