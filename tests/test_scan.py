@@ -107,6 +107,18 @@ def test_every_finding_says_what_where_why_and_which_rule(sample_results) -> Non
             assert len(f.fingerprint) == 32
 
 
+def test_resource_string_evidence_names_its_resource(sample_results) -> None:  # type: ignore[no-untyped-def]
+    """A keyword or pattern found in resources.arsc names the string resource holding it
+    (its place there, as a class and method are a dex string's), with the locale of a
+    translation, then the text around the keyword."""
+    by_rule = {f.rule_id: f for f in sample_results["fraud_loan"].findings}
+    details = {(e.value, e.detail) for e in by_rule["FR-LOAN-002"].evidence if e.file == "resources.arsc"}
+    assert ("借款额度", "string/quota: 借款额度：50000元，申请放款后按期还款") in details, details
+    assert any(d.startswith("string/quota [en]: ") for v, d in details if v == "loan amount"), details
+    every = [e for r in sample_results.values() for f in r.findings for e in f.evidence]
+    assert all(e.detail.startswith("string/") for e in every if e.file == "resources.arsc" and e.kind == "string")
+
+
 def test_clean_sample_has_no_high_findings(sample_results) -> None:  # type: ignore[no-untyped-def]
     clean = sample_results["clean"]
     assert not [f.rule_id for f in clean.findings if f.severity >= Severity.HIGH]

@@ -370,6 +370,25 @@ class Context:
         return unplaced
 
     @cached_property
+    def _resource_names(self) -> dict[str, str]:
+        """Resource string value -> ``string/NAME`` of the first resource holding it (with
+        its locale in brackets when not the default)."""
+        out: dict[str, str] = {}
+        for locale, name, value in self.facts.strings.resources:
+            out.setdefault(value, f"string/{name}" + (f" [{locale}]" if locale else ""))
+        return out
+
+    def resource_name(self, text: str) -> str:
+        """Where in resources.arsc a string comes from (``string/app_secret``), or ""."""
+        return self._resource_names.get(text, "")
+
+    def resource_holding(self, needle: str) -> str:
+        """``string/NAME`` of the first string resource that contains ``needle`` (a URL the
+        text harvest found in resources.arsc), or ""."""
+        where = self.find_text("resources", normalise(needle))
+        return self.resource_name(where[1]) if where is not None else ""
+
+    @cached_property
     def own_class_count(self) -> int:
         """Defined classes that are the app's own code: not a catalogued SDK's, not a
         platform library's (unidentified package trees count as the app's)."""

@@ -955,6 +955,9 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
                     where = ctx.find_text(place, hit_form)
                 file, text, cm = where if where else ("", "", "|")
                 cls, _, method = cm.partition("|")
+                # the string around the word; nothing when it is the word itself
+                itself = len(text) <= 2 * len(hit_form) and normalise(text) == hit_form
+                around = "" if itself else _snippet(text, hit_form)
                 found.append(
                     Evidence(
                         "string",
@@ -963,15 +966,26 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
                         class_name=cls,
                         method=method,
                         sdk=ctx.matcher.sdk_of(cls) if cls else "",
-                        # the string around the word; nothing when it is the word itself
-                        detail="" if len(text) <= 2 * len(hit_form) and normalise(text) == hit_form
-                        else _snippet(text, hit_form),
+                        detail=_in_resource(ctx, file, text, around),
                     )
                 )
                 break
         return _cap(found) if len(found) >= n else None
 
     return run
+
+
+RESOURCES_FILE = "resources.arsc"
+
+
+def _in_resource(ctx: Context, file: str, text: str, detail: str) -> str:
+    """The evidence's detail, led by the string resource that holds ``text`` when it comes
+    from resources.arsc (``string/app_secret``): its place there, as a class and method are
+    a dex string's."""
+    if file != RESOURCES_FILE:
+        return detail
+    name = ctx.resource_name(text)
+    return f"{name}: {detail}" if name and detail else name or detail
 
 
 @predicate("regex")
@@ -1020,7 +1034,10 @@ def _regex_pred(value: Any, env: CompileEnv) -> Pred:
                     if app_only and ctx.is_known_sdk(sdk):
                         continue
                     ev.append(
-                        Evidence("string", own.group(0)[:200], file=source, class_name=cls, method=method, sdk=sdk)
+                        Evidence(
+                            "string", own.group(0)[:200], file=source, class_name=cls, method=method, sdk=sdk,
+                            detail=_in_resource(ctx, source, text, ""),
+                        )
                     )
                     if len(ev) >= max(n, MAX_EVIDENCE):
                         return ev
@@ -1066,7 +1083,8 @@ def _url(value: Any, env: CompileEnv) -> Pred:
             sdk = ctx.matcher.sdk_of(cls) if cls else ""
             if app_only and ctx.is_known_sdk(sdk):
                 continue
-            ev.append(Evidence("url", url, file=source, class_name=cls, method=method, sdk=sdk))
+            detail = ctx.resource_holding(url) if source == RESOURCES_FILE else ""
+            ev.append(Evidence("url", url, file=source, class_name=cls, method=method, sdk=sdk, detail=detail))
             if len(ev) >= MAX_EVIDENCE:
                 break
         return _cap(ev) or None
