@@ -1056,6 +1056,7 @@ def _only_command(first: list[str]) -> typer.Typer | None:
 
 def main() -> None:
     code: int | str | None = 0
+    stdout_was = _file_id(1)
     if os.environ.get(COMPLETE_VAR):
         # the shell asks for completions: register typer's completion classes only now, so
         # that an ordinary start (apkscan --version) pays nothing for them
@@ -1080,7 +1081,35 @@ def main() -> None:
         code = 130
     except SystemExit as exc:
         code = exc.code
+        if code == 1 and _stdout_closed(stdout_was):
+            code = EXIT_PIPE_CLOSED
     _exit(code if isinstance(code, (int, str)) or code is None else 0)
+
+
+EXIT_PIPE_CLOSED = 141
+"""Standard output was closed by its reader (``apkscan ... | head``): the command stopped
+there, as a tool ended by SIGPIPE does (128 + 13), not exit code 1 (a finding at or above
+``--fail-on``)."""
+
+
+def _file_id(fd: int | str) -> tuple[int, int] | None:
+    try:
+        st = os.fstat(fd) if isinstance(fd, int) else os.stat(fd)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _stdout_closed(stdout_was: tuple[int, int] | None) -> bool:
+    """rich and typer end a command whose stdout pipe broke with exit code 1, after
+    pointing stdout at the null device (rich) or wrapping it (typer) so that nothing more
+    is written: that, not a finding, is what the 1 meant."""
+    from typer._click.utils import PacifyFlushWrapper
+
+    if isinstance(sys.stdout, PacifyFlushWrapper):
+        return True
+    now = _file_id(1)
+    return now != stdout_was and now == _file_id(os.devnull)
 
 
 def _exit(code: int | str | None) -> None:

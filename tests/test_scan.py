@@ -169,6 +169,22 @@ def test_cli_missing_file_exit_code(tmp_path: Path) -> None:
     assert "Traceback" not in p.stderr
 
 
+@pytest.mark.parametrize("args", [["rules", "list"], ["scan", str(SAMPLES / "fraud_loan.apk"), "--fail-on", "high"]])
+def test_a_closed_output_pipe_is_not_a_finding(tmp_path: Path, args: list[str]) -> None:
+    """`apkscan ... | head`: the reader closes the pipe; the command stops with 141 (as a
+    tool ended by SIGPIPE), not 1, which CI reads as "a finding at or above --fail-on"; no
+    traceback. Reports written before stay."""
+    cmd = [sys.executable, "-m", "apkscan", *args]
+    if args[0] == "scan":
+        cmd += ["-o", str(tmp_path), "-f", "json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the command writes its first line
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert "Traceback" not in stderr
+
+
 def test_cli_not_an_apk_exit_code(tmp_path: Path) -> None:
     txt = tmp_path / "readme.apk"
     txt.write_text("version https://git-lfs.github.com/spec/v1\n")
