@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html as htmllib
 import json
+import os
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -434,3 +435,25 @@ def test_scan_errors_in_chinese(message: str, zh: str) -> None:
 def test_cli_errors_follow_lang(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["scan", str(tmp_path / "missing.apk"), "-o", str(tmp_path), "--lang", "zh"])
     assert res.exit_code == 4 and "错误：" in res.output and "文件不存在" in res.output, res.output
+
+
+def test_batch_console_in_chinese(tmp_path: Path) -> None:
+    """`apkscan batch --lang zh`: the plan line, the progress bar and the summary are
+    Chinese (the rules digest and file names stay as they are)."""
+    import shutil
+    import subprocess
+    import sys
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("clean.apk", "fraud_loan.apk"):
+        shutil.copy(SAMPLES / name, inputs / name)
+    proc = subprocess.run(
+        [sys.executable, "-m", "apkscan", "batch", str(inputs), "-o", str(tmp_path / "out"), "--lang", "zh"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    said = proc.stdout + proc.stderr
+    assert "待检测 2 个" in said and "检测中" in said and "批量检测完成" in said, said
+    for english in ("to scan", "scanning", "already in the store", "APK/min", "ETA"):
+        assert english not in said, (english, said)

@@ -163,8 +163,9 @@ def parse_formats(value: str) -> tuple[str, ...]:
 class _Progress:
     """A rich live bar on stderr with rate and ETA (nothing when quiet)."""
 
-    def __init__(self, console: Console | None, total: int) -> None:
+    def __init__(self, console: Console | None, total: int, lang: str = "en") -> None:
         self.t0 = time.monotonic()
+        self.lang = lang
         self.done = 0
         self.failed = 0
         self.bar: Any = None
@@ -181,10 +182,10 @@ class _Progress:
 
         self.bar = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("剩余" if lang == "zh" else "ETA"),
             TimeRemainingColumn(), console=console, transient=False,
         )
-        self.task = self.bar.add_task("scanning", total=total, rate="")
+        self.task = self.bar.add_task(self._label(), total=total, rate="")
         self.bar.start()
 
     def advance(self, failed: bool) -> None:
@@ -193,8 +194,14 @@ class _Progress:
         if self.bar is None:
             return
         elapsed = max(time.monotonic() - self.t0, 1e-6)
-        desc = f"scanning ({self.failed} failed)" if self.failed else "scanning"
-        self.bar.update(self.task, advance=1, description=desc, rate=f"{self.done * 60 / elapsed:.0f} APK/min")
+        per_min = self.done * 60 / elapsed
+        rate = f"每分钟 {per_min:.0f} 个" if self.lang == "zh" else f"{per_min:.0f} APK/min"
+        self.bar.update(self.task, advance=1, description=self._label(), rate=rate)
+
+    def _label(self) -> str:
+        if self.lang == "zh":
+            return f"检测中（失败 {self.failed} 个）" if self.failed else "检测中"
+        return f"scanning ({self.failed} failed)" if self.failed else "scanning"
 
     def stop(self) -> None:
         if self.bar is not None:
@@ -394,12 +401,15 @@ def _run_batch(opts: BatchOptions, console: Console | None = None) -> BatchSumma
 
         if console is not None and not opts.quiet:
             n_scan = sum(t["kind"] == "scan" for t in tasks)
-            console.print(
-                f"{summary.files} files ({summary.unique} distinct), {summary.skipped} already in the store, "
-                f"{n_scan} to scan, {len(tasks) - n_scan} to re-evaluate with rules {digest[7:19]}",
-                highlight=False,
-            )
-        progress = _Progress(None if opts.quiet else console, len(tasks))
+            if opts.lang == "zh":
+                plan = (f"共 {summary.files} 个文件（{summary.unique} 个不同的安装包），"
+                        f"{summary.skipped} 个已在结果库中，待检测 {n_scan} 个，"
+                        f"待按规则 {digest[7:19]} 重新评估 {len(tasks) - n_scan} 个")
+            else:
+                plan = (f"{summary.files} files ({summary.unique} distinct), {summary.skipped} already in the store, "
+                        f"{n_scan} to scan, {len(tasks) - n_scan} to re-evaluate with rules {digest[7:19]}")
+            console.print(plan, highlight=False)
+        progress = _Progress(None if opts.quiet else console, len(tasks), opts.lang)
         reports = opts.out / "reports"
         tasks_by_key = {t["key"]: t for t in tasks}
         new_scans: list[str] = []
