@@ -8,7 +8,7 @@ from pathlib import Path
 
 from apkscan.engine import Options, evaluate, evaluate_facts
 from apkscan.extract.apk import YaraSpec, extract
-from apkscan.limits import Limits
+from apkscan.limits import Limits, lowered
 from apkscan.model import ScanResult
 from apkscan.rules.loader import RuleSet, load_rules
 from apkscan.runtime import ScanTimeout, gc_paused, scan_deadline, time_limit
@@ -53,6 +53,9 @@ def scan(
     limits = limits or Limits()
     if timeout is not None and timeout > 0 and limits.phase_seconds > timeout / 3:
         limits = replace(limits, phase_seconds=timeout / 3)
+    low = lowered(limits)
+    if low:  # what these limits stop is not evidence about the app (engine.Options)
+        options = replace(options or Options(), lowered_limits=low)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     with time_limit(timeout, str(path)), scan_deadline(timeout), gc_paused():

@@ -16,6 +16,7 @@ from dataclasses import replace
 from apkscan.facts import ApkFacts
 from apkscan.limits import LIMIT_NAMES
 from apkscan.model import Evidence, Finding, Reference, RuleError, Severity
+from apkscan.verdict import LOWERED_LIMIT_TAG
 
 MAX_EVIDENCE = 100
 """Evidence items kept per finding; :attr:`Finding.evidence_total` says how many there were."""
@@ -84,7 +85,9 @@ def _analysis(
     )
 
 
-def analysis_findings(facts: ApkFacts, errors: list[RuleError] | tuple[RuleError, ...] = ()) -> list[Finding]:
+def analysis_findings(
+    facts: ApkFacts, errors: list[RuleError] | tuple[RuleError, ...] = (), lowered: frozenset[str] = frozenset()
+) -> list[Finding]:
     """One ``analysis`` finding per limit hit (``ANALYSIS-LIMIT-*``, ``ANALYSIS-TIMEOUT``),
     for memory shortage (``ANALYSIS-MEMORY``), for unreadable code or manifest
     (``ANALYSIS-UNREADABLE``) and for rules that raised (``ANALYSIS-RULE-ERROR``)."""
@@ -179,7 +182,10 @@ def analysis_findings(facts: ApkFacts, errors: list[RuleError] | tuple[RuleError
                     ev,
                 )
             )
+            if names.get(suffix) in lowered:  # set lower than its default for this scan
+                out[-1] = replace(out[-1], tags=(*out[-1].tags, LOWERED_LIMIT_TAG))
     return out
+
 
 
 def cap_findings(findings: list[Finding]) -> list[Finding]:

@@ -155,9 +155,12 @@ def parse_limits(items: list[str]) -> Limits:
         scale = _SIZE_SUFFIX.get(text[-1:], 1) if text else 1
         number = text[:-1] if scale != 1 else text
         try:
-            value = float(number) if fields[key].type in (float, "float") else int(float(number) * scale)
-        except ValueError:
+            whole = float(number) * scale
+            value = float(number) if fields[key].type in (float, "float") else int(whole)
+        except (ValueError, OverflowError):
             raise UsageError(f"--limit {item!r}: {raw!r} is not a number") from None
+        if value != whole and not isinstance(value, float):
+            raise UsageError(f"--limit {item!r}: {key} takes a whole number")
         if value <= 0:
             raise UsageError(f"--limit {item!r}: must be positive")
         changes[key] = value

@@ -104,6 +104,12 @@ class Options:
     """Compute the similarity fingerprints (fuzzy hashes while reading, code sketches here).
     Batch and the service keep them; a plain scan with no known-sample library has no use
     for them and skips their cost. A known-sample library turns them on."""
+    lowered_limits: frozenset[str] = frozenset()
+    """Limits the user set below their defaults for this scan (``--limit``, see
+    :func:`apkscan.limits.lowered`). What they stopped is still not analysed (review at
+    least), but it is not evidence about the app: a dex left unread by them does not make
+    its classes "missing", and their ANALYSIS-LIMIT findings corroborate no illegal-app
+    signal."""
 
     @property
     def wants_fingerprints(self) -> bool:
@@ -383,10 +389,12 @@ def _tamper_findings(facts: ApkFacts) -> list[Finding]:
     return out
 
 
-def _analysis_findings(facts: ApkFacts, errors: list[RuleError]) -> list[Finding]:
+def _analysis_findings(
+    facts: ApkFacts, errors: list[RuleError], lowered: frozenset[str] = frozenset()
+) -> list[Finding]:
     """Fail closed: every limit, time-out, memory shortage, unreadable part and failed
     rule becomes an ``analysis`` finding (see :mod:`apkscan.caps`)."""
-    return analysis_findings(facts, errors)
+    return analysis_findings(facts, errors, lowered)
 
 
 def _yara_findings(facts: ApkFacts, ruleset: RuleSet) -> list[Finding]:
@@ -503,6 +511,7 @@ def evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options | None = None) 
 def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executor) -> ScanResult:
     matcher = SdkMatcher(ruleset.sdks)
     ctx = Context(facts, matcher, all_watched(ruleset), ruleset.keyword_forms, ruleset.blob_patterns, pool)
+    ctx.lowered_limits = options.lowered_limits
     sdk_hits = ctx.sdk_hits
     errors: list[RuleError] = []
     findings: list[Finding] = []
@@ -552,7 +561,7 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
             findings += options.known.findings(facts)
         except Exception as exc:  # a broken library must not cost the scan
             errors.append(RuleError("KNOWN", f"{type(exc).__name__}: {exc}"[:300]))
-    findings += _analysis_findings(facts, errors)
+    findings += _analysis_findings(facts, errors, options.lowered_limits)
     findings.sort(key=lambda f: (-f.severity, f.category, f.rule_id))
     findings = cap_findings(findings)
     decision = decide(findings, options.thresholds)

@@ -9,7 +9,7 @@ finding: what was not analysed is never treated as clean (docs/security.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,28 @@ class Limits:
     needs minutes for a 100 MB one)."""
     phase_seconds: float = 120.0
     """Wall time allowed for one phase (``facts()``, ``nested_dex()``) before it stops early."""
+
+
+def lowered(limits: Limits) -> frozenset[str]:
+    """Names of the size and count limits set below their defaults (``--limit``); the
+    time per phase follows ``--timeout`` and is not one of them."""
+    default = Limits()
+    sizes = [f.name for f in fields(Limits) if f.name != "phase_seconds"]
+    return frozenset(name for name in sizes if getattr(limits, name) < getattr(default, name))
+
+
+def bomb_ratio(limits: Limits) -> int:
+    """The compression ratio from which an entry is reported as a zip bomb (tampering):
+    ``max_ratio``, or the default when ``--limit`` set it lower. A ratio a user chose to
+    stop at is a limit of the analysis (an ANALYSIS-LIMIT finding), not evidence that
+    the archive is hostile: an ordinary dex inflates about 2.5:1."""
+    return max(limits.max_ratio, Limits.max_ratio)
+
+
+def bomb_entries(limits: Limits) -> int:
+    """The entry count from which a central directory is reported as a zip bomb: as
+    :func:`bomb_ratio`, ``max_entries`` or the default when set lower."""
+    return max(limits.max_entries, Limits.max_entries)
 
 
 LIMIT_NAMES: dict[str, tuple[str, str]] = {

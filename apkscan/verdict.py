@@ -33,6 +33,11 @@ from typing import Any
 
 from apkscan.model import Finding, Severity
 
+LOWERED_LIMIT_TAG = "lowered-limit"
+"""Tag of an ANALYSIS-LIMIT finding of a limit the user set below its default
+(``--limit``): it keeps the verdict at review or worse, but corroborates no illegal-app
+signal, since it shows where the analysis stopped, not what the app hides."""
+
 LEVELS: tuple[str, ...] = ("pass", "fix", "review", "reject")
 """Best to worst."""
 
@@ -178,7 +183,9 @@ def decide(findings: Iterable[Finding], t: Thresholds | None = None) -> Verdict:
             ids,
         )
     if signals:
-        weaker = [f for f in illegal if f.severity < t.review_at and f.severity >= SUPPORT_AT] + incomplete
+        # a limit the user lowered shows where the analysis stopped, not what the app hides
+        hiding = [f for f in incomplete if LOWERED_LIMIT_TAG not in f.tags]
+        weaker = [f for f in illegal if f.severity < t.review_at and f.severity >= SUPPORT_AT] + hiding
         support = independent(signals + weaker)[1:]
         if len(support) >= SUPPORT_NEEDED:
             ids = _ids(signals) + _ids(support)

@@ -170,6 +170,42 @@ def test_lowered_total_budget_is_an_analysis_finding(tmp_path: Path, ruleset: Ru
     assert result.verdict in HUMAN  # type: ignore[attr-defined]
 
 
+def test_a_lowered_limit_is_no_evidence_about_the_app(tmp_path: Path, ruleset: RuleSet) -> None:
+    """A limit set below its default (--limit) still leaves what it stopped unanalysed
+    (review at least), but it is not evidence about the app: an ordinary dex it refused
+    is not a zip bomb, the classes in it are not "missing" (no hidden-component or
+    stager signal), and its ANALYSIS-LIMIT finding corroborates no illegal-app signal, so
+    the banker sample is not rejected on what was never read."""
+    from apkscan.verdict import LOWERED_LIMIT_TAG
+
+    for name in ("banker", "clean"):
+        data = (h.SAMPLES / f"{name}.apk").read_bytes()
+        result = scan_bytes(tmp_path, data, ruleset, limits=Limits(max_entry_bytes=1024))
+        found = {f.rule_id: f for f in result.findings}  # type: ignore[attr-defined]
+        assert LOWERED_LIMIT_TAG in found["ANALYSIS-LIMIT-ENTRY-SIZE"].tags
+        assert result.verdict == "review", (name, result.verdict_reason)  # type: ignore[attr-defined]
+        assert not {"TAMPER-ZIP-BOMB", "MAL-DROPPER-002", "MAL-DROPPER-003", "MAL-STAGER-001"} & found.keys()
+    # the same dex left unread at the default limits (a declared bomb) still counts
+    bomb = h.with_entries([h.bomb("classes2.dex", 1024)], sample="banker")
+    assert "TAMPER-ZIP-BOMB" in ids(scan_bytes(tmp_path, bomb, ruleset))
+
+
+def test_limit_values_and_the_manifest_past_an_entry_limit(tmp_path: Path) -> None:
+    """--limit max_ratio=1.5 is refused (a whole number; it was read as 1), and a manifest
+    past --limit max_entries is a limit (exit 6), not "not an APK" (exit 5)."""
+    apk = str(h.SAMPLES / "clean.apk")
+    run = apkscan(tmp_path, "scan", apk, "-o", "out", "--limit", "max_ratio=1.5")
+    assert run["rc"] == 2 and "whole number" in str(run["err"]), run
+    later = tmp_path / "later.apk"  # the manifest after another entry
+    with zipfile.ZipFile(apk) as src, zipfile.ZipFile(later, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr("assets/first.txt", "an entry before the manifest")
+        for info in src.infolist():
+            out.writestr(info, src.read(info))
+    run = apkscan(tmp_path, "scan", str(later), "-o", "out", "--limit", "max_entries=1")
+    assert run["rc"] == ExitCode.BROKEN_APK, run
+    assert "not among the first 1 entries" in str(run["err"]), run
+
+
 def test_text_asset_past_its_limit_is_an_analysis_finding(tmp_path: Path, ruleset: RuleSet) -> None:
     text = os.urandom(2 << 20).translate(bytes(b"ab"[i & 1] for i in range(256)))
     data = h.with_entries([h.entry("assets/www/app.js", text)], sample="clean")

@@ -162,6 +162,12 @@ def _extract(
     t["archive"] = time.perf_counter() - t0
     names = set(archive.names())
     if "AndroidManifest.xml" not in names:
+        if any(p.limit == "max_entries" for p in archive.problems):
+            # the entries read stop at the limit: whether a manifest follows is unknown
+            raise BrokenApk(
+                f"{path}: AndroidManifest.xml is not among the first {limits.max_entries} entries "
+                "(limit max_entries; --limit max_entries=... for a trusted input)"
+            )
         if "base/manifest/AndroidManifest.xml" in names or "BundleConfig.pb" in names:
             raise NotAnApk(f"{path}: an Android App Bundle (.aab), not an APK; build APKs with bundletool first")
         if any(n.lower().endswith(".apk") for n in names):

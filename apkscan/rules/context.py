@@ -88,6 +88,8 @@ class Context:
         self.sdks = {s.id: s for s in self.sdk_hits}
         self.watched = tuple(sorted({api_prefix(a) for a in watched_apis}))
         self.rule_hits: dict[str, bool] = {}
+        self.lowered_limits: frozenset[str] = frozenset()
+        """Limits set below their defaults for this scan (engine.Options.lowered_limits)."""
         self._keyword_at: dict[tuple[str, str], int] = {}  # (where, form) -> string index
         self._sorted_names: dict[tuple[int, str], SortedNames] = {}
         self._edge_maps: dict[tuple[int, str], tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]] = {}
