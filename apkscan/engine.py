@@ -295,11 +295,12 @@ def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[F
     a YAML rule already reported (the category's ``rules:`` in the data table) is folded
     into that rule's finding. Call sites the rule's evidence already names are dropped; each
     other site goes to the category's rule when it has only one (that rule names the whole
-    behaviour: Wi-Fi identifiers, the installed apps ...), else to the rule its API names
-    (``rule:`` of the API in the data table) when that rule fired, else to the first rule
-    that names no call site of its own (a rule that fires on a declared service, say);
-    sites left over stay a data-map finding of their own (SIM and carrier details beside
-    the telephony identifiers, say)."""
+    behaviour: Wi-Fi identifiers, the installed apps, an accessibility service ...), else
+    to the rule its API names (``rule:`` of the API in the data table) when that rule
+    fired. Sites left over stay a data-map finding of their own, which counts only them
+    and names the rules that report the rest (SIM and carrier details beside the telephony
+    identifiers of PI-DEVID-001, say): never under a rule whose title says something else
+    (the hardware serial number, say)."""
     cats = pi_table().get("categories") or {}
     hints = _rule_hints()
     by_id = {f.rule_id: i for i, f in enumerate(findings)}
@@ -315,10 +316,9 @@ def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[F
         rest = tuple(e for e in pf.evidence if _site_key(e) not in covered)
         if not rest:
             continue
-        free = next((i for i in mapped if not any(e.kind == "api-call" for e in out[i].evidence)), None)
         hosts: dict[int | None, list[Evidence]] = {}
         for e in rest:
-            host = free
+            host: int | None = None
             if len(rules) == 1:
                 host = mapped[0]
             else:
@@ -328,8 +328,7 @@ def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[F
             hosts.setdefault(host, []).append(e)
         for host, sites in hosts.items():
             if host is None:
-                left = tuple(sites)
-                out.append(replace(pf, evidence=left, fingerprint=fingerprint(pf.rule_id, left)))
+                out.append(_left_over(pf, tuple(sites), [r for r in rules if r in by_id]))
                 continue
             merged = out[host]
             evidence = tuple(dict.fromkeys(merged.evidence + tuple(sites)))[:200]
@@ -343,13 +342,31 @@ def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[F
     return out
 
 
+def _left_over(pf: Finding, sites: tuple[Evidence, ...], reported_by: list[str]) -> Finding:
+    """The data-map finding with only the sites no rule reports: its count is theirs, and
+    it names the rules that report the rest of the category."""
+    n, total = len(sites), len(pf.evidence)
+    others = ", ".join(reported_by)
+    return replace(
+        pf,
+        evidence=sites,
+        description=pf.description.replace(f"from {total} place(s)", f"from {n} more place(s)", 1)
+        + f" The category's other call sites are reported under {others}.",
+        description_zh=pf.description_zh.replace(f"在{total}处", f"另在{n}处", 1) + f"该类别的其他调用位置见{others}。",
+        fingerprint=fingerprint(pf.rule_id, sites),
+    )
+
+
 @functools.cache
 def _rule_hints() -> list[tuple[str, str]]:
-    """(API prefix, rule id) of the data table's APIs that name the rule reporting them."""
+    """(prefix, rule id) of the data table's APIs, content URIs and fields that name the
+    rule reporting them (an evidence value starts with the prefix)."""
+    table = pi_table()
     return [
-        (str(a["api"]), str(a["rule"]))
-        for a in pi_table().get("apis") or []
-        if isinstance(a, dict) and a.get("api") and a.get("rule")
+        (str(a[key]), str(a["rule"]))
+        for section, key in (("apis", "api"), ("uris", "uri"), ("fields", "field"))
+        for a in table.get(section) or []
+        if isinstance(a, dict) and a.get(key) and a.get("rule")
     ]
 
 

@@ -117,8 +117,8 @@ def test_api_and_field_references_are_smali_members(pi: dict[str, Any]) -> None:
 def test_an_api_names_only_a_rule_of_its_category(pi: dict[str, Any]) -> None:
     """``rule:`` on an API says which of its category's rules its call sites fold into
     (apkscan.engine._merge_pi_findings): never a rule the category does not name."""
-    named = [e for e in pi["apis"] if "rule" in e]
-    assert named, "the SMS parsing APIs name PI-SMS-002"
+    named = [e for section in ("apis", "uris", "fields") for e in pi[section] if "rule" in e]
+    assert named, "the SMS parsing APIs name PI-SMS-002, the SMS provider's URIs PI-SMS-001"
     for entry in named:
         assert entry["rule"] in (pi["categories"][entry["category"]].get("rules") or []), entry
 
