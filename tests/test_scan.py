@@ -107,6 +107,15 @@ def test_every_finding_says_what_where_why_and_which_rule(sample_results) -> Non
             assert len(f.fingerprint) == 32
 
 
+def test_json_evidence_total_counts_what_was_found(sample_results) -> None:  # type: ignore[no-untyped-def]
+    """``evidence_total`` is how many evidence items the check found: never 0 beside a
+    non-empty list (a consumer read 0 as "none")."""
+    doc = json.loads(json_report.render(sample_results["fraud_loan"]))
+    assert doc["findings"]
+    for f in doc["findings"]:
+        assert f["evidence_total"] >= len(f["evidence"]) > 0, f["rule_id"]
+
+
 def test_resource_string_evidence_names_its_resource(sample_results) -> None:  # type: ignore[no-untyped-def]
     """A keyword or pattern found in resources.arsc names the string resource holding it
     (its place there, as a class and method are a dex string's), with the locale of a

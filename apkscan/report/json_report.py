@@ -107,6 +107,9 @@ def _findings(result: ScanResult) -> list[dict[str, Any]]:
     """Findings, each accepted one with its ``suppression`` and, when a baseline was
     compared, every one with its ``baseline_state`` (``new`` or ``unchanged``)."""
     out: list[dict[str, Any]] = to_jsonable(result.findings)
+    for item, f in zip(out, result.findings, strict=True):
+        # how many evidence items the check found, also when all are listed (0 read as "none")
+        item["evidence_total"] = max(f.evidence_total, len(f.evidence))
     a = result.acceptance
     if not a.accepted and not a.baseline:
         return out
