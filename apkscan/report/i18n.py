@@ -100,6 +100,7 @@ ZH: dict[str, str] = {
     "(no label)": "（无名称）",
     "Package": "包名",
     "Version": "版本",
+    "not declared: minSdk applies": "未声明，按minSdk",
     "File": "文件",
     "SHA-256": "SHA-256",
     "findings": "项发现",
