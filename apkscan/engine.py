@@ -162,6 +162,9 @@ def data_access(ctx: Context) -> list[DataAccess]:
     """One entry per personal-data category the code reaches, with every call site."""
     table = pi_table()
     perms = ctx.permissions
+    m = ctx.facts.manifest
+    # Android's effective target: the declared one, else minSdk, else 1
+    target = m.target_sdk if m.target_sdk is not None else (m.min_sdk if m.min_sdk is not None else 1)
     # BIND_* permissions are not requested: a component of the app declares them as the
     # permission that guards it (a notification listener, an accessibility service).
     guarding = {c.permission for c in ctx.facts.manifest.components if c.permission}
@@ -215,8 +218,43 @@ def data_access(ctx: Context) -> list[DataAccess]:
             # by this permission); without one, these calls touch the app's own views and
             # state (a View describing itself to TalkBack), never anyone's data.
             continue
-        out.append(DataAccess(cat, perm, perm in perms or perm in guarding if perm else True, unique))
+        granted = (
+            not perm or perm in perms or perm in guarding or bool(perms & set(_EQUIVALENT.get(perm, ())))
+            or target < _INTRODUCED.get(perm, 0)
+        )
+        out.append(DataAccess(cat, perm, granted, unique))
     return out
+
+
+_INTRODUCED: dict[str, int] = {
+    "android.permission.QUERY_ALL_PACKAGES": 30,
+    "android.permission.BLUETOOTH_CONNECT": 31,
+    "android.permission.BLUETOOTH_SCAN": 31,
+    "android.permission.READ_MEDIA_IMAGES": 33,
+    "android.permission.READ_MEDIA_VIDEO": 33,
+    "android.permission.READ_MEDIA_AUDIO": 33,
+    "android.permission.NEARBY_WIFI_DEVICES": 33,
+}
+"""Gate permission -> the API level that introduced it: an app that targets an older level
+is not gated by it (Android 11's package visibility does not limit a target-16 app)."""
+
+_P = "android.permission."
+_STORAGE = (_P + "READ_EXTERNAL_STORAGE", _P + "WRITE_EXTERNAL_STORAGE")
+_EQUIVALENT: dict[str, tuple[str, ...]] = {
+    # Android 13 split storage into media permissions; an app requesting the storage
+    # permissions reads photos, video and audio with them (on older Android, or targeting it)
+    _P + "READ_MEDIA_IMAGES": _STORAGE,
+    _P + "READ_MEDIA_VIDEO": _STORAGE,
+    _P + "READ_MEDIA_AUDIO": _STORAGE,
+    # Android 12 split Bluetooth the same way
+    _P + "BLUETOOTH_CONNECT": (_P + "BLUETOOTH", _P + "BLUETOOTH_ADMIN"),
+    _P + "BLUETOOTH_SCAN": (_P + "BLUETOOTH_ADMIN",),
+    # approximate location serves the calls gated by precise location (Wi-Fi and cell scans)
+    _P + "ACCESS_FINE_LOCATION": (_P + "ACCESS_COARSE_LOCATION",),
+}
+"""Gate permission -> the permissions that grant the same access on the Android versions
+an app may target: the personal-data table must not say "not requested" of an app that
+holds the older or coarser form (a storage permission for photos, say)."""
 
 
 def _lower_first(name: str) -> str:

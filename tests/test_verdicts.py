@@ -260,6 +260,26 @@ def test_left_over_sites_stay_out_of_a_rule_that_says_something_else(ruleset) ->
     assert f"另在{len(left.evidence)}处" in left.description_zh
 
 
+@pytest.mark.corpus
+def test_a_gate_permission_the_app_holds_in_its_older_form_counts(ruleset) -> None:  # type: ignore[no-untyped-def]
+    """A target-16 app with the storage permissions reads photos without READ_MEDIA_IMAGES
+    (Android 13), and lists installed apps without QUERY_ALL_PACKAGES (Android 11): the
+    personal-data table must not say "not requested" of either; a location gate the app
+    does not hold in any form stays "not requested"."""
+    bench = _benchmark()
+    apk = bench / "benign_MobClub_ShareSDK_sample_2.70.apk" if bench else None
+    if apk is None or not apk.is_file():
+        pytest.skip("labelled benchmark absent: set APKSCAN_BENCHMARK or place it at ../shared/benchmark")
+    from apkscan import api
+
+    result = api.scan(apk, ruleset)
+    assert result.facts.manifest.target_sdk == 16
+    held = {a.category: a.permission_requested for a in result.data_access}
+    assert held["photos-media"] and held["installed-apps"], held
+    assert not held["wifi"], held  # ACCESS_FINE_LOCATION, nor ACCESS_COARSE_LOCATION
+    assert not any("READ_MEDIA_IMAGES is not requested" in f.description for f in result.findings)
+
+
 @pytest.mark.parametrize(
     ("sample", "gate", "code"),
     [("fraud_loan", "reject", 1), ("clean", "fix", 0), ("toolbox", "fix", 1), ("toolbox", "review", 0)],
