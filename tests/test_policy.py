@@ -477,3 +477,13 @@ def test_sdk_listed_in_the_policy_but_absent() -> None:
     f = finding(r, "PRIV-SDK-DECLARED-ABSENT")
     assert f.severity.label == "info" and [e.detail for e in f.evidence] == ["getui-push"]
     assert "PRIV-SDK-DECLARED-ABSENT" not in ids(_scan("privacy_matched"))
+
+
+def test_policy_url_hints_skip_xml_namespaces() -> None:
+    """A URL counts as a possible policy or agreement link by its words; "protocol"
+    (协议) only in its last part, so an XMPP namespace is not listed as an agreement."""
+    from apkscan.extract.policy import URL_HINT
+
+    assert not URL_HINT.search("http://jabber.org/protocol/compress")
+    for url in ("https://a.cn/user_protocol.html", "https://a.cn/h5/protocol?id=3", "https://a.cn/privacy/index"):
+        assert URL_HINT.search(url), url

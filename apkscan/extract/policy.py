@@ -60,7 +60,10 @@ HEAD_CHARS = 60_000
 MIN_CHARS = 400
 """A text shorter than this is a consent dialog or a link, not a policy."""
 MIN_MARKERS = 4
-URL_HINT = re.compile(r"privacy|policy|yinsi|xieyi|protocol|agreement|隐私", re.IGNORECASE)
+URL_HINT = re.compile(r"privacy|policy|yinsi|xieyi|agreement|隐私|protocol[^/]*$", re.IGNORECASE)
+"""A URL that may be the app's privacy policy or user agreement. "protocol" (协议, as
+Chinese apps name their agreements) only in the last part of the URL: ``/user_protocol.html``,
+not an XML namespace such as ``http://jabber.org/protocol/compress``."""
 
 
 @dataclass(frozen=True)
