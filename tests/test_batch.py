@@ -579,7 +579,8 @@ def test_find_inputs_resolves_dedupes_and_skips_the_output(tmp_path: Path) -> No
 def test_cli_usage_errors(inputs: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["batch", str(tmp_path / "missing"), "-o", str(tmp_path / "o")])
-    assert res.exit_code == int(ExitCode.USAGE) and "error:" in res.output
+    # a missing SOURCE is a missing input, exit 4, as for apkscan scan (the README's table)
+    assert res.exit_code == int(ExitCode.NOT_FOUND) and "error:" in res.output
     afile = tmp_path / "file"
     afile.write_text("x")
     res = runner.invoke(app, ["batch", str(inputs), "-o", str(afile)])
@@ -705,3 +706,22 @@ def test_exports_keep_layouts_in_the_store(batch_once: tuple[Path, Path, BatchSu
         store.close()
     strip = re.compile(r"\d{4}-\d\d-\d\dT[\d:+]+")  # the generation time
     assert strip.sub("", before) == strip.sub("", after)
+
+
+def test_query_says_when_an_id_is_unknown(tmp_path: Path) -> None:
+    """An empty answer for a rule or SDK id apkscan does not know says so (a typo), on
+    stderr with exit code 0; a known id with no app says nothing more."""
+    import subprocess
+    import sys
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(ROOT / "samples" / "clean.apk", inputs / "clean.apk")
+    out = tmp_path / "out"
+    assert subprocess.run([sys.executable, "-m", "apkscan", "batch", str(inputs), "-o", str(out), "-q"]).returncode == 0
+    for flag, value, note in (("--finding", "NOPE-1", "not a rule id"), ("--sdk", "nosuch", "not an SDK id"),
+                              ("--finding", "FR-TASK-001", "")):
+        done = subprocess.run([sys.executable, "-m", "apkscan", "query", str(out), flag, value],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert (note in done.stderr) if note else "note:" not in done.stderr, (value, done.stderr)

@@ -138,6 +138,12 @@ def query(
     text = render_rows(out, cols, rows, format.value)
     if text is not None:
         sys.stdout.write(text)
+    if not rows:
+        from apkscan.batch.query import unknown_id
+
+        note = unknown_id(finding, sdk)
+        if note:
+            Console(stderr=True, highlight=False).print(f"note: {note}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

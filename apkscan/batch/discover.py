@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from apkscan.batch.bundle import INPUT_SUFFIXES
-from apkscan.errors import UsageError
+from apkscan.errors import InputNotFound, UsageError
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -38,7 +38,7 @@ def find_inputs(source: Path, exclude: Path | None = None) -> list[Path]:
     listed folder is searched recursively; a listed file is taken whatever its name).
     ``exclude`` (the output folder) is skipped."""
     if not source.exists():
-        raise UsageError(f"{source}: no such folder or list file")
+        raise InputNotFound(f"{source}: no such folder or list file")
     if source.is_dir():
         found = _walk(source)
     elif _is_archive(source):

@@ -72,6 +72,20 @@ def run_query(store: Store, finding: str | None = None, sdk: str | None = None, 
     return _run(store, q, ())
 
 
+def unknown_id(finding: str | None, sdk: str | None) -> str | None:
+    """Why an empty answer may be a typo: the rule id or SDK id asked for (no wildcard) is
+    not one apkscan knows (built-in rules and SDK catalogue); None when it is."""
+    from apkscan.rules.loader import load_rules
+
+    if finding and finding != "all" and "*" not in finding:
+        known = {r.id for r in load_rules().rules} | set(load_rules().yara_meta)
+        if finding not in known and not finding.startswith(("PI-MAP-", "ANALYSIS-", "TAMPER-", "KNOWN-", "PRIV-")):
+            return f"{finding} is not a rule id apkscan knows (apkscan rules list; * wildcards match several)"
+    if sdk and sdk != "all" and "*" not in sdk and sdk not in {s.id for s in load_rules().sdks}:
+        return f"{sdk} is not an SDK id of the catalogue (apkscan query OUT --sdk all lists those found)"
+    return None
+
+
 def family_rows(store: Store, family: str) -> Rows:
     """``all``: one row per family (size, verdicts, shared evidence, packages); a family
     number, or a package or SHA-256 (prefix) of a member: that family's apps and links."""
@@ -150,4 +164,4 @@ def render_rows(console: Console, cols: list[str], rows: list[tuple[Any, ...]], 
         table.add_row(*["" if v is None else clean(str(_cell(v)), 300) for v in r])
     console.print(table)
     console.print(f"[dim]{len(rows)} rows[/]")
-    return None
+    console.print(f"[dim]{len(rows)} row{'' if len(rows) == 1 else 's'}[/]")

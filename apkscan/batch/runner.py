@@ -24,7 +24,7 @@ from apkscan.batch.exports import write_exports, write_text_atomic
 from apkscan.batch.sandbox import Sandbox, WorkerConfig, WorkerStartError
 from apkscan.batch.store import Store
 from apkscan.batch.worker import Payload, Task, failure
-from apkscan.errors import ApkscanError, OutputError, UsageError
+from apkscan.errors import ApkscanError, InputNotFound, OutputError, UsageError
 from apkscan.rules.loader import RuleSet
 
 DB_NAME = "apkscan.db"
@@ -131,8 +131,8 @@ def _validate(opts: BatchOptions) -> None:
     bad = [f for f in opts.formats if f not in REPORT_FORMATS]
     if bad:
         raise UsageError(f"--format: unknown format {bad[0]!r} (use {', '.join(REPORT_FORMATS)}, comma-separated)")
-    if not opts.source.exists():
-        raise UsageError(f"{opts.source}: no such folder or list file")
+    if not opts.source.exists():  # exit code 4, as a missing APK for apkscan scan
+        raise InputNotFound(f"{opts.source}: no such folder or list file")
     from apkscan.cli import parse_limits
 
     parse_limits(list(opts.limits))  # a bad --limit is a usage error before any work
