@@ -725,3 +725,27 @@ def test_query_says_when_an_id_is_unknown(tmp_path: Path) -> None:
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert (note in done.stderr) if note else "note:" not in done.stderr, (value, done.stderr)
+
+
+def test_dashboard_rows_lead_with_what_decided_the_verdict(tmp_path: Path) -> None:
+    """A regulator reading the app table sees why: the category of the most severe finding
+    first (gambling, not the many security notes) and that finding's rule and title."""
+    import re
+    import subprocess
+    import sys
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("gambling.apk", "clean.apk"):
+        shutil.copy(ROOT / "samples" / name, inputs / name)
+    out = tmp_path / "out"
+    assert subprocess.run([sys.executable, "-m", "apkscan", "batch", str(inputs), "-o", str(out), "-q"]).returncode == 0
+    page = (out / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r'<tr data-verdict="(\w+)".*?</tr>', page, re.S)
+    table = page[page.index('id="apps"'):]
+    gambling = next(r for r in re.findall(r"<tr data-verdict.*?</tr>", table, re.S) if "sample.gambling" in r)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", gambling, re.S)
+    categories = next(c for c in cells if "main" in c or "muted small" in c)
+    assert categories.startswith("gambling"), categories
+    assert re.search(r"(GB-|PROFILE-GAMBLING)[\w-]+ \S", categories), categories
+    assert rows[0] == "reject"

@@ -73,11 +73,15 @@ def write_text_atomic(path: Path, text: str) -> None:
 class App:
     row: dict[str, Any]
     categories: list[str] = field(default_factory=list)
+    """Its finding categories, the one of its most severe finding first (the verdict's)."""
     report: str = ""
     verdict: str = ""
     """``reject`` ... ``pass``, ``pending`` (not evaluated with the current rules) or ``failed``."""
     search: str = ""
     """What the dashboard's filter matches: package, label, version, file, error, categories."""
+    main: tuple[str, str] = ("", "")
+    """(rule id, title) of its most severe finding, an illegal-app one first among equals:
+    what the dashboard shows beside the verdict."""
 
     @property
     def name(self) -> str:
@@ -104,10 +108,15 @@ def _report_link(out: Path, stem: str | None) -> str:
 
 def load_apps(store: Store, out: Path) -> list[App]:
     digest = store.meta("rules_digest") or ""
-    cats: dict[str, Counter[str]] = defaultdict(Counter)
-    for r in store.iter_rows("SELECT sha256, category, COUNT(*) FROM findings WHERE rules_digest = ? "
-                             "AND severity <> 'info' GROUP BY sha256, category", (digest,)):
-        cats[r[0]][r[1]] += r[2]
+    # per app, its categories by their most severe finding, then by how many findings: the
+    # category that decided a verdict comes first (gambling, not the six security notes)
+    cats: dict[str, list[tuple[int, int, int, str]]] = defaultdict(list)
+    for r in store.iter_rows(
+        "SELECT sha256, category, COUNT(*), MAX(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 "
+        "WHEN 'medium' THEN 2 ELSE 1 END) FROM findings WHERE rules_digest = ? AND severity <> 'info' "
+        "GROUP BY sha256, category", (digest,)
+    ):
+        cats[r[0]].append((-r[3], -int(r[1] in ILLEGAL_CATEGORIES), -r[2], r[1]))
     apps = []
     for r in store.iter_rows(
         "SELECT a.*, r.verdict, r.critical, r.high, r.medium, r.low, r.info, r.report_stem AS result_stem "
@@ -117,8 +126,7 @@ def load_apps(store: Store, out: Path) -> list[App]:
         "r.critical DESC, r.high DESC, r.medium DESC, COALESCE(a.package, ''), a.path", (digest,)
     ):
         row = dict(r)
-        app = App(row, [c for c, _ in cats[row["sha256"]].most_common(3)],
-                  _report_link(out, row.get("result_stem")))
+        app = App(row, [c for *_, c in sorted(cats[row["sha256"]])[:3]], _report_link(out, row.get("result_stem")))
         apps.append(app)
     return apps
 
@@ -158,6 +166,7 @@ def clusters(store: Store, apps: list[App]) -> list[Cluster]:
     return out
 
 
+ILLEGAL_CATEGORIES = frozenset({"fraud", "gambling", "malware"})
 VERDICT_ORDER = ("reject", "review", "fix", "pass", "pending", "failed")
 VRANK = {"reject": 4, "review": 3, "fix": 2, "pass": 1, "pending": 0, "failed": 0}
 LINK_KINDS = ("certificate", "domain", "generator")
@@ -195,6 +204,23 @@ def _search_extras(store: Store, lang: str) -> dict[str, tuple[str, ...]]:
     for sha, sdk_id in store.iter_rows("SELECT sha256, sdk_id FROM sdks WHERE rules_digest = ?", (digest,)):
         words[sha].add(sdk_id)
     return {sha: tuple(sorted(w)) for sha, w in words.items()}
+
+
+def _main_findings(store: Store, lang: str) -> dict[str, tuple[str, str]]:
+    """sha256 -> (rule id, title in the page's language) of the app's most severe finding,
+    an illegal-app one (fraud, gambling, malware) first among equals."""
+    digest = store.meta("rules_digest") or ""
+    rank = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+    best: dict[str, tuple[tuple[int, int, str], str]] = {}
+    for sha, rule_id, title, sev, cat in store.iter_rows(
+        "SELECT sha256, rule_id, title, severity, category FROM findings WHERE rules_digest = ? "
+        "AND severity <> 'info'", (digest,)
+    ):
+        key = (-rank.get(str(sev), 0), -int(cat in ILLEGAL_CATEGORIES), str(rule_id))
+        if sha not in best or key < best[sha][0]:
+            best[sha] = (key, str(title or ""))
+    titles_zh = _titles_zh(store, digest, {k[2] for k, _ in best.values()}) if lang == "zh" else {}
+    return {sha: (k[2], titles_zh.get(k[2], title)) for sha, (k, title) in best.items()}
 
 
 def _short(text: str, n: int) -> str:
@@ -497,6 +523,8 @@ def app_rows(apps: list[App], lang: str, verdict_names: dict[str, str]) -> Marku
             for s in SEVERITIES
         )
         cats = ", ".join(_html(category_name(c, lang)) for c in a.categories)
+        if a.main[0]:
+            cats += f'<div class="muted small">{_html(a.main[0])} {_html(_short(a.main[1], 80))}</div>'
         last = (f'<a href="{_html(a.report)}">{report}</a>' if a.report
                 else f'<span class="muted data">{_html(r["error"] or "")}</span>')
         rows.append(
@@ -555,9 +583,11 @@ def render_index(store: Store, apps: list[App], lang: str = "en", layouts: Layou
     env.filters.setdefault("basename", lambda p: Path(str(p)).name)
     _ = ui(lang)
     extras = _search_extras(store, lang)
+    mains = _main_findings(store, lang)
     for a in apps:
         a.verdict = _verdict(a)
         a.search = _search_text(a, extras.get(a.row["sha256"], ()))
+        a.main = mains.get(a.row["sha256"], ("", ""))
     counts = Counter(a.verdict for a in apps)
     found = clusters(store, apps)
     script = _script()

@@ -163,5 +163,5 @@ def render_rows(console: Console, cols: list[str], rows: list[tuple[Any, ...]], 
     for r in rows:
         table.add_row(*["" if v is None else clean(str(_cell(v)), 300) for v in r])
     console.print(table)
-    console.print(f"[dim]{len(rows)} rows[/]")
     console.print(f"[dim]{len(rows)} row{'' if len(rows) == 1 else 's'}[/]")
+    return None

@@ -324,6 +324,7 @@ ZH.update(
         "domain": "服务器域名",
         "generator": "应用生成器ID",
         "Top categories": "主要类别",
+        "Categories, main finding": "类别与主要发现",
         "Label": "应用名称",
         "Report / error": "报告/错误",
         "report": "报告",
