@@ -448,12 +448,15 @@ def test_batch_console_in_chinese(tmp_path: Path) -> None:
     inputs.mkdir()
     for name in ("clean.apk", "fraud_loan.apk"):
         shutil.copy(SAMPLES / name, inputs / name)
+    (inputs / "notes.apk").write_text("not an APK at all\n", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "apkscan", "batch", str(inputs), "-o", str(tmp_path / "out"), "--lang", "zh"],
         capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
     )
     assert proc.returncode == 0, proc.stderr
     said = proc.stdout + proc.stderr
-    assert "待检测 2 个" in said and "检测中" in said and "批量检测完成" in said, said
-    for english in ("to scan", "scanning", "already in the store", "APK/min", "ETA"):
+    assert "待检测 3 个" in said and "检测中" in said and "批量检测完成" in said, said
+    for english in ("to scan", "scanning", "already in the store", "APK/min", "ETA", "not an APK"):
         assert english not in said, (english, said)
+    assert "不是APK：不是ZIP压缩包" in said, said  # the failure reason, as in the dashboard
+    assert "不是APK：不是ZIP压缩包" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")

@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 from apkscan.batch.families import summary as family_summary
 from apkscan.batch.store import WELL_KNOWN_DOMAINS, Store, now
 from apkscan.model import Finding
-from apkscan.report.i18n import SDK_CATEGORY_ZH, category_name, severity_name, term, ui
+from apkscan.report.i18n import SDK_CATEGORY_ZH, batch_error_text, category_name, severity_name, term, ui
 from apkscan.report.safe import html_finalize, neutralise, write_atomic
 from apkscan.similarity import THRESHOLD as SIMILARITY_THRESHOLD
 from apkscan.verdict import TEXT as VERDICT_TEXT
@@ -526,7 +526,7 @@ def app_rows(apps: list[App], lang: str, verdict_names: dict[str, str]) -> Marku
         if a.main[0]:
             cats += f'<div class="muted small">{_html(a.main[0])} {_html(_short(a.main[1], 80))}</div>'
         last = (f'<a href="{_html(a.report)}">{report}</a>' if a.report
-                else f'<span class="muted data">{_html(r["error"] or "")}</span>')
+                else f'<span class="muted data">{_html(batch_error_text(r["error"] or "", lang))}</span>')
         rows.append(
             f'  <tr data-verdict="{_html(v)}" data-search="{_html(a.search)}"><td data-sort="{_html(VRANK[v])}">'
             f'{badge}</td>\n{counts}  <td>{cats}</td><td class="mono">{_html(r["package"] or "")}</td>'

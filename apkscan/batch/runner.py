@@ -543,8 +543,10 @@ def _print_summary_zh(console: Console, s: BatchSummary) -> None:
     if s.verdicts:
         order = [v for v in reversed(LEVELS) if v in s.verdicts] + sorted(set(s.verdicts) - set(LEVELS))
         console.print("检测结论：" + "，".join(f"{VERDICT_ZH.get(v, v or '无')} {s.verdicts[v]}" for v in order))
+    from apkscan.report.i18n import batch_error_text
+
     for f in s.failed[:20]:
-        console.print(f"  {clean(Path(f.path).name, 60)}  [dim]{clean(f.reason, 110)}[/]")
+        console.print(f"  {clean(Path(f.path).name, 60)}  [dim]{clean(batch_error_text(f.reason, 'zh'), 110)}[/]")
     if len(s.failed) > 20:
         console.print(f"  另有 {len(s.failed) - 20} 个失败，见 apps.csv")
     if s.refreshed:

@@ -479,6 +479,36 @@ def error_text(message: str, lang: str) -> str:
     return message
 
 
+_BATCH_ERRORS_ZH: tuple[tuple[str, str], ...] = (
+    ("not an APK: ", "不是APK："),
+    ("broken APK: ", "安装包损坏："),
+    ("cannot open: ", "无法打开："),
+)
+_DETAILS_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"not a ZIP archive: (.*)", re.S), r"不是ZIP压缩包：\1"),
+    (re.compile(r"ZIP archive without AndroidManifest\.xml"), "ZIP压缩包中没有AndroidManifest.xml"),
+    (re.compile(r"a Git LFS pointer file"), "Git LFS指针文件"),
+    (re.compile(r"cannot read the ZIP structure: (.*)", re.S), r"无法读取ZIP结构：\1"),
+)
+
+
+def batch_error_text(error: str, lang: str) -> str:
+    """A batch failure reason (``not an APK: not a ZIP archive: ...``, as the store keeps
+    it) in ``lang``: apkscan's own words in Chinese, the reader's details as they are."""
+    if lang != "zh":
+        return error
+    timeout = re.fullmatch(r"timeout after (\S+) s", error)
+    if timeout:
+        return f"超时（{timeout.group(1)} 秒）"
+    for head, zh in _BATCH_ERRORS_ZH:
+        if error.startswith(head):
+            rest = error[len(head):]
+            for pattern, repl in _DETAILS_ZH:
+                rest = pattern.sub(repl, rest)
+            return zh + rest
+    return error
+
+
 def _bounds_zh(text: str) -> str:
     parts = {"at least": "至少", "at most": "至多"}
     out = [parts[w] + n for w, n in re.findall(r"(at least|at most) (\d+)", text)]
