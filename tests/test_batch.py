@@ -201,18 +201,19 @@ APP_ROWS_JINJA = """\
   {% for a in apps %}{% set r = a.row %}{% set v = a.verdict %}
   <tr data-verdict="{{ v }}" data-search="{{ a.search }}"><td data-sort="{{ vrank[v] }}">{{ vbadge(v) }}</td>
   {% for s in severities %}<td class="n{% if r[s] %} s-{{ s }}{% endif %}">{{ r[s] if r[s] is not none else '' }}</td>{% endfor %}
-  <td>{% for c in a.categories %}{{ cat_name(c) }}{% if not loop.last %}, {% endif %}{% endfor %}</td><td class="mono">{{ r.package or '' }}</td><td class="data">{{ r.label or '' }}</td>
+  <td>{% for c in a.categories %}{{ cat_name(c) }}{% if not loop.last %}, {% endif %}{% endfor %}{% if a.main[0] %}<div class="muted small">{{ a.main[0] }} {{ short(a.main[1]) }}</div>{% endif %}</td><td class="mono">{{ r.package or '' }}</td><td class="data">{{ r.label or '' }}</td>
   <td class="data">{{ r.version_name or '' }}</td><td class="mono" title="{{ r.path }}">{{ r.path|basename }}</td>
-  <td>{% if a.report %}<a href="{{ a.report }}">{{ _("report") }}</a>{% else %}<span class="muted data">{{ r.error or '' }}</span>{% endif %}</td></tr>
+  <td>{% if a.report %}<a href="{{ a.report }}">{{ _("report") }}</a>{% else %}<span class="muted data">{{ err_text(r.error or '') }}</span>{% endif %}</td></tr>
   {% endfor %}
 """  # noqa: E501
-"""The dashboard's app table as the template rendered it before apkscan.batch.exports.app_rows."""
+"""The dashboard's app table as a template would render it (the reference for
+apkscan.batch.exports.app_rows, which builds the rows in Python for speed)."""
 
 
 def test_app_rows_equal_the_template_they_replace() -> None:
-    from apkscan.batch.exports import OTHER_VERDICTS, SEVERITIES, VRANK, App, _verdict, app_rows
+    from apkscan.batch.exports import OTHER_VERDICTS, SEVERITIES, VRANK, App, _short, _verdict, app_rows
     from apkscan.report.html import _env
-    from apkscan.report.i18n import category_name, ui
+    from apkscan.report.i18n import batch_error_text, category_name, ui
     from apkscan.verdict import TEXT
 
     hostile = "<script>alert(1)</script> \x1b[31m \u202e\"'& =cmd"
@@ -220,7 +221,8 @@ def test_app_rows_equal_the_template_they_replace() -> None:
             "low": 1, "info": 0, "package": "p.q", "label": hostile, "version_name": "1&2", "path": f"/x/{hostile}.apk",
             "error": None}
     apps = [
-        App(dict(base), ["fraud", "personal-data", hostile], "reports/a<b.html", search=hostile),
+        App(dict(base), ["fraud", "personal-data", hostile], "reports/a<b.html", search=hostile,
+            main=("FR-X-001", hostile * 9)),
         App({**base, "verdict": None, "package": None, "label": None, "version_name": None}, [], "reports/x.json"),
         App({**base, "status": "failed", "verdict": None, "critical": None, "error": f"broken APK: {hostile}"}, []),
         App({**base, "verdict": "pass", "package": "", "path": "rel.apk"}, ["security"], ""),
@@ -234,7 +236,8 @@ def test_app_rows_equal_the_template_they_replace() -> None:
         tpl = env.from_string('{% macro vbadge(v) %}<span class="vb v-{{ v }}">{{ verdict_names[v] }}</span>'
                               "{% endmacro %}\n" + APP_ROWS_JINJA)
         want = tpl.render(apps=apps, vrank=VRANK, verdict_names=names, severities=SEVERITIES, _=ui(lang),
-                          cat_name=lambda c, lang=lang: category_name(str(c), lang))
+                          cat_name=lambda c, lang=lang: category_name(str(c), lang),
+                          short=lambda t: _short(t, 80), err_text=lambda e, lang=lang: batch_error_text(e, lang))
         got = str(app_rows(apps, lang, names))
         assert got == want, lang
         assert "<script>" not in got and "\x1b" not in got and "\u202e" not in got and got.count("<tr ") == 4
