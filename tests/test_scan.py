@@ -116,6 +116,16 @@ def test_json_evidence_total_counts_what_was_found(sample_results) -> None:  # t
         assert f["evidence_total"] >= len(f["evidence"]) > 0, f["rule_id"]
 
 
+def test_evidence_from_markup_reads_as_text(sample_results) -> None:  # type: ignore[no-untyped-def]
+    """The text around a keyword in an HTML asset is given without its tags (a keyword that
+    occurs only inside a tag, such as href="#pk10", keeps the markup that holds it)."""
+    html_ev = {e.value: e for f in sample_results["gambling"].findings for e in f.evidence
+               if e.file.endswith(".html") and e.kind == "string" and e.detail}
+    text = html_ev["重庆时时彩"].detail
+    assert "重庆时时彩" in text and "<" not in text and ">" not in text, text
+    assert 'href="#pk10"' in html_ev["pk10"].detail
+
+
 def test_resource_string_evidence_names_its_resource(sample_results) -> None:  # type: ignore[no-untyped-def]
     """A keyword or pattern found in resources.arsc names the string resource holding it
     (its place there, as a class and method are a dex string's), with the locale of a

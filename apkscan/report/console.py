@@ -92,7 +92,8 @@ def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8
             + (f"；另有 {more} 项见报告" if more > 0 else "")
             + f"；SDK {len(result.sdks)} 个"
             + (f"（未识别 {n_unid} 个）" if n_unid else "")
-            + f"；读取问题 {len(result.facts.problems)} 项；耗时 {result.duration_s:.2f} 秒"
+            + (f"；{len(result.facts.problems)} 处未完整读取" if result.facts.problems else "；全部内容已读取")
+            + f"；耗时 {result.duration_s:.2f} 秒"
         )
         line = _acceptance_line(result, lang)
         if line:
@@ -104,7 +105,8 @@ def summary(console: Console, result: ScanResult, paths: list[str], top: int = 8
     console.print(
         f"  {len(result.findings)} findings ({', '.join(reversed(parts)) or 'none'})"
         + (f"; {more} more in the report" if more > 0 else "")
-        + f"; {len(result.sdks)} SDKs{_unidentified(result)}; {len(result.facts.problems)} problems"
+        + f"; {len(result.sdks)} SDKs{_unidentified(result)}"
+        + (f"; {len(result.facts.problems)} parts not fully read" if result.facts.problems else "; every part read")
         + f"; {result.duration_s:.2f}s"
     )
     line = _acceptance_line(result)

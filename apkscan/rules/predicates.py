@@ -163,6 +163,20 @@ def _snippet(text: str, form: str, width: int = 80) -> str:
     return ("…" if start else "") + text[start : pos + len(form) + width] + "…"
 
 
+MARKUP_SUFFIXES = (".html", ".htm", ".xml", ".vue", ".xhtml")
+_TAG = re2.compile(r"<[^<>]{0,300}>")  # linear time on app data, as every pattern here
+
+
+def _around(file: str, text: str, form: str) -> str:
+    """:func:`_snippet`, with the tags of an HTML or XML asset taken out (a reviewer reads
+    ``如何提现？ 1. 登陆账户``, not ``<font color="red">如何提现？</font><br>?``)."""
+    if not file.lower().endswith(MARKUP_SUFFIXES) or "<" not in text:
+        return _snippet(text, form)
+    window = _snippet(text, form, 400).strip("…")
+    plain = " ".join(_TAG.sub(" ", window).split())
+    return _snippet(plain, form) if normalise(plain).find(form) >= 0 else _snippet(text, form)
+
+
 def _cap(ev: list[Evidence]) -> list[Evidence]:
     return ev[:MAX_EVIDENCE]
 
@@ -959,7 +973,7 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
                 cls, _, method = cm.partition("|")
                 # the string around the word; nothing when it is the word itself
                 itself = len(text) <= 2 * len(hit_form) and normalise(text) == hit_form
-                around = "" if itself else _snippet(text, hit_form)
+                around = "" if itself else _around(file, text, hit_form)
                 found.append(
                     Evidence(
                         "string",
