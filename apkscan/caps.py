@@ -187,7 +187,6 @@ def analysis_findings(
     return out
 
 
-
 def cap_findings(findings: list[Finding]) -> list[Finding]:
     """Findings with at most :data:`MAX_EVIDENCE` evidence items each (``evidence_total``
     set where more were found) and at most :data:`MAX_FINDINGS` findings, the most

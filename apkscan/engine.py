@@ -10,6 +10,7 @@ import functools
 import hashlib
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -162,9 +163,7 @@ def data_access(ctx: Context) -> list[DataAccess]:
     """One entry per personal-data category the code reaches, with every call site."""
     table = pi_table()
     perms = ctx.permissions
-    m = ctx.facts.manifest
-    # Android's effective target: the declared one, else minSdk, else 1
-    target = m.target_sdk if m.target_sdk is not None else (m.min_sdk if m.min_sdk is not None else 1)
+    target = ctx.facts.manifest.effective_target_sdk
     # BIND_* permissions are not requested: a component of the app declares them as the
     # permission that guards it (a notification listener, an accessibility service).
     guarding = {c.permission for c in ctx.facts.manifest.components if c.permission}
@@ -226,19 +225,18 @@ def data_access(ctx: Context) -> list[DataAccess]:
     return out
 
 
+_P = "android.permission."
 _INTRODUCED: dict[str, int] = {
-    "android.permission.QUERY_ALL_PACKAGES": 30,
-    "android.permission.BLUETOOTH_CONNECT": 31,
-    "android.permission.BLUETOOTH_SCAN": 31,
-    "android.permission.READ_MEDIA_IMAGES": 33,
-    "android.permission.READ_MEDIA_VIDEO": 33,
-    "android.permission.READ_MEDIA_AUDIO": 33,
-    "android.permission.NEARBY_WIFI_DEVICES": 33,
+    _P + "QUERY_ALL_PACKAGES": 30,
+    _P + "BLUETOOTH_CONNECT": 31,
+    _P + "BLUETOOTH_SCAN": 31,
+    _P + "READ_MEDIA_IMAGES": 33,
+    _P + "READ_MEDIA_VIDEO": 33,
+    _P + "READ_MEDIA_AUDIO": 33,
+    _P + "NEARBY_WIFI_DEVICES": 33,
 }
 """Gate permission -> the API level that introduced it: an app that targets an older level
 is not gated by it (Android 11's package visibility does not limit a target-16 app)."""
-
-_P = "android.permission."
 _STORAGE = (_P + "READ_EXTERNAL_STORAGE", _P + "WRITE_EXTERNAL_STORAGE")
 _EQUIVALENT: dict[str, tuple[str, ...]] = {
     # Android 13 split storage into media permissions; an app requesting the storage
@@ -267,68 +265,75 @@ def _lower_first(name: str) -> str:
 
 
 def _pi_findings(access: list[DataAccess]) -> list[Finding]:
-    cats = pi_table().get("categories") or {}
-    out = []
-    for acc in access:
-        info = cats.get(acc.category, {}) or {}
-        name = str(info.get("name", acc.category))
-        name_zh = str(info.get("name_zh", ""))
-        sdks = sorted({e.sdk for e in acc.sites if e.sdk})
-        app_sites = sum(1 for e in acc.sites if not e.sdk)
-        who = ", ".join(sdks + (["the app itself"] if app_sites else []))
-        who_zh = "、".join(sdks + (["应用自身"] if app_sites else []))
-        cat_zh = name_zh or acc.category
-        sev = Severity.MEDIUM if acc.category in HIGH_SENSITIVITY else Severity.LOW
-        # data is "collected"; a capability (accessibility, overlay, calls ...) has its own verb
-        title = str(info.get("title") or f"Collects {_lower_first(name)}")
-        title_zh = str(info.get("title_zh") or f"收集{cat_zh}")
-        out.append(
-            _finding(
-                rule_id=f"PI-MAP-{acc.category.upper()}",
-                title=title,
-                severity=sev,
-                confidence="high" if any(e.kind == "api-call" for e in acc.sites) else "medium",
-                category="personal-data",
-                description=(
-                    f"Code reaches {_lower_first(name)} from {len(acc.sites)} place(s), attributed to {who}. "
-                    "Personal information may be collected only where necessary for the service the "
-                    "user asked for, and SDKs embedded in the app are held to the same rules."
-                    + (
-                        ""
-                        if acc.permission_requested
-                        else f" The gating permission {acc.permission} "
-                        "is not requested, so on current Android versions these calls may fail."
-                    )
-                ),
-                remediation="Check each call site against the privacy policy and the app type's necessary "
-                "information; remove collection that the user-facing function does not need, and "
-                "disclose every SDK that collects this data.",
-                title_zh=title_zh,
-                description_zh=(
-                    f"代码在{len(acc.sites)}处访问{cat_zh}，归属于{who_zh}。个人信息的收集应限于用户所请求服务所必需的"
-                    "范围，应用中嵌入的SDK同样适用这一要求。"
-                    + (
-                        ""
-                        if acc.permission_requested
-                        else f"应用未申请相应的权限{acc.permission}，在当前Android版本上这些调用可能失败。"
-                    )
-                ),
-                remediation_zh="逐一对照隐私政策和该类型应用的必要个人信息范围核查各调用点；删除面向用户的功能不需要的"
-                "收集行为，并告知每一个收集此类信息的SDK。",
-                tags=(acc.category, *(f"sdk:{s}" for s in sdks)),
-                references=(PIPL_MIN, NECESSITY_REF),
-                evidence=acc.sites[:200],
-                source="builtin",
+    return [_pi_finding(acc) for acc in access]
+
+
+def _pi_finding(acc: DataAccess, left: tuple[Evidence, ...] | None = None, reported_by: Sequence[str] = ()) -> Finding:
+    """The data-map finding of one category; with ``left``, only those of its sites that no
+    rule of the category reports (:func:`_merge_pi_findings`), counted as such and naming
+    the rules (``reported_by``) that report the rest."""
+    info = (pi_table().get("categories") or {}).get(acc.category, {}) or {}
+    name = str(info.get("name", acc.category))
+    name_zh = str(info.get("name_zh", ""))
+    sdks = sorted({e.sdk for e in acc.sites if e.sdk})
+    app_sites = sum(1 for e in acc.sites if not e.sdk)
+    who = ", ".join(sdks + (["the app itself"] if app_sites else []))
+    who_zh = "、".join(sdks + (["应用自身"] if app_sites else []))
+    cat_zh = name_zh or acc.category
+    sev = Severity.MEDIUM if acc.category in HIGH_SENSITIVITY else Severity.LOW
+    # data is "collected"; a capability (accessibility, overlay, calls ...) has its own verb
+    title = str(info.get("title") or f"Collects {_lower_first(name)}")
+    title_zh = str(info.get("title_zh") or f"收集{cat_zh}")
+    evidence = acc.sites[:200] if left is None else left
+    places = f"{len(acc.sites)} place(s)" if left is None else f"{len(left)} more place(s)"
+    places_zh = f"在{len(acc.sites)}处" if left is None else f"另在{len(left)}处"
+    others = ", ".join(reported_by)
+    return _finding(
+        rule_id=f"PI-MAP-{acc.category.upper()}",
+        title=title,
+        severity=sev,
+        confidence="high" if any(e.kind == "api-call" for e in acc.sites) else "medium",
+        category="personal-data",
+        description=(
+            f"Code reaches {_lower_first(name)} from {places}, attributed to {who}. "
+            "Personal information may be collected only where necessary for the service the "
+            "user asked for, and SDKs embedded in the app are held to the same rules."
+            + (
+                ""
+                if acc.permission_requested
+                else f" The gating permission {acc.permission} "
+                "is not requested, so on current Android versions these calls may fail."
             )
-        )
-    return out
+            + (f" The category's other call sites are reported under {others}." if left is not None else "")
+        ),
+        remediation="Check each call site against the privacy policy and the app type's necessary "
+        "information; remove collection that the user-facing function does not need, and "
+        "disclose every SDK that collects this data.",
+        title_zh=title_zh,
+        description_zh=(
+            f"代码{places_zh}访问{cat_zh}，归属于{who_zh}。个人信息的收集应限于用户所请求服务所必需的"
+            "范围，应用中嵌入的SDK同样适用这一要求。"
+            + (
+                ""
+                if acc.permission_requested
+                else f"应用未申请相应的权限{acc.permission}，在当前Android版本上这些调用可能失败。"
+            )
+            + (f"该类别的其他调用位置见{others}。" if left is not None else "")
+        ),
+        remediation_zh="逐一对照隐私政策和该类型应用的必要个人信息范围核查各调用点；删除面向用户的功能不需要的"
+        "收集行为，并告知每一个收集此类信息的SDK。",
+        tags=(acc.category, *(f"sdk:{s}" for s in sdks)),
+        references=(PIPL_MIN, NECESSITY_REF),
+        evidence=evidence,
+        source="builtin",
+    )
 
 
 def _site_key(e: Evidence) -> tuple[str, str, str]:
     return (e.value, e.class_name, e.method)
 
 
-def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[Finding]:
+def _merge_pi_findings(findings: list[Finding], access: list[DataAccess]) -> list[Finding]:
     """One finding per behaviour: a data-map finding (``PI-MAP-<category>``) whose category
     a YAML rule already reported (the category's ``rules:`` in the data table) is folded
     into that rule's finding. Call sites the rule's evidence already names are dropped; each
@@ -343,9 +348,9 @@ def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[F
     hints = _rule_hints()
     by_id = {f.rule_id: i for i, f in enumerate(findings)}
     out = list(findings)
-    for pf in pi_map:
-        cat = pf.tags[0] if pf.tags else ""
-        rules = [str(r) for r in (cats.get(cat, {}) or {}).get("rules") or []]
+    for acc in access:
+        pf = _pi_finding(acc)
+        rules = [str(r) for r in (cats.get(acc.category, {}) or {}).get("rules") or []]
         mapped = [by_id[r] for r in rules if r in by_id]
         if not mapped:
             out.append(pf)
@@ -366,7 +371,7 @@ def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[F
             hosts.setdefault(host, []).append(e)
         for host, sites in hosts.items():
             if host is None:
-                out.append(_left_over(pf, tuple(sites), [r for r in rules if r in by_id]))
+                out.append(_pi_finding(acc, tuple(sites), [r for r in rules if r in by_id]))
                 continue
             merged = out[host]
             evidence = tuple(dict.fromkeys(merged.evidence + tuple(sites)))[:200]
@@ -378,21 +383,6 @@ def _merge_pi_findings(findings: list[Finding], pi_map: list[Finding]) -> list[F
                 fingerprint=fingerprint(merged.rule_id, evidence),
             )
     return out
-
-
-def _left_over(pf: Finding, sites: tuple[Evidence, ...], reported_by: list[str]) -> Finding:
-    """The data-map finding with only the sites no rule reports: its count is theirs, and
-    it names the rules that report the rest of the category."""
-    n, total = len(sites), len(pf.evidence)
-    others = ", ".join(reported_by)
-    return replace(
-        pf,
-        evidence=sites,
-        description=pf.description.replace(f"from {total} place(s)", f"from {n} more place(s)", 1)
-        + f" The category's other call sites are reported under {others}.",
-        description_zh=pf.description_zh.replace(f"在{total}处", f"另在{n}处", 1) + f"该类别的其他调用位置见{others}。",
-        fingerprint=fingerprint(pf.rule_id, sites),
-    )
 
 
 @functools.cache
@@ -597,7 +587,7 @@ def _evaluate(facts: ApkFacts, ruleset: RuleSet, options: Options, pool: Executo
     builtin = ruleset.builtin_checks
     try:
         if builtin:
-            findings = _merge_pi_findings(findings, _pi_findings(access))
+            findings = _merge_pi_findings(findings, access)
     except Exception as exc:
         errors.append(RuleError("PI-MAP", f"{type(exc).__name__}: {exc}"))
     findings += _yara_findings(facts, ruleset)

@@ -231,6 +231,12 @@ class Manifest:
     launcher: str | None = None
 
     @property
+    def effective_target_sdk(self) -> int:
+        """The target SDK Android applies: the declared one, else minSdk, else 1 (as the
+        reader computes the exported default, :func:`apkscan.extract.manifest`)."""
+        return self.target_sdk or self.min_sdk or 1
+
+    @property
     def label(self) -> str:
         for locale, value in self.labels:
             if locale == "":

@@ -52,18 +52,13 @@ def lowered(limits: Limits) -> frozenset[str]:
     return frozenset(name for name in sizes if getattr(limits, name) < getattr(default, name))
 
 
-def bomb_ratio(limits: Limits) -> int:
-    """The compression ratio from which an entry is reported as a zip bomb (tampering):
-    ``max_ratio``, or the default when ``--limit`` set it lower. A ratio a user chose to
-    stop at is a limit of the analysis (an ANALYSIS-LIMIT finding), not evidence that
-    the archive is hostile: an ordinary dex inflates about 2.5:1."""
-    return max(limits.max_ratio, Limits.max_ratio)
-
-
-def bomb_entries(limits: Limits) -> int:
-    """The entry count from which a central directory is reported as a zip bomb: as
-    :func:`bomb_ratio`, ``max_entries`` or the default when set lower."""
-    return max(limits.max_entries, Limits.max_entries)
+def bomb_at(limits: Limits, name: str) -> int:
+    """The value of limit ``name`` (``max_ratio``, ``max_entries``, ``max_entry_bytes``)
+    from which an archive is reported as a zip bomb (tampering): the limit, or its default
+    when ``--limit`` set it lower. A value a user chose to stop at is a limit of the
+    analysis (an ANALYSIS-LIMIT finding), not evidence that the archive is hostile: an
+    ordinary dex inflates about 2.5:1."""
+    return max(int(getattr(limits, name)), int(getattr(Limits, name)))
 
 
 LIMIT_NAMES: dict[str, tuple[str, str]] = {

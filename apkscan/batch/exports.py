@@ -25,10 +25,11 @@ from markupsafe import Markup, escape
 
 from apkscan.batch.families import summary as family_summary
 from apkscan.batch.store import WELL_KNOWN_DOMAINS, Store, now
-from apkscan.model import Finding
+from apkscan.model import Finding, Severity
 from apkscan.report.i18n import SDK_CATEGORY_ZH, batch_error_text, category_name, severity_name, term, ui
 from apkscan.report.safe import html_finalize, neutralise, write_atomic
 from apkscan.similarity import THRESHOLD as SIMILARITY_THRESHOLD
+from apkscan.verdict import ILLEGAL
 from apkscan.verdict import TEXT as VERDICT_TEXT
 
 OTHER_VERDICTS = {"pending": ("PENDING", "待检测"), "failed": ("FAILED", "检测失败")}
@@ -81,7 +82,8 @@ class App:
     """What the dashboard's filter matches: package, label, version, file, error, categories."""
     main: tuple[str, str] = ("", "")
     """(rule id, title) of its most severe finding, an illegal-app one first among equals:
-    what the dashboard shows beside the verdict."""
+    what the dashboard shows beside the verdict (the title in the page's language once
+    :func:`render_index` has translated it)."""
 
     @property
     def name(self) -> str:
@@ -106,17 +108,31 @@ def _report_link(out: Path, stem: str | None) -> str:
     return ""
 
 
+SEVERITY_RANK = {s.label: int(s) for s in Severity}
+
+
 def load_apps(store: Store, out: Path) -> list[App]:
     digest = store.meta("rules_digest") or ""
-    # per app, its categories by their most severe finding, then by how many findings: the
-    # category that decided a verdict comes first (gambling, not the six security notes)
-    cats: dict[str, list[tuple[int, int, int, str]]] = defaultdict(list)
-    for r in store.iter_rows(
-        "SELECT sha256, category, COUNT(*), MAX(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 "
-        "WHEN 'medium' THEN 2 ELSE 1 END) FROM findings WHERE rules_digest = ? AND severity <> 'info' "
-        "GROUP BY sha256, category", (digest,)
+    # One pass over the findings (info left out, as in the category chart). Per app: its
+    # categories by their most severe finding, an illegal-app one first among equals, then by
+    # how many findings (the category that decided the verdict comes first: gambling, not
+    # the six security notes), and that most severe finding itself, shown beside the verdict.
+    worst: dict[tuple[str, str], int] = {}
+    count: Counter[tuple[str, str]] = Counter()
+    main: dict[str, tuple[tuple[int, int, str], str]] = {}
+    for sha, rule_id, title, sev, cat in store.iter_rows(
+        "SELECT sha256, rule_id, title, severity, category FROM findings WHERE rules_digest = ? "
+        "AND severity <> 'info'", (digest,)
     ):
-        cats[r[0]].append((-r[3], -int(r[1] in ILLEGAL_CATEGORIES), -r[2], r[1]))
+        rank = SEVERITY_RANK.get(str(sev), 0)
+        worst[(sha, cat)] = max(worst.get((sha, cat), 0), rank)
+        count[(sha, cat)] += 1
+        key = (-rank, -int(cat in ILLEGAL), str(rule_id))
+        if sha not in main or key < main[sha][0]:
+            main[sha] = (key, str(title or ""))
+    cats: dict[str, list[tuple[int, int, int, str]]] = defaultdict(list)
+    for (sha, cat), rank in worst.items():
+        cats[sha].append((-rank, -int(cat in ILLEGAL), -count[(sha, cat)], cat))
     apps = []
     for r in store.iter_rows(
         "SELECT a.*, r.verdict, r.critical, r.high, r.medium, r.low, r.info, r.report_stem AS result_stem "
@@ -126,8 +142,10 @@ def load_apps(store: Store, out: Path) -> list[App]:
         "r.critical DESC, r.high DESC, r.medium DESC, COALESCE(a.package, ''), a.path", (digest,)
     ):
         row = dict(r)
-        app = App(row, [c for *_, c in sorted(cats[row["sha256"]])[:3]], _report_link(out, row.get("result_stem")))
-        apps.append(app)
+        sha = row["sha256"]
+        key, title = main.get(sha, ((0, 0, ""), ""))
+        apps.append(App(row, [c for *_, c in sorted(cats[sha])[:3]], _report_link(out, row.get("result_stem")),
+                        main=(key[2], title)))
     return apps
 
 
@@ -166,7 +184,6 @@ def clusters(store: Store, apps: list[App]) -> list[Cluster]:
     return out
 
 
-ILLEGAL_CATEGORIES = frozenset({"fraud", "gambling", "malware"})
 VERDICT_ORDER = ("reject", "review", "fix", "pass", "pending", "failed")
 VRANK = {"reject": 4, "review": 3, "fix": 2, "pass": 1, "pending": 0, "failed": 0}
 LINK_KINDS = ("certificate", "domain", "generator")
@@ -204,23 +221,6 @@ def _search_extras(store: Store, lang: str) -> dict[str, tuple[str, ...]]:
     for sha, sdk_id in store.iter_rows("SELECT sha256, sdk_id FROM sdks WHERE rules_digest = ?", (digest,)):
         words[sha].add(sdk_id)
     return {sha: tuple(sorted(w)) for sha, w in words.items()}
-
-
-def _main_findings(store: Store, lang: str) -> dict[str, tuple[str, str]]:
-    """sha256 -> (rule id, title in the page's language) of the app's most severe finding,
-    an illegal-app one (fraud, gambling, malware) first among equals."""
-    digest = store.meta("rules_digest") or ""
-    rank = {"critical": 4, "high": 3, "medium": 2, "low": 1}
-    best: dict[str, tuple[tuple[int, int, str], str]] = {}
-    for sha, rule_id, title, sev, cat in store.iter_rows(
-        "SELECT sha256, rule_id, title, severity, category FROM findings WHERE rules_digest = ? "
-        "AND severity <> 'info'", (digest,)
-    ):
-        key = (-rank.get(str(sev), 0), -int(cat in ILLEGAL_CATEGORIES), str(rule_id))
-        if sha not in best or key < best[sha][0]:
-            best[sha] = (key, str(title or ""))
-    titles_zh = _titles_zh(store, digest, {k[2] for k, _ in best.values()}) if lang == "zh" else {}
-    return {sha: (k[2], titles_zh.get(k[2], title)) for sha, (k, title) in best.items()}
 
 
 def _short(text: str, n: int) -> str:
@@ -583,11 +583,12 @@ def render_index(store: Store, apps: list[App], lang: str = "en", layouts: Layou
     env.filters.setdefault("basename", lambda p: Path(str(p)).name)
     _ = ui(lang)
     extras = _search_extras(store, lang)
-    mains = _main_findings(store, lang)
+    wanted = {a.main[0] for a in apps if a.main[0]}
+    titles_zh = _titles_zh(store, store.meta("rules_digest") or "", wanted) if lang == "zh" and wanted else {}
     for a in apps:
         a.verdict = _verdict(a)
         a.search = _search_text(a, extras.get(a.row["sha256"], ()))
-        a.main = mains.get(a.row["sha256"], ("", ""))
+        a.main = (a.main[0], titles_zh.get(a.main[0], a.main[1]))
     counts = Counter(a.verdict for a in apps)
     found = clusters(store, apps)
     script = _script()

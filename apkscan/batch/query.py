@@ -77,11 +77,12 @@ def unknown_id(finding: str | None, sdk: str | None) -> str | None:
     not one apkscan knows (built-in rules and SDK catalogue); None when it is."""
     from apkscan.rules.loader import load_rules
 
+    ruleset = load_rules()
     if finding and finding != "all" and "*" not in finding:
-        known = {r.id for r in load_rules().rules} | set(load_rules().yara_meta)
+        known = {r.id for r in ruleset.rules} | set(ruleset.yara_meta)
         if finding not in known and not finding.startswith(("PI-MAP-", "ANALYSIS-", "TAMPER-", "KNOWN-", "PRIV-")):
             return f"{finding} is not a rule id apkscan knows (apkscan rules list; * wildcards match several)"
-    if sdk and sdk != "all" and "*" not in sdk and sdk not in {s.id for s in load_rules().sdks}:
+    if sdk and sdk != "all" and "*" not in sdk and sdk not in {s.id for s in ruleset.sdks}:
         return f"{sdk} is not an SDK id of the catalogue (apkscan query OUT --sdk all lists those found)"
     return None
 

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apkscan.facts import Archive, NativeLib, NestedPayload, Problem, Tamper, ZipEntry
-from apkscan.limits import Limits, bomb_entries, bomb_ratio
+from apkscan.limits import Limits, bomb_at
 from apkscan.runtime import native_allowed
 
 try:
@@ -640,7 +640,7 @@ class ApkArchive:
                 self._problem(
                     "", "limit", f"more than {max_entries} entries; the rest ignored", "max_entries"
                 )
-                if max_entries >= bomb_entries(self.limits):
+                if max_entries >= bomb_at(self.limits, "max_entries"):
                     self._tamper("zip-bomb", "", f"more than {max_entries} central directory records")
                 break
             name_at = p + 46
@@ -663,13 +663,13 @@ class ApkArchive:
             if (
                 method != _STORED
                 and usize >= _RATIO_FLOOR
-                and usize > bomb_ratio(self.limits) * max(csize, 1)
+                and usize > bomb_at(self.limits, "max_ratio") * max(csize, 1)
             ):
                 self._tamper(
                     "zip-bomb",
                     name,
                     f"declares {usize} bytes from {csize} compressed "
-                    f"(ratio above {bomb_ratio(self.limits)}); not inflated",
+                    f"(ratio above {bomb_at(self.limits, 'max_ratio')}); not inflated",
                 )
             self._budget.entries += 1
             self._check_name(rec, bad_utf8)
@@ -986,18 +986,18 @@ class ApkArchive:
             raise EntryError(f"{where}: no usable local header")
         if max_bytes is None or max_bytes >= lim.max_entry_bytes:
             self._tried.add(rec.index)
-        if rec.usize > max(lim.max_entry_bytes, Limits.max_entry_bytes):  # not a lowered --limit
+        if rec.usize > bomb_at(lim, "max_entry_bytes"):  # not a lowered --limit
             self._tamper("zip-bomb", rec.name, f"declares {rec.usize} bytes uncompressed")
         if rec.usize > cap:
             name = "max_entry_bytes" if cap == lim.max_entry_bytes else ""
             raise LimitExceeded(where, f"declares {rec.usize} bytes, limit {cap}", name)
         deflate = rec.deflate
         if deflate and rec.usize >= _RATIO_FLOOR and rec.usize > lim.max_ratio * max(rec.csize, 1):
-            if rec.usize > bomb_ratio(lim) * max(rec.csize, 1):
+            if rec.usize > bomb_at(lim, "max_ratio") * max(rec.csize, 1):
                 self._tamper(
                     "zip-bomb",
                     rec.name,
-                    f"declared ratio {rec.usize}/{rec.csize} exceeds {bomb_ratio(lim)}",
+                    f"declared ratio {rec.usize}/{rec.csize} exceeds {bomb_at(lim, 'max_ratio')}",
                 )
             raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}", "max_ratio")
         budget = self._budget
@@ -1121,7 +1121,7 @@ class ApkArchive:
                     got += len(piece)
                     used = pos - len(tail) - len(d.unused_data)
                     if got >= _RATIO_FLOOR and got > lim.max_ratio * max(used, 1):
-                        if got > bomb_ratio(lim) * max(used, 1):
+                        if got > bomb_at(lim, "max_ratio") * max(used, 1):
                             detail = f"inflates {got} bytes from {used} ({got // max(used, 1)}:1)"
                             notes.append(("tamper", "zip-bomb", rec.name, detail))
                         raise LimitExceeded(where, f"compression ratio above {lim.max_ratio}", "max_ratio")
@@ -1327,7 +1327,7 @@ class ApkArchive:
         cap, before = self._budget.cap, self._budget.probed
         # the probe looks for bombs in entries nobody reads: the ratio of a bomb, not the
         # (possibly lowered) ratio the analysis stops at
-        ratio = bomb_ratio(self.limits)
+        ratio = bomb_at(self.limits, "max_ratio")
         if ZIP_NATIVE:
             args = (ratio, _RATIO_FLOOR, _CHUNK, _IN_CHUNK, cap, before, deadline)
             results, _, reason, probed = _zipfast.probe(self.data, jobs, *args)
@@ -1395,7 +1395,7 @@ class ApkArchive:
     def _probe_notes(self, rec: _Rec, got: int, status: int, used: int) -> None:
         """The notes of one probe (see :func:`_probe_stream`)."""
         if status == _BOMB:
-            if got > bomb_ratio(self.limits) * max(used, 1):  # not only past a lowered --limit
+            if got > bomb_at(self.limits, "max_ratio") * max(used, 1):  # not only past a lowered --limit
                 detail = f"inflates {got} bytes from {used} ({got // max(used, 1)}:1); not analysed"
                 self._tamper("zip-bomb", rec.name, detail)
         elif status == _DONE and got > rec.usize:

@@ -55,11 +55,6 @@ def split_ref(ref: str) -> tuple[str, str]:
     return smali_to_dotted(cls), member
 
 
-FRAMEWORK_FIELDS = FRAMEWORK_CLASSES
-"""Fields whose reads are indexed: the platform's (content URIs, Build fields, ScanResult.BSSID),
-not the app's own static fields."""
-
-
 class Context:
     """What rules ask about an app, answered from indexes built on first use."""
 
@@ -206,7 +201,7 @@ class Context:
             fields, methods = dex.fields, dex.methods
             read = flat[1::2]
             # the few thousand fields read, not the whole field table, are tested by name
-            wanted = {f for f in set(read) if f < len(fields) and fields[f].startswith(FRAMEWORK_FIELDS)}
+            wanted = {f for f in set(read) if f < len(fields) and fields[f].startswith(FRAMEWORK_CLASSES)}
             if not wanted:
                 continue
             for m, f in pairs_where(dex.field_reads, wanted, len(fields)):
@@ -370,6 +365,17 @@ class Context:
                     unplaced = (source, text, "|")
                 pos = blob.data.find(raw, pos + len(raw))
         return unplaced
+
+    @cached_property
+    def code_cut_by_lowered_limit(self) -> bool:
+        """A dex, or the entries after a count limit, was left unread by a limit the user
+        set below its default (:attr:`lowered_limits`). Left unread at the default limits,
+        a hostile archive's gap still counts against it: fail closed."""
+        low = self.lowered_limits
+        return bool(low) and any(
+            p.kind == "limit" and p.limit in low and (".dex" in p.where or p.where in ("", "dex"))
+            for p in self.facts.problems
+        )
 
     @cached_property
     def _resource_names(self) -> dict[str, str]:

@@ -805,7 +805,7 @@ def _permissions_without_code(value: Any, env: CompileEnv) -> Pred:
     texts = {p: tuple(u for u in refs if not u.startswith("L")) for p, refs in PERMISSION_USES.items()}
 
     def run(ctx: Context) -> list[Evidence] | None:
-        if _code_cut_by_lowered_limit(ctx):
+        if ctx.code_cut_by_lowered_limit:
             return None  # the code that uses them may sit in what the lowered limit left unread
         unused = []
         for perm in sorted(ctx.permissions & set(PERMISSION_USES)):
@@ -1386,17 +1386,6 @@ def _opaque_entries(value: Any, env: CompileEnv) -> Pred:
     return run
 
 
-def _code_cut_by_lowered_limit(ctx: Context) -> bool:
-    """A dex, or the entries after a count limit, was left unread by a limit the user set
-    below its default. (Left unread at the default limits, a hostile archive's gap still
-    counts against it: fail closed.)"""
-    low = ctx.lowered_limits
-    return bool(low) and any(
-        p.kind == "limit" and p.limit in low and (".dex" in p.where or p.where in ("", "dex"))
-        for p in ctx.facts.problems
-    )
-
-
 @predicate("hidden_components")
 def _hidden_components(value: Any, env: CompileEnv) -> Pred:
     v = _mapping(value, {"type", "permission", "action", "min", "share"})
@@ -1412,7 +1401,7 @@ def _hidden_components(value: Any, env: CompileEnv) -> Pred:
 
     def run(ctx: Context) -> list[Evidence] | None:
         # Aliases name an activity, not a class; everything else must be a class of some dex.
-        if _code_cut_by_lowered_limit(ctx):
+        if ctx.code_cut_by_lowered_limit:
             return None  # a class not seen may sit in what a limit the user lowered left unread
         comps = [c for c in ctx.facts.manifest.components if c.kind != "activity-alias"]
         missing = [c for c in comps if c.name not in ctx.classes]
