@@ -758,3 +758,61 @@ def test_native_heads_equal_the_python_heads_on_the_corpus(corpus: Path) -> None
             continue
         checked += _heads_agree(arc)
     assert checked > 1000
+
+
+def _archive_reading(data: bytes, native: bool, monkeypatch: pytest.MonkeyPatch, max_entries: int = 60) -> object:
+    """Records, tampering and problems of one archive read with or without the C reader
+    of central directory records (or the error that stopped it)."""
+    from apkscan.extract import archive
+    from apkscan.limits import Limits
+
+    monkeypatch.setattr(archive, "ZIP_NATIVE", native)
+    try:
+        arc = archive.ApkArchive.from_bytes(data, "m.apk", Limits(max_entries=max_entries))
+    except (archive.ArchiveError, archive.LimitExceeded) as exc:
+        return repr(exc)
+    recs = [
+        (r.index, r.name, r.raw_name, r.method, r.flags, r.crc, r.csize, r.usize, r.lho, r.data_start, r.deflate)
+        for r in arc._recs
+    ]
+    return recs, list(arc.tampering), list(arc.problems), arc._budget.entries
+
+
+def test_native_records_equal_the_python_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """_zipfast.records reads what _parse_cd reads, and leaves every record with anything
+    unusual in it (names, extras, methods, flags, local headers that differ, duplicates,
+    zip bombs, the entry limit) to the Python reading: the same records, tampering and
+    problems, in the same order, on the samples and on thousands of damaged copies."""
+    from apkscan.extract import archive
+
+    if archive._zipfast is None:
+        pytest.skip("the C extension apkscan.extract._zipfast is not built")
+    bases = [p.read_bytes() for p in sorted((Path(__file__).parent.parent / "samples").glob("*.apk"))]
+    for data in bases:
+        assert _archive_reading(data, True, monkeypatch) == _archive_reading(data, False, monkeypatch)
+    rng = random.Random(11)
+    for _ in range(1500):
+        data = bytearray(rng.choice(bases))
+        cd = data.find(b"PK\x01\x02")
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(cd, len(data)) if rng.random() < 0.7 else rng.randrange(min(len(data), 400))
+            data[at] = rng.choice((0, 1, 0x08, 0x2E, 0x2F, 0x3A, 0x5C, 0x7F, 0xFF, rng.randrange(256)))
+        limit = rng.choice((3, 60))
+        fast = _archive_reading(bytes(data), True, monkeypatch, limit)
+        assert fast == _archive_reading(bytes(data), False, monkeypatch, limit)
+
+
+@pytest.mark.corpus
+def test_native_records_equal_the_python_reading_on_the_corpus(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same on every file of the corpus, its malformed and tampered APKs included."""
+    from apkscan.extract import archive
+
+    if archive._zipfast is None:
+        pytest.skip("the C extension apkscan.extract._zipfast is not built")
+    checked = 0
+    for path in sorted(p for p in corpus.rglob("*") if p.is_file() and p.stat().st_size < (64 << 20)):
+        data = path.read_bytes()
+        fast = _archive_reading(data, True, monkeypatch, 100_000)
+        assert fast == _archive_reading(data, False, monkeypatch, 100_000), path.name
+        checked += not isinstance(fast, str)
+    assert checked > 300

@@ -23,3 +23,12 @@ def heads(data: bytes, jobs: list[tuple[int, int, int]], /) -> list[bytes | None
     """``ApkArchive._head`` of each ``(start, stop, n)`` job of a deflated entry: the first
     ``n`` bytes its raw deflate stream yields from ``data[start:stop]``, or None where zlib
     finds it corrupt (where ``_head`` raises)."""
+
+def records(
+    data: bytes, p: int, cd_end: int, shift: int, room: int, cd_offset: int, /
+) -> tuple[list[tuple[int, int, str | None, bytes, int, int, int, int, int, int, int]], int]:
+    """Central directory records from ``p`` as ``ApkArchive._parse_cd`` reads them, until
+    one it must judge itself or ``room`` records: ``(rows, p)``, one row ``(at, plain, name,
+    raw_name, method, flags, crc, csize, usize, lho + shift, data_start)`` per record;
+    ``plain`` 0 (name None, data_start -1) where anything in the record or its local header
+    is unusual, and the caller reads that record at ``at`` its own way."""

@@ -605,103 +605,31 @@ class ApkArchive:
 
     def _parse_cd(self, cd_off: int, cd_size: int, declared: int, shift: int) -> None:
         data = self.data
-        n = len(data)
-        cd_end = min(cd_off + cd_size, n)
+        cd_end = min(cd_off + cd_size, len(data))
         p = cd_off
         recs = self._recs
         max_entries = self.limits.max_entries
-        unpack = _CD.unpack_from
+        if ZIP_NATIVE:
+            # One C pass reads the records; those with nothing unusual in them or their
+            # local header (nearly all) need only what follows here, and any other is
+            # read by _cd_record, which records what is wrong with it.
+            room = max_entries - max(len(recs), self._budget.entries)
+            rows, stop = _zipfast.records(data, p, cd_end, shift, room, self.cd_offset)
+            for at, plain, name, raw, method, flags, crc, csize, usize, lho, start in rows:
+                if not plain or name is None:
+                    self._cd_record(at, cd_end, shift)
+                    continue
+                rec = _Rec(len(recs), name, raw, method, flags, crc, csize, usize, lho, start)
+                recs.append(rec)
+                self._declared_bomb(rec)
+                self._budget.entries += 1
+                self._add_name(rec)
+            p = stop
         while p + 46 <= cd_end:
-            (
-                sig,
-                _made,
-                _need,
-                flags,
-                method,
-                _t,
-                _d,
-                crc,
-                csize,
-                usize,
-                nlen,
-                elen,
-                clen,
-                _disk,
-                _ia,
-                _ea,
-                lho,
-            ) = unpack(data, p)
-            if sig != _CD_SIG:
-                self._problem(
-                    "", "zip", f"central directory record {len(recs)} at {p}: bad signature"[:200]
-                )
+            next_p = self._cd_record(p, cd_end, shift)
+            if next_p < 0:
                 break
-            if len(recs) >= max_entries or self._budget.entries >= max_entries:
-                self._problem(
-                    "", "limit", f"more than {max_entries} entries; the rest ignored", "max_entries"
-                )
-                if max_entries >= bomb_at(self.limits, "max_entries"):
-                    self._tamper("zip-bomb", "", f"more than {max_entries} central directory records")
-                break
-            name_at = p + 46
-            if name_at + nlen + elen + clen > cd_end:
-                self._problem("", "zip", f"central directory record {len(recs)} runs past its end")
-                break
-            raw = data[name_at : name_at + nlen]
-            extra = data[name_at + nlen : name_at + nlen + elen]
-            p = name_at + nlen + elen + clen
-            try:
-                name = raw.decode("utf-8")
-                bad_utf8 = False
-            except UnicodeDecodeError:
-                name = raw.decode("utf-8", "backslashreplace")
-                bad_utf8 = True
-            if _U32 in (csize, usize, lho):
-                usize, csize, lho = self._zip64_extra(extra, usize, csize, lho)
-            rec = _Rec(len(recs), name, raw, method, flags, crc, csize, usize, lho + shift)
-            recs.append(rec)
-            if (
-                method != _STORED
-                and usize >= _RATIO_FLOOR
-                and usize > bomb_at(self.limits, "max_ratio") * max(csize, 1)
-            ):
-                self._tamper(
-                    "zip-bomb",
-                    name,
-                    f"declares {usize} bytes from {csize} compressed "
-                    f"(ratio above {bomb_at(self.limits, 'max_ratio')}); not inflated",
-                )
-            self._budget.entries += 1
-            self._check_name(rec, bad_utf8)
-            if not self._extra_ok(extra):
-                self._tamper(
-                    "zip-extra-garbage", name, f"malformed central directory extra ({elen} bytes)"
-                )
-            if method not in (_STORED, _DEFLATED):
-                how = "stored" if csize == usize else "deflate if it inflates, else stored"
-                self._tamper(
-                    "zip-unknown-method",
-                    name,
-                    f"compression method {method} (Android reads it as {how}; zip tools fail)",
-                )
-            if flags & _FLAG_ENCRYPTED:
-                self._tamper(
-                    "zip-fake-encryption",
-                    name,
-                    "encryption flag set in the central directory "
-                    "(Android ignores it; zip tools refuse)",
-                )
-            first = self._by_name.get(name)
-            if first is None:
-                self._by_name[name] = rec
-            else:
-                self._tamper(
-                    "zip-duplicate-entry",
-                    name,
-                    f"name appears again as record {rec.index} (first is record {first.index}); "
-                    "Android refuses the archive, other tools may read either copy",
-                )
-            self._read_local_header(rec)
+            p = next_p
         if not recs and declared:
             raise ArchiveError(f"central directory at {cd_off} unreadable")
         declared_mod = declared if declared > 0xFFFF else declared & 0xFFFF
@@ -714,6 +642,114 @@ class ApkArchive:
             )
         if not recs:
             self._problem("", "zip", "archive has no entries (Android refuses an empty archive)")
+
+    def _cd_record(self, p: int, cd_end: int, shift: int) -> int:
+        """Read the central directory record at ``p`` and its local header, recording all
+        that is wrong with them: where the next record starts, or -1 to stop."""
+        data = self.data
+        recs = self._recs
+        max_entries = self.limits.max_entries
+        unpack = _CD.unpack_from
+        (
+            sig,
+            _made,
+            _need,
+            flags,
+            method,
+            _t,
+            _d,
+            crc,
+            csize,
+            usize,
+            nlen,
+            elen,
+            clen,
+            _disk,
+            _ia,
+            _ea,
+            lho,
+        ) = unpack(data, p)
+        if sig != _CD_SIG:
+            self._problem(
+                "", "zip", f"central directory record {len(recs)} at {p}: bad signature"[:200]
+            )
+            return -1
+        if len(recs) >= max_entries or self._budget.entries >= max_entries:
+            self._problem(
+                "", "limit", f"more than {max_entries} entries; the rest ignored", "max_entries"
+            )
+            if max_entries >= bomb_at(self.limits, "max_entries"):
+                self._tamper("zip-bomb", "", f"more than {max_entries} central directory records")
+            return -1
+        name_at = p + 46
+        if name_at + nlen + elen + clen > cd_end:
+            self._problem("", "zip", f"central directory record {len(recs)} runs past its end")
+            return -1
+        raw = data[name_at : name_at + nlen]
+        extra = data[name_at + nlen : name_at + nlen + elen]
+        next_p: int = name_at + nlen + elen + clen
+        try:
+            name = raw.decode("utf-8")
+            bad_utf8 = False
+        except UnicodeDecodeError:
+            name = raw.decode("utf-8", "backslashreplace")
+            bad_utf8 = True
+        if _U32 in (csize, usize, lho):
+            usize, csize, lho = self._zip64_extra(extra, usize, csize, lho)
+        rec = _Rec(len(recs), name, raw, method, flags, crc, csize, usize, lho + shift)
+        recs.append(rec)
+        self._declared_bomb(rec)
+        self._budget.entries += 1
+        self._check_name(rec, bad_utf8)
+        if not self._extra_ok(extra):
+            self._tamper(
+                "zip-extra-garbage", name, f"malformed central directory extra ({elen} bytes)"
+            )
+        if method not in (_STORED, _DEFLATED):
+            how = "stored" if csize == usize else "deflate if it inflates, else stored"
+            self._tamper(
+                "zip-unknown-method",
+                name,
+                f"compression method {method} (Android reads it as {how}; zip tools fail)",
+            )
+        if flags & _FLAG_ENCRYPTED:
+            self._tamper(
+                "zip-fake-encryption",
+                name,
+                "encryption flag set in the central directory "
+                "(Android ignores it; zip tools refuse)",
+            )
+        self._add_name(rec)
+        self._read_local_header(rec)
+        return next_p
+
+    def _declared_bomb(self, rec: _Rec) -> None:
+        """A record that declares more than the ratio limit allows is a zip bomb whatever
+        its bytes hold."""
+        usize, csize = rec.usize, rec.csize
+        if (
+            rec.method != _STORED
+            and usize >= _RATIO_FLOOR
+            and usize > bomb_at(self.limits, "max_ratio") * max(csize, 1)
+        ):
+            self._tamper(
+                "zip-bomb",
+                rec.name,
+                f"declares {usize} bytes from {csize} compressed "
+                f"(ratio above {bomb_at(self.limits, 'max_ratio')}); not inflated",
+            )
+
+    def _add_name(self, rec: _Rec) -> None:
+        first = self._by_name.get(rec.name)
+        if first is None:
+            self._by_name[rec.name] = rec
+        else:
+            self._tamper(
+                "zip-duplicate-entry",
+                rec.name,
+                f"name appears again as record {rec.index} (first is record {first.index}); "
+                "Android refuses the archive, other tools may read either copy",
+            )
 
     @staticmethod
     def _zip64_extra(extra: bytes, usize: int, csize: int, lho: int) -> tuple[int, int, int]:
