@@ -816,3 +816,56 @@ def test_native_records_equal_the_python_reading_on_the_corpus(corpus: Path, mon
         assert fast == _archive_reading(data, False, monkeypatch, 100_000), path.name
         checked += not isinstance(fast, str)
     assert checked > 300
+
+
+HEADS = st.one_of(
+    st.binary(max_size=40),
+    st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40).map(str.encode),
+    st.text(max_size=20).map(str.encode),
+    st.sampled_from((b"dex\n035", b"PK\x03\x04", b"PK\x05\x06", b"\x7fELF", b"\x03\x00\x08\x00", b"\x00\x00\x08\x00",
+                     b"\x02\x00\x0c\x00", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"\x03\x00\x08")).flatmap(
+        lambda magic: st.binary(max_size=12).map(lambda tail: magic + tail)
+    ),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(HEADS, max_size=8))
+def test_native_sniff_equals_the_python_sniff(heads: list[bytes]) -> None:
+    """_zipfast.sniff gives archive.sniff's kind of every head it decides, and leaves only
+    heads with non-ASCII bytes (and no magic number or NUL) to Python."""
+    from apkscan.extract import archive
+
+    if archive._zipfast is None:
+        pytest.skip("the C extension apkscan.extract._zipfast is not built")
+    for head, kind in zip(heads, archive._zipfast.sniff(heads), strict=True):
+        if kind is None:
+            assert any(b >= 0x80 for b in head) and b"\x00" not in head
+        else:
+            assert kind == archive.sniff(head), head
+
+
+@pytest.mark.corpus
+def test_entry_kinds_are_the_same_with_the_native_sniff(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every entry of the samples and the corpus gets the same kind from the C passes
+    (heads and sniff) as from the Python reading."""
+    from apkscan.extract import archive
+    from apkscan.limits import Limits
+
+    if archive._zipfast is None:
+        pytest.skip("the C extension apkscan.extract._zipfast is not built")
+    paths = [*sorted((Path(__file__).parent.parent / "samples").glob("*.apk")), *sorted(corpus.rglob("*.apk"))]
+    checked = 0
+    for path in paths:
+        kinds = []
+        for native in (True, False):
+            monkeypatch.setattr(archive, "ZIP_NATIVE", native)
+            try:
+                arc = archive.ApkArchive.open(path, Limits())
+            except (archive.ArchiveError, archive.LimitExceeded):
+                break
+            kinds.append([e.kind for e in arc.entries])
+        if kinds:
+            assert kinds[0] == kinds[1], path.name
+            checked += len(kinds[0])
+    assert checked > 10_000

@@ -21,6 +21,9 @@
  * in them; the Python reading takes every other record, so tampering is judged in one
  * place (tests hold the two equal on the samples, damaged copies and the corpus).
  *
+ * sniff(heads) is archive.sniff of many heads, where ASCII bytes and magic numbers
+ * decide it (None where only Python's UTF-8 reading can).
+ *
  * heads(data, jobs) gives, for each (start, stop, n) job, the first n bytes of a raw
  * deflate stream as ApkArchive._head inflates them for the content sniff (None where
  * zlib finds the data corrupt): thousands of entries in one call.
@@ -288,13 +291,18 @@ heads(PyObject *self, PyObject *args)
     int failed = 0;
     Py_BEGIN_ALLOW_THREADS
     int64_t at = 0;
+    /* one stream for every job, reset between them: a fresh stream per entry (its state
+     * and window allocated and freed) cost more than inflating a large app's heads */
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, -15) != Z_OK) {
+        failed = 1;
+    }
     for (Py_ssize_t i = 0; i < count && !failed; i++) {
         int64_t pos = spec[3 * i], stop = spec[3 * i + 1], n = spec[3 * i + 2];
         uint8_t *out = buf + at;
         at += n;
-        z_stream zs;
-        memset(&zs, 0, sizeof zs);
-        if (inflateInit2(&zs, -15) != Z_OK) {
+        if (i > 0 && inflateReset(&zs) != Z_OK) {
             failed = 1;
             break;
         }
@@ -330,6 +338,8 @@ heads(PyObject *self, PyObject *args)
             }
         }
         made[i] = bad ? -1 : got;
+    }
+    if (!failed) {
         inflateEnd(&zs);
     }
     Py_END_ALLOW_THREADS
@@ -501,7 +511,100 @@ records(PyObject *self, PyObject *args)
     return Py_BuildValue("(NL)", rows, p);
 }
 
+/* archive.sniff for a head whose answer needs no Unicode: the magic numbers, and text
+ * judged on ASCII bytes; NULL where only Python's reading of UTF-8 can tell. */
+static const char *
+sniff_one(const uint8_t *h, Py_ssize_t n)
+{
+    if (n == 0) {
+        return "other";
+    }
+    if (n >= 4 && memcmp(h, "dex\n", 4) == 0) {
+        return "dex";
+    }
+    if (n >= 4 && (memcmp(h, "PK\x03\x04", 4) == 0 || memcmp(h, "PK\x05\x06", 4) == 0)) {
+        return "zip";
+    }
+    if (n >= 4 && memcmp(h, "\x7f" "ELF", 4) == 0) {
+        return "elf";
+    }
+    if (n >= 4 && h[2] == 0x08 && h[3] == 0 && (h[0] == 0x03 || h[0] == 0) && h[1] == 0) {
+        return "axml";
+    }
+    if (n >= 4 && memcmp(h, "\x02\x00\x0c\x00", 4) == 0) {
+        return "arsc";
+    }
+    if (n >= 8 && memcmp(h, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        return "png";
+    }
+    if (n >= 3 && h[0] == 0xff && h[1] == 0xd8 && h[2] == 0xff) {
+        return "jpeg";
+    }
+    if (memchr(h, 0, (size_t)n) != NULL) {
+        return "other"; /* _looks_text: a NUL byte is not text */
+    }
+    Py_ssize_t good = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint8_t c = h[i];
+        if (c >= 0x80) {
+            return NULL;
+        }
+        good += (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n' || c == '\f';
+    }
+    return (double)good >= 0.95 * (double)n ? "text" : "other";
+}
+
+PyDoc_STRVAR(sniff_doc,
+"sniff(heads) -> list\n\n"
+"archive.sniff of each head (bytes), or None where the head holds a non-ASCII byte and no\n"
+"magic number or NUL decides it (the caller's sniff reads it as UTF-8).");
+
+static PyObject *
+sniff(PyObject *self, PyObject *args)
+{
+    PyObject *heads_obj;
+    if (!PyArg_ParseTuple(args, "O!:sniff", &PyList_Type, &heads_obj)) {
+        return NULL;
+    }
+    static const char *names[] = {"other", "dex", "zip", "elf", "axml", "arsc", "png", "jpeg", "text"};
+    PyObject *interned[9];
+    for (int k = 0; k < 9; k++) {
+        interned[k] = PyUnicode_InternFromString(names[k]);
+        if (interned[k] == NULL) {
+            for (int j = 0; j < k; j++) {
+                Py_DECREF(interned[j]);
+            }
+            return NULL;
+        }
+    }
+    Py_ssize_t count = PyList_GET_SIZE(heads_obj);
+    PyObject *result = PyList_New(count);
+    for (Py_ssize_t i = 0; result != NULL && i < count; i++) {
+        PyObject *head = PyList_GET_ITEM(heads_obj, i);
+        if (!PyBytes_Check(head)) {
+            PyErr_SetString(PyExc_TypeError, "heads must be bytes");
+            Py_CLEAR(result);
+            break;
+        }
+        const char *kind = sniff_one((const uint8_t *)PyBytes_AS_STRING(head), PyBytes_GET_SIZE(head));
+        PyObject *item = Py_None;
+        for (int k = 0; kind != NULL && k < 9; k++) {
+            if (strcmp(kind, names[k]) == 0) {
+                item = interned[k];
+                break;
+            }
+        }
+        Py_INCREF(item);
+        PyList_SET_ITEM(result, i, item);
+    }
+    for (int k = 0; k < 9; k++) {
+        Py_DECREF(interned[k]);
+    }
+    return result;
+}
+
 static PyMethodDef zipfast_methods[] = {
+    {"sniff", sniff, METH_VARARGS, sniff_doc},
     {"records", records, METH_VARARGS, records_doc},
     {"probe", probe, METH_VARARGS, probe_doc},
     {"heads", heads, METH_VARARGS, heads_doc},

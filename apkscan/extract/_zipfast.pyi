@@ -32,3 +32,7 @@ def records(
     raw_name, method, flags, crc, csize, usize, lho + shift, data_start)`` per record;
     ``plain`` 0 (name None, data_start -1) where anything in the record or its local header
     is unusual, and the caller reads that record at ``at`` its own way."""
+
+def sniff(heads: list[bytes], /) -> list[str | None]:
+    """``archive.sniff`` of each head, or None where a non-ASCII byte leaves it to the
+    Python reading of UTF-8 (no magic number or NUL decides it first)."""

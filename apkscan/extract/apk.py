@@ -176,6 +176,7 @@ def _extract(
 
     problems: list[Problem] = list(archive.problems)
     tampering: list[Tamper] = list(archive.tampering)
+    archive.prefetch_heads(pool)
     archive.prefetch_top_dex(pool)
     sha256 = pool.submit(_sha256, archive.data)
 

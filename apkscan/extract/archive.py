@@ -388,6 +388,7 @@ class ApkArchive:
         self._children: dict[int, ApkArchive | None] = {}
         self._entries: tuple[ZipEntry, ...] | None = None
         self._prefetched: dict[int, Future[_Inflated]] = {}
+        self._heads_future: tuple[list[_Rec], Future[list[bytes | None]]] | None = None
         self._tried: set[int] = set()
         """Records read in full, or refused by a limit (not probed again)."""
         if budget.cap < 0:
@@ -415,20 +416,67 @@ class ApkArchive:
         return self._entries
 
     def _sniff_all(self) -> None:
-        if self._entries is None:
-            heads = self._deflated_heads() if ZIP_NATIVE else {}
+        if self._entries is not None:
+            return
+        if not ZIP_NATIVE:
             for rec in self._recs:
-                rec.kind = self._sniff_rec(rec, heads)
+                rec.kind = self._sniff_rec(rec, {})
+            return
+        # The heads of deflated entries in one C pass, the stored ones sliced here, and
+        # all of them judged in one C pass; Python's sniff reads the few it leaves (heads
+        # with non-ASCII bytes and no magic number).
+        heads = self._deflated_heads()
+        sniffed: list[_Rec] = []
+        batch: list[bytes] = []
+        data = self.data
+        for rec in self._recs:
+            if rec.data_start < 0:
+                rec.kind = "unreadable"
+            elif rec.usize == 0 or rec.name.endswith("/"):
+                rec.kind = "other"
+            elif rec.index in heads:
+                head = heads[rec.index]
+                if head is None:
+                    rec.kind = "unreadable"
+                else:
+                    sniffed.append(rec)
+                    batch.append(head)
+            elif rec.deflate:
+                rec.kind = self._sniff_rec(rec, heads)  # not in the C pass: read as before
+            else:
+                sniffed.append(rec)
+                batch.append(data[rec.data_start : rec.data_start + min(_SNIFF_BYTES, rec.usize)])
+        for rec, head, kind in zip(sniffed, batch, _zipfast.sniff(batch), strict=True):
+            rec.kind = kind if kind is not None else sniff(head)
 
     def _deflated_heads(self) -> dict[int, bytes | None]:
         """Record index -> the first bytes ``_head`` gives of each deflated entry to sniff
-        (None: corrupt), from one C pass (``_zipfast.heads``) over thousands of entries."""
+        (None: corrupt), from one C pass (``_zipfast.heads``) over thousands of entries
+        (started on a helper thread by :meth:`prefetch_heads`, or run here)."""
+        pending, self._heads_future = self._heads_future, None
+        if pending is not None:
+            recs, future = pending
+            heads = future.result()
+        else:
+            recs, jobs = self._head_jobs()
+            heads = _zipfast.heads(self.data, jobs)
+        return {r.index: head for r, head in zip(recs, heads, strict=True)}
+
+    def _head_jobs(self) -> tuple[list[_Rec], list[tuple[int, int, int]]]:
         recs = [r for r in self._recs if r.data_start >= 0 and r.usize and not r.name.endswith("/") and r.deflate]
         n = len(self.data)
         jobs = [
             (r.data_start, min(r.data_start + r.csize, r.data_start + _SNIFF_MAX_INPUT, n), _SNIFF_BYTES) for r in recs
         ]
-        return {r.index: head for r, head in zip(recs, _zipfast.heads(self.data, jobs), strict=True)}
+        return recs, jobs
+
+    def prefetch_heads(self, pool: Executor) -> None:
+        """Inflate the heads the content sniff reads on ``pool`` (C without the GIL, about
+        2 us an entry: thousands in a large app) while the caller reads the manifest and
+        signatures. The same jobs as :meth:`_deflated_heads` builds, so the same heads."""
+        if ZIP_NATIVE and self._entries is None and self._heads_future is None:
+            recs, jobs = self._head_jobs()
+            self._heads_future = (recs, pool.submit(_zipfast.heads, self.data, jobs))
 
     # --- construction -------------------------------------------------------------
     @classmethod
