@@ -206,15 +206,19 @@ class KnownLibrary:
                 self._samples = {}
                 for s in self.samples():
                     self._samples[s.id] = s
-                    index.add(s.id, s.fingerprint)
+                    index.add(s.id, s.fingerprint, s.package)
                 self._index = index
             return self._index
 
-    def match(self, fp: Fingerprint, sha256: str = "", threshold: float = similarity.THRESHOLD) -> list[Match]:
-        """Samples similar to ``fp`` (the app itself, by SHA-256, is skipped), best first."""
+    def match(
+        self, fp: Fingerprint, sha256: str = "", threshold: float = similarity.THRESHOLD, package: str = ""
+    ) -> list[Match]:
+        """Samples similar to ``fp``, and samples of the app's own ``package`` name at any
+        score (:meth:`similarity.LshIndex.query`); the app itself, by SHA-256, is skipped.
+        Best first."""
         index = self.index()
         out = []
-        for key, score, comps in index.query(fp, threshold, contained=True):
+        for key, score, comps in index.query(fp, threshold, contained=True, package=package):
             sample = self._samples[key]
             if sample.sha256 != sha256:
                 out.append(Match(sample, score, comps))
@@ -222,7 +226,7 @@ class KnownLibrary:
 
     def findings(self, facts: ApkFacts) -> list[Finding]:
         """One finding per matched family (:func:`finding`)."""
-        matches = self.match(facts.fingerprint, facts.sha256)
+        matches = self.match(facts.fingerprint, facts.sha256, package=facts.manifest.package)
         by_family: dict[tuple[str, str], list[Match]] = {}
         for m in matches:
             by_family.setdefault((m.sample.category, m.sample.family), []).append(m)
@@ -245,40 +249,67 @@ def severity_for(category: str, score: float) -> Severity:
 
 
 def finding(matches: list[Match]) -> Finding:
-    """"Similar to N known samples of family X": the closest sample, the similarity per component."""
+    """"Similar to N known samples of family X": the closest sample, the similarity per
+    component. When no sample is similar and the app only declares their package name
+    (:data:`similarity.PACKAGE`), it says so: a build that moved far from the samples, or
+    an app that took their name; its severity follows the low score (at most ``medium``
+    for an illegal-app family, which corroborates but never decides a verdict alone)."""
     best = matches[0]
     s = best.sample
     n = len(matches)
     comps = ", ".join(f"{k} {v:.2f}" for k, v in sorted(best.components.items(), key=lambda kv: -kv[1]))
     confidence = "high" if best.score >= STRONG else "medium" if best.score >= MEDIUM else "low"
     samples = "sample" if n == 1 else "samples"
+    by_name = best.score < similarity.THRESHOLD  # only the package name (query's rule) brought it
     evidence = tuple(
         Evidence(
             kind="known-sample",
             value=m.sample.sha256,
-            detail=f"{m.sample.label}; {m.sample.package}; similarity {m.score:.2f}",
+            detail=f"{m.sample.label}; {m.sample.package}; similarity {m.score:.2f}"
+            + ("; same package name" if similarity.PACKAGE in m.components else ""),
         )
         for m in matches[:10]
     )
     zh_cat = CATEGORY_ZH.get(s.category, s.category)
-    return Finding(
-        rule_id=f"KNOWN-{s.category.upper()}",
-        title=f"Similar to {n} known {samples} of {s.family}",
-        title_zh=f"与已知{zh_cat}样本家族 {s.family} 的 {n} 个样本相似",
-        severity=severity_for(s.category, best.score),
-        confidence=confidence,
-        category=s.category,
-        description=(
+    if by_name:
+        title = f"Same package name as {n} known {samples} of {s.family}"
+        title_zh = f"与已知{zh_cat}样本家族 {s.family} 的 {n} 个样本包名相同"
+        description = (
+            f"The app declares the package name {s.package} of {n} {samples} in the local known-sample "
+            f"library labelled {s.label!r}, but its fingerprint is little like theirs: closest "
+            f"{s.sha256[:16]}, similarity {best.score:.2f} ({comps}). Either another build of the same "
+            "app that changed much (a rewrite, a new packer or obfuscator), or an app that took the "
+            "sample's name, as impersonating apps take a bank's: compare the signers."
+        )
+        description_zh = (
+            f"本应用声明的包名 {s.package} 与本地已知样本库中标记为“{s.label}”的 {n} 个样本相同，"
+            f"但指纹相似度低：最接近的样本 {s.sha256[:16]}，相似度 {best.score:.2f}（{comps}）。"
+            "可能是同一应用改动较大的另一版本（重写、换用加固或混淆工具），也可能是冒用该包名的应用"
+            "（仿冒应用常冒用银行应用的包名）：请比对签名证书。"
+        )
+    else:
+        title = f"Similar to {n} known {samples} of {s.family}"
+        title_zh = f"与已知{zh_cat}样本家族 {s.family} 的 {n} 个样本相似"
+        description = (
             f"The app's fingerprint is similar to {n} {samples} in the local known-sample library labelled "
             f"{s.label!r}; closest: {s.package or '?'} ({s.sha256[:16]}), similarity {best.score:.2f} "
             f"({comps}). Apps stamped out of one kit keep their code shape, string constants, "
             "bundled files and web bundle while names, keys and servers change."
-        ),
-        description_zh=(
+        )
+        description_zh = (
             f"本应用的指纹与本地已知样本库中标记为“{s.label}”的 {n} 个样本相似；最接近的样本："
             f"{s.package or '?'}（{s.sha256[:16]}），相似度 {best.score:.2f}（{comps}）。"
             "同一套源码或打包工具生成的应用，改换名称、签名和服务器后，代码结构、字符串常量、资源文件和网页包仍然相同。"
-        ),
+        )
+    return Finding(
+        rule_id=f"KNOWN-{s.category.upper()}",
+        title=title,
+        title_zh=title_zh,
+        severity=severity_for(s.category, best.score),
+        confidence=confidence,
+        category=s.category,
+        description=description,
+        description_zh=description_zh,
         remediation="Compare the app with the closest sample; confirm or correct the library label.",
         remediation_zh="与最接近的样本比对，确认或更正样本库中的标签。",
         tags=("known-sample", f"family:{s.family}"),

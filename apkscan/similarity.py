@@ -585,6 +585,24 @@ def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, dict[str, float]]
 CONTAINS = "contains"
 """The component name of :func:`containment` in a known-sample look-up's components."""
 
+PACKAGE = "package"
+"""The component a known-sample look-up adds (1.0) when the app declares the sample's
+package name (:func:`same_app`), whatever its score."""
+
+PLACEHOLDER_PACKAGES = ("com.example.", "com.mycompany.", "com.company.", "org.example.", "com.test.", "com.demo.")
+"""Prefixes of the package names IDEs and tutorials give by default: unrelated apps share them."""
+PLACEHOLDER_NAMES = frozenset(
+    ("io.cordova.hellocordova", "com.example", "com.test", "com.demo", "com.app", "com.myapp", "com.company")
+)
+
+
+def same_app(a: str, b: str) -> bool:
+    """Whether two package names name one app: equal, with a dot, and not a placeholder
+    (:data:`PLACEHOLDER_PACKAGES`). A package name is unique in a store, so an app that
+    declares a known sample's is another build of it, or an app that took its name (as an
+    impersonating app takes a bank's): either way the reviewer should know."""
+    return bool(a) and a == b and "." in a and a not in PLACEHOLDER_NAMES and not a.startswith(PLACEHOLDER_PACKAGES)
+
 
 def lookup(app: Fingerprint, sample: Fingerprint) -> tuple[float, dict[str, float]]:
     """The known-sample look-up's score: does ``app`` resemble the known ``sample``, or
@@ -622,6 +640,8 @@ class LshIndex:
         self.buckets: dict[int, Any] = {}
         """Band key -> the key of the one app in that bucket, or a list when several are."""
         self.items: dict[Any, Fingerprint] = {}
+        self.packages: dict[str, list[Any]] = {}
+        """Package name -> the keys of the apps added with it (see :meth:`query`)."""
 
     def __len__(self) -> int:
         return len(self.items)
@@ -655,8 +675,10 @@ class LshIndex:
         yield from self.keys_of(fp)
         yield from self.core_keys(fp, CORE_INDEXED)
 
-    def add(self, key: Any, fp: Fingerprint) -> None:
+    def add(self, key: Any, fp: Fingerprint, package: str = "") -> None:
         self.items[key] = fp
+        if package:
+            self.packages.setdefault(package, []).append(key)
         buckets = self.buckets
         for k in self._keys_added(fp):
             held = buckets.get(k, _EMPTY)
@@ -671,6 +693,11 @@ class LshIndex:
         fp = self.items.pop(key, None)
         if fp is None:
             return
+        for package, keys in list(self.packages.items()):
+            if key in keys:
+                keys.remove(key)
+                if not keys:
+                    del self.packages[package]
         for k in set(self._keys_added(fp)):
             held = self.buckets.get(k, _EMPTY)
             if type(held) is list:
@@ -696,19 +723,27 @@ class LshIndex:
         return out
 
     def query(
-        self, fp: Fingerprint, threshold: float = THRESHOLD, contained: bool = False
+        self, fp: Fingerprint, threshold: float = THRESHOLD, contained: bool = False, package: str = ""
     ) -> list[tuple[Any, float, dict[str, float]]]:
         """(key, score, components) of the indexed apps at or above ``threshold``, best
         first: by :func:`similarity`, or with ``contained`` by :func:`lookup` (the
-        known-sample look-up: ``fp`` resembles the indexed app or holds its core)."""
-        hits = []
+        known-sample look-up: ``fp`` resembles the indexed app or holds its core).
+
+        ``package``: the app's package name. Indexed apps added with the same one
+        (:func:`same_app`) are returned too, at their own score even below ``threshold``,
+        with the component :data:`PACKAGE`: a build that moved far from the sample (a
+        rewrite, a new obfuscator) still declares its name."""
+        hits: dict[Any, tuple[float, dict[str, float]]] = {}
         measure = lookup if contained else similarity
         for key in self.candidates(fp, contained):
             s, comps = measure(fp, self.items[key])
             if s >= threshold:
-                hits.append((key, s, comps))
-        hits.sort(key=lambda h: (-h[1], str(h[0])))
-        return hits
+                hits[key] = (s, comps)
+        for key in self.packages.get(package, ()) if same_app(package, package) else ():
+            if key not in hits:
+                hits[key] = measure(fp, self.items[key])
+            hits[key][1][PACKAGE] = 1.0
+        return sorted(((k, s, c) for k, (s, c) in hits.items()), key=lambda h: (-h[1], str(h[0])))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ Printed:
   family with two or more samples, queried with the other half (matched or not) and with
   every ordinary app (benign benchmark apps outside those families and the corpus): the
   false-match rate. The look-up is the library's (:func:`apkscan.similarity.lookup`:
-  the score, or the share of a sample's core code the app holds, whichever is larger);
+  the score, or the share of a sample's core code the app holds, whichever is larger;
+  a sample of the app's own package name is a match at any score, counted apart);
 * core containment with every app (benchmark and corpus) taken as a library sample in
   turn: how many (sample, app) pairs of the same family, and of different families,
   reach the threshold on containment alone, and the strongest of each.
@@ -203,7 +204,7 @@ def main() -> None:
             continue
         half = (len(members) + 1) // 2
         for n in members[:half]:
-            index.add(n, fps[n])
+            index.add(n, fps[n], packages[n])
         held_out += members[half:]
     lib_families = {family[k] for k in index.items}
     matched = 0
@@ -211,21 +212,26 @@ def main() -> None:
         f"\nknown-sample library of {len(index)} samples from {len(lib_families)} families; "
         f"held out {len(held_out)}:"
     )
+    by_name = 0
     for n in held_out:
-        hits = index.query(fps[n], args.threshold, contained=True)
+        hits = index.query(fps[n], args.threshold, contained=True, package=packages[n])
         right = [h for h in hits if family[h[0]] == family[n]]
         matched += bool(right)
+        only_name = bool(right) and all(h[1] < args.threshold for h in right)
+        by_name += only_name
         best = f"{hits[0][1]:.2f} {hits[0][0]}" if hits else "no match"
-        print(f"  {'matched' if right else 'MISSED '}  {n}  (best: {best})")
+        how = ", by its package name only" if only_name else ""
+        print(f"  {'matched' if right else 'MISSED '}  {n}  (best: {best}{how})")
     ordinary = [n for n in names if label[n] == "benign" and family[n] not in lib_families] + cnames
     every = {**fps, **corpus}
-    false = [n for n in ordinary if index.query(every[n], args.threshold, contained=True)]
+    false = [n for n in ordinary if index.query(every[n], args.threshold, contained=True, package=packages[n])]
     print(
-        f"held-out samples matched: {matched}/{len(held_out)}; ordinary apps matched (false matches): "
+        f"held-out samples matched: {matched}/{len(held_out)} ({matched - by_name} by similarity, {by_name} by "
+        f"their package name alone); ordinary apps matched (false matches): "
         f"{len(false)}/{len(ordinary)} = {len(false) / max(1, len(ordinary)):.1%}"
     )
     for n in false:
-        h = index.query(every[n], args.threshold, contained=True)[0]
+        h = index.query(every[n], args.threshold, contained=True, package=packages[n])[0]
         print(f"  false match: {n} ~ {h[0]} {h[1]:.2f} {h[2]}")
 
     # containment on its own, every app (benchmark and corpus) as a library sample: which apps hold its core?

@@ -60,6 +60,41 @@ def test_unrelated_apps_and_the_sample_itself_do_not_match(library, ruleset) -> 
         assert not [f for f in result.findings if f.rule_id.startswith("KNOWN-")], name
 
 
+def test_a_build_that_declares_a_known_sample_s_package_is_told(tmp_path, sample_results, ruleset) -> None:  # type: ignore[no-untyped-def]
+    """A sample of the app's own package name is reported even when the fingerprints are
+    unlike (a rewrite, a new packer, or an app that took the name): a medium finding that
+    says so and leaves the verdict to the app's other findings."""
+    import dataclasses
+
+    from apkscan import similarity
+
+    banker = sample_results["banker"].facts
+    manifest = dataclasses.replace(banker.manifest, package="org.apkscan.sample.pii")
+    renamed = dataclasses.replace(banker, manifest=manifest)
+    lib = KnownLibrary(tmp_path / "known.sqlite")
+    lib.add(renamed, "OldPii / malware / stealer")
+    plain = api.scan(SAMPLES / "pii_collector.apk", ruleset, Options())
+    result = api.scan(SAMPLES / "pii_collector.apk", ruleset, Options(known=lib))
+    known = [f for f in result.findings if f.rule_id.startswith("KNOWN-")]
+    assert len(known) == 1
+    f = known[0]
+    assert f.rule_id == "KNOWN-MALWARE" and f.severity is Severity.MEDIUM and f.confidence == "low"
+    assert f.title == "Same package name as 1 known sample of OldPii" and "包名相同" in f.title_zh
+    assert "org.apkscan.sample.pii" in f.description and "signers" in f.description
+    assert "same package name" in f.evidence[0].detail
+    assert result.verdict == plain.verdict  # a medium match decides nothing alone
+    # another package is no match; nor is a placeholder name that unrelated apps share
+    other = api.scan(SAMPLES / "clean.apk", ruleset, Options(known=lib))
+    assert not [f for f in other.findings if f.rule_id.startswith("KNOWN-")]
+    assert similarity.same_app("org.apkscan.sample.pii", "org.apkscan.sample.pii")
+    for placeholder in ("com.example.myapplication", "io.cordova.hellocordova", "com.test", "app", ""):
+        assert not similarity.same_app(placeholder, placeholder)
+    index = similarity.LshIndex()
+    index.add("s", renamed.fingerprint, "com.example.myapplication")
+    app = sample_results["pii_collector"].facts.fingerprint
+    assert index.query(app, contained=True, package="com.example.myapplication") == []
+
+
 def test_export_import_remove(tmp_path, library) -> None:  # type: ignore[no-untyped-def]
     doc = library.export()
     assert doc["format"] == "apkscan-known/1" and len(doc["samples"]) == 1
