@@ -354,3 +354,80 @@ def test_bound_capabilities_count_only_with_the_component_that_binds_them(
     bound = {**case, "components": [{"type": kind, "name": "org.example.app.Bound", "permission": permission}]}
     with_component = evaluate(facts_from_case(bound), ruleset)
     assert category in {a.category for a in with_component.data_access}
+
+
+# -- every code finding names its place -------------------------------------------------
+def test_inherited_framework_calls_name_their_caller(sample_results) -> None:  # type: ignore[no-untyped-def]
+    """abortBroadcast and setResultData called on the app's own receiver subclass
+    (``method_named``) are evidence of the call, naming the receiver's method, as ``api``
+    evidence does; not a bare reference in classes.dex."""
+    banker = sample_results["banker"]
+    calls = {
+        (f.rule_id, e.value.split("->")[1]): e
+        for f in banker.findings
+        for e in f.evidence
+        if "abortBroadcast" in e.value or "setResultData" in e.value
+    }
+    abort = calls[("FR-SMS-002", "abortBroadcast()V")]
+    assert abort.kind == "api-call" and abort.class_name == "org.apkscan.sample.banker.SmsReceiver"
+    assert abort.method.startswith("onReceive(") and abort.file == "classes.dex"
+    forward = calls[("MAL-CALL-001", "setResultData(Ljava/lang/String;)V")]
+    assert forward.class_name == "org.apkscan.sample.banker.OutgoingCallReceiver"
+    assert forward.method.startswith("onReceive(")
+
+
+def test_a_string_no_method_loads_is_named_by_the_class_it_belongs_to() -> None:
+    """A keyword that is a member's name, a class's source file or a type name (no
+    const-string loads it) names the class that declares it, the app's own before an
+    SDK's; a reference the app's code declares but never calls names its class too."""
+    from apkscan.rules.context import Context
+    from apkscan.rules.fixtures import facts_from_case
+    from apkscan.sdk import SdkMatcher
+
+    facts = facts_from_case(
+        {
+            "classes": ["org.x.AccountWithdrawActivity", "org.x.Pay", "org.y.Other"],
+            "apis": ["Lorg/x/Pay;->withdrawAll()V", "Lorg/z/Ext;->depositNow()V"],
+            "strings": ["withdrawAll", "AccountWithdrawActivity.java", "depositNow", "Lorg/y/Other;", "stray"],
+        }
+    )
+    ctx = Context(facts, SdkMatcher([]))
+    dex = facts.dex[0].path
+    assert ctx.string_user(dex, "withdrawAll") == ("org.x.Pay", "")
+    assert ctx.string_user(dex, "AccountWithdrawActivity.java") == ("org.x.AccountWithdrawActivity", "")
+    assert ctx.string_user(dex, "Lorg/y/Other;") == ("org.y.Other", "")
+    assert ctx.string_user(dex, "depositNow") == ("", "")  # declared by a class the app does not define
+    assert ctx.string_user(dex, "stray") == ("", "")
+    declared = ctx.ref_evidence("Lorg/x/Pay;->withdrawAll()V", dex)
+    assert (declared.class_name, declared.method) == ("org.x.Pay", "withdrawAll()V")
+    external = ctx.ref_evidence("Lorg/z/Ext;->depositNow()V", dex)
+    assert (external.class_name, external.file) == ("", dex)
+
+
+@pytest.mark.corpus
+def test_declared_library_apis_and_member_names_name_their_class_on_real_apps(corpus, ruleset) -> None:  # type: ignore[no-untyped-def]
+    """On real apps: the bundled Google location client's methods that nothing calls name
+    their class and SDK (not only classes.dex); an SMS stealer that sends through Fast
+    Android Networking's GET is caught by MAL-SMS-001 from its own code's call, not from a
+    method the bundled OkHttp declares."""
+    from apkscan import api
+
+    capacitor = next(corpus.glob("framework_capacitor_gaode*.apk"))
+    refs = [
+        e
+        for f in api.scan(capacitor, ruleset).findings
+        if f.rule_id == "PI-LOC-001"
+        for e in f.evidence
+        if e.kind == "api-ref"
+    ]
+    assert refs and all(e.class_name == "com.google.android.gms.location.FusedLocationProviderClient" for e in refs)
+    assert all(e.sdk and e.method for e in refs)
+    bench = _benchmark()
+    if bench is None:
+        pytest.skip("labelled benchmark absent")
+    stealer = api.scan(bench / "malicious" / "malicious_manish_Iranian_SanaSystem.apk", ruleset)
+    sms = next(f for f in stealer.findings if f.rule_id == "MAL-SMS-001")
+    sent = [e for e in sms.evidence if "AndroidNetworking" in e.value]
+    assert sent and sent[0].kind == "api-call" and sent[0].class_name.startswith("ir.siqe.")
+    assert not [e for e in sms.evidence if e.kind == "api-ref" and "okhttp3" in e.value]
+    assert stealer.verdict == "reject"

@@ -88,6 +88,8 @@ class Context:
         self._keyword_at: dict[tuple[str, str], int] = {}  # (where, form) -> string index
         self._sorted_names: dict[tuple[int, str], SortedNames] = {}
         self._edge_maps: dict[tuple[int, str], tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]] = {}
+        self._owners: dict[tuple[int, str], str] = {}
+        self._defined_sets: dict[tuple[int, str], frozenset[str]] = {}
 
     # -- manifest -------------------------------------------------------------
     @cached_property
@@ -220,7 +222,7 @@ class Context:
         reads = self.field_reads(prefix)
         read = {f for f, _, _ in reads}
         out = [self.field_evidence(f, reader, dex) for f, reader, dex in reads]
-        return out + [Evidence("field-ref", f, file=d) for f, d in self.fields_matching(prefix) if f not in read]
+        return out + [self.ref_evidence(f, d, "field-ref") for f, d in self.fields_matching(prefix) if f not in read]
 
     def field_reads(self, prefix: str) -> list[tuple[str, str, str]]:
         """(field, reading method, dex path) for framework fields starting with ``prefix``."""
@@ -256,6 +258,19 @@ class Context:
             sdk=self.matcher.sdk_of(cls),
         )
 
+    def ref_evidence(self, ref: str, dex: str, kind: str = "api-ref") -> Evidence:
+        """A method (or field) in a dex's table that no call (or read) the reader saw uses.
+        When its class is defined in the app (a bundled library declares it), the evidence
+        names that class, the member and its SDK: the code is there, though nothing was
+        seen calling it. Else (a reference from an annotation, a method handle or code not
+        walked) only the dex."""
+        cls, member = split_ref(ref)
+        where = self.classes.get(cls)
+        if where is None:
+            return Evidence(kind, ref, file=dex)
+        sdk = self.matcher.sdk_of(cls)
+        return Evidence(kind, ref, where, cls, member, sdk=sdk, detail="declared in the app's code; no use seen")
+
     # -- strings --------------------------------------------------------------
     @cached_property
     def _string_loaders(self) -> list[dict[str, int]]:
@@ -269,14 +284,51 @@ class Context:
 
     def string_user(self, dex_path: str, text: str) -> tuple[str, str]:
         """(class, method) of the first method loading ``text`` in the dex of that path
-        (the first such dex that loads it, when a hostile archive repeats a name), or
-        ("", "")."""
+        (the first such dex that loads it, when a hostile archive repeats a name); when
+        no method loads it, (class, "") of the class the string names itself in
+        (:meth:`string_owner`); else ("", "")."""
+        owner = ""
         for dex, loaders in zip(self.facts.dex, self._string_loaders, strict=True):
             if dex.path == dex_path:
                 m_idx = loaders.get(text)
                 if m_idx is not None:
                     return split_ref(dex.methods[m_idx])
-        return ("", "")
+                owner = owner or self.string_owner(dex, text)
+        return (owner, "")
+
+    def string_owner(self, dex: Dex, text: str) -> str:
+        """The class of ``dex`` a string no method loads belongs to, dotted, or "": the
+        class it is the type name of (``Lcom/x/Y;``), the class declaring a method or
+        field of that name, or the class of that name whose source file it names
+        (``AccountWithdrawActivity.java``). Only classes the dex defines count."""
+        key = (id(dex), text)
+        hit = self._owners.get(key)
+        if hit is not None:
+            return hit
+        defined = self._defined(dex)
+        found: list[str] = []
+        if text.startswith("L") and text.endswith(";") and text in defined:
+            found = [text]
+        elif text and "->" not in text and "/" not in text:
+            for table, mark in ((dex.methods, "->" + text + "("), (dex.fields, "->" + text + ":")):
+                found += [c for c in (r.split("->", 1)[0] for r in table if mark in r) if c in defined]
+            stem, dot, ext = text.rpartition(".")
+            if not found and dot and ext in ("java", "kt") and stem.isidentifier():
+                ending = "/" + stem + ";"
+                found = [c for c in dex.classes if c.endswith(ending)]
+        # Several classes may use the name: the app's own first (a string the app shares
+        # with an SDK is the app's too, so SDK-only rules do not lose it), then the first.
+        dotted = [smali_to_dotted(c) for c in dict.fromkeys(found)]
+        hit = next((c for c in dotted if not self.matcher.sdk_of(c)), dotted[0] if dotted else "")
+        self._owners[key] = hit
+        return hit
+
+    def _defined(self, dex: Dex) -> frozenset[str]:
+        key = (id(dex), "defined")
+        hit = self._defined_sets.get(key)
+        if hit is None:
+            hit = self._defined_sets[key] = frozenset(dex.classes)
+        return hit
 
     @cached_property
     def text_sources(self) -> dict[str, TextList]:
@@ -348,11 +400,14 @@ class Context:
     def find_text_outside_sdks(self, where: str, needle: str, tries: int = 64) -> tuple[str, str, str] | None:
         """Like :meth:`find_text`, but the first string holding the needle that is not
         loaded only by a known third-party SDK's code; None when every occurrence (of the
-        first ``tries``) is an SDK's."""
+        first ``tries``) is an SDK's. A string a method of the app loads comes before one
+        that is only a name in the app's class (a field, a source file), which comes
+        before one no class can be named for."""
         raw = needle.encode("utf-8", errors="replace")
         sources = self.text_sources[where]
         n = 0
-        unplaced: tuple[str, str, str] | None = None  # a name or a string no method loads
+        named: tuple[str, str, str] | None = None  # a name in the app's class: no method loads it
+        unplaced: tuple[str, str, str] | None = None  # no class known
         for blob in self.blobs[where]:
             pos = blob.data.find(raw)
             while pos >= 0 and n < tries:
@@ -360,11 +415,14 @@ class Context:
                 source, text = sources.item(blob.item_at(pos))
                 cls, method = self.string_user(source, text) if where == "dex" else ("", "")
                 if cls and not self.is_known_sdk(self.matcher.sdk_of(cls)):
-                    return source, text, f"{cls}|{method}"
+                    if method:
+                        return source, text, f"{cls}|{method}"
+                    if named is None:
+                        named = (source, text, f"{cls}|")
                 if not cls and unplaced is None:
                     unplaced = (source, text, "|")
                 pos = blob.data.find(raw, pos + len(raw))
-        return unplaced
+        return named or unplaced
 
     @cached_property
     def code_cut_by_lowered_limit(self) -> bool:

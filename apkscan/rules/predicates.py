@@ -17,6 +17,7 @@ from typing import Any
 
 import re2
 
+from apkscan.extract.dex import pairs_where
 from apkscan.globs import glob_filter
 from apkscan.model import Evidence
 from apkscan.rules.context import SEP_BYTE, Context, api_prefix, full_permission, normalise, split_ref
@@ -565,7 +566,11 @@ def _api(value: Any, env: CompileEnv) -> Pred:
             if ctx.excluded(e.sdk, app_only):
                 continue  # AndroidX wrappers show a capability, not a use
             ev.append(e)
-        ev += [Evidence("api-ref", m, file=d) for m, d in ctx.refs_matching(prefixes) if m not in called]
+        for m, d in ctx.refs_matching(prefixes):
+            if m not in called:
+                e = ctx.ref_evidence(m, d)
+                if not (e.class_name and ctx.excluded(e.sdk, app_only)):
+                    ev.append(e)
         return _cap(ev) or None
 
     return run
@@ -1241,14 +1246,33 @@ def _method_named(value: Any, env: CompileEnv) -> Pred:
         if "(" not in n or "->" in n or ";" in n.split("(", 1)[0]:
             raise PredicateError(f"{n!r} is not a method name with its descriptor (abortBroadcast()V)")
     suffixes = tuple("->" + n for n in names)
+    app_only = env.app_code_only
 
     def run(ctx: Context) -> list[Evidence] | None:
-        out: dict[str, str] = {}
+        # Each call names its caller (class, method, SDK), as for ``api``; a reference
+        # nothing was seen calling is named by its declaring class when the app defines it.
+        ev: list[Evidence] = []
+        refs: dict[str, str] = {}
         for dex in ctx.facts.dex:
-            for m in dex.methods:
-                if m.endswith(suffixes):
-                    out.setdefault(m, dex.path)
-        return _cap([Evidence("api-ref", m, file=d) for m, d in out.items()]) or None
+            methods = dex.methods
+            wanted = [i for i, m in enumerate(methods) if m.endswith(suffixes)]
+            if not wanted:
+                continue
+            called: set[int] = set()
+            for caller, callee in pairs_where(dex.calls, wanted, len(methods)):
+                called.add(callee)
+                e = ctx.site_evidence(methods[callee], methods[caller], dex.path)
+                if not ctx.excluded(e.sdk, app_only):
+                    ev.append(e)
+            for i in wanted:
+                if i not in called:
+                    refs.setdefault(methods[i], dex.path)
+        for m, d in refs.items():
+            if not any(e.value == m for e in ev):
+                e = ctx.ref_evidence(m, d)
+                if not (e.class_name and ctx.excluded(e.sdk, app_only)):
+                    ev.append(e)
+        return _cap(ev) or None
 
     return run
 
