@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 import unicodedata
 from array import array
 from collections import defaultdict
@@ -37,6 +38,13 @@ def normalise(text: str) -> str:
     if text.isascii():
         return text.lower()
     return unicodedata.normalize("NFKC", text).casefold()
+
+
+OWNER_TRIES = 8
+"""Strings no method loads whose class :meth:`Context.find_text_outside_sdks` looks up."""
+
+_MEMBER_NAME = re.compile(r"[A-Za-z_$][\w$]*")
+"""A Java identifier (ASCII start): what can be a method, field or source-file name."""
 
 
 def api_prefix(api: str) -> str:
@@ -90,6 +98,7 @@ class Context:
         self._edge_maps: dict[tuple[int, str], tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]] = {}
         self._owners: dict[tuple[int, str], str] = {}
         self._defined_sets: dict[tuple[int, str], frozenset[str]] = {}
+        self._joined_tables: dict[tuple[int, str], str] = {}
 
     # -- manifest -------------------------------------------------------------
     @cached_property
@@ -287,14 +296,24 @@ class Context:
         (the first such dex that loads it, when a hostile archive repeats a name); when
         no method loads it, (class, "") of the class the string names itself in
         (:meth:`string_owner`); else ("", "")."""
+        loaded = self.string_loader(dex_path, text)
+        if loaded[0]:
+            return loaded
         owner = ""
+        for dex in self.facts.dex:
+            if dex.path == dex_path and not owner:
+                owner = self.string_owner(dex, text)
+        return (owner, "")
+
+    def string_loader(self, dex_path: str, text: str) -> tuple[str, str]:
+        """(class, method) of the first method loading ``text`` in the dex of that path,
+        or ("", "")."""
         for dex, loaders in zip(self.facts.dex, self._string_loaders, strict=True):
             if dex.path == dex_path:
                 m_idx = loaders.get(text)
                 if m_idx is not None:
                     return split_ref(dex.methods[m_idx])
-                owner = owner or self.string_owner(dex, text)
-        return (owner, "")
+        return ("", "")
 
     def string_owner(self, dex: Dex, text: str) -> str:
         """The class of ``dex`` a string no method loads belongs to, dotted, or "": the
@@ -309,11 +328,18 @@ class Context:
         found: list[str] = []
         if text.startswith("L") and text.endswith(";") and text in defined:
             found = [text]
-        elif text and "->" not in text and "/" not in text:
-            for table, mark in ((dex.methods, "->" + text + "("), (dex.fields, "->" + text + ":")):
-                found += [c for c in (r.split("->", 1)[0] for r in table if mark in r) if c in defined]
+        elif _MEMBER_NAME.fullmatch(text):
+            for table, mark in (("methods", "->" + text + "("), ("fields", "->" + text + ":")):
+                joined = self._joined(dex, table)
+                pos = joined.find(mark)
+                while pos >= 0 and len(found) < 16:
+                    cls = joined[joined.rfind("\n", 0, pos) + 1 : pos]
+                    if cls in defined:
+                        found.append(cls)
+                    pos = joined.find(mark, pos + len(mark))
+        else:
             stem, dot, ext = text.rpartition(".")
-            if not found and dot and ext in ("java", "kt") and stem.isidentifier():
+            if dot and ext in ("java", "kt") and _MEMBER_NAME.fullmatch(stem):
                 ending = "/" + stem + ";"
                 found = [c for c in dex.classes if c.endswith(ending)]
         # Several classes may use the name: the app's own first (a string the app shares
@@ -321,6 +347,15 @@ class Context:
         dotted = [smali_to_dotted(c) for c in dict.fromkeys(found)]
         hit = next((c for c in dotted if not self.matcher.sdk_of(c)), dotted[0] if dotted else "")
         self._owners[key] = hit
+        return hit
+
+    def _joined(self, dex: Dex, table: str) -> str:
+        """A dex's method or field table as one string, a ref a line: a member's name is
+        found in it by one C-level search, not a Python loop over every ref."""
+        key = (id(dex), table)
+        hit = self._joined_tables.get(key)
+        if hit is None:
+            hit = self._joined_tables[key] = "\n".join(getattr(dex, table))
         return hit
 
     def _defined(self, dex: Dex) -> frozenset[str]:
@@ -406,23 +441,29 @@ class Context:
         raw = needle.encode("utf-8", errors="replace")
         sources = self.text_sources[where]
         n = 0
-        named: tuple[str, str, str] | None = None  # a name in the app's class: no method loads it
-        unplaced: tuple[str, str, str] | None = None  # no class known
+        unloaded: list[tuple[str, str]] = []  # strings no method loads, in order
         for blob in self.blobs[where]:
             pos = blob.data.find(raw)
             while pos >= 0 and n < tries:
                 n += 1
                 source, text = sources.item(blob.item_at(pos))
-                cls, method = self.string_user(source, text) if where == "dex" else ("", "")
+                cls, method = self.string_loader(source, text) if where == "dex" else ("", "")
                 if cls and not self.is_known_sdk(self.matcher.sdk_of(cls)):
-                    if method:
-                        return source, text, f"{cls}|{method}"
-                    if named is None:
-                        named = (source, text, f"{cls}|")
-                if not cls and unplaced is None:
-                    unplaced = (source, text, "|")
+                    return source, text, f"{cls}|{method}"
+                if not cls:
+                    unloaded.append((source, text))
                 pos = blob.data.find(raw, pos + len(raw))
-        return named or unplaced
+        # No method of the app loads it: the first string that is a name in an app class,
+        # else the first no class can be named for (the first few are looked up; the app's
+        # own until shown otherwise).
+        unplaced: tuple[str, str, str] | None = None
+        for k, (source, text) in enumerate(unloaded):
+            owner = self.string_user(source, text)[0] if where == "dex" and k < OWNER_TRIES else ""
+            if owner and not self.is_known_sdk(self.matcher.sdk_of(owner)):
+                return source, text, f"{owner}|"
+            if not owner and unplaced is None:
+                unplaced = (source, text, "|")
+        return unplaced
 
     @cached_property
     def code_cut_by_lowered_limit(self) -> bool:
