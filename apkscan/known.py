@@ -60,6 +60,9 @@ class Sample:
     category: str
     added: str
     fingerprint: Fingerprint
+    signers: tuple[str, ...] = ()
+    """SHA-256 of the signing certificates that are neither debug nor public test keys
+    (empty for a sample added before the library kept them)."""
 
     @property
     def family(self) -> str:
@@ -82,7 +85,8 @@ CREATE TABLE IF NOT EXISTS samples (
     label TEXT NOT NULL,
     category TEXT NOT NULL,
     added TEXT NOT NULL,
-    fingerprint TEXT NOT NULL
+    fingerprint TEXT NOT NULL,
+    signers TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -103,6 +107,8 @@ class KnownLibrary:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=30)
         db.executescript(SCHEMA)
+        if "signers" not in {row[1] for row in db.execute("PRAGMA table_info(samples)")}:
+            db.execute("ALTER TABLE samples ADD COLUMN signers TEXT NOT NULL DEFAULT ''")  # a library from before
         return db
 
     # --- editing ---
@@ -121,14 +127,15 @@ class KnownLibrary:
             raise ValueError(f"{facts.file_name}: no fingerprint (was it read by this version of apkscan?)")
         added = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
         blob = json.dumps(serial.to_jsonable(fp), separators=(",", ":"))
+        signers = ",".join(signers_of(facts))
         with self._connect() as db:
             db.execute(
-                "INSERT INTO samples (sha256, package, label, category, added, fingerprint) VALUES (?,?,?,?,?,?) "
-                "ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, category=excluded.category, "
-                "fingerprint=excluded.fingerprint",
-                (facts.sha256, facts.manifest.package, label.strip(), category, added, blob),
+                "INSERT INTO samples (sha256, package, label, category, added, fingerprint, signers) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, "
+                "category=excluded.category, fingerprint=excluded.fingerprint, signers=excluded.signers",
+                (facts.sha256, facts.manifest.package, label.strip(), category, added, blob, signers),
             )
-            row = db.execute("SELECT * FROM samples WHERE sha256 = ?", (facts.sha256,)).fetchone()
+            row = db.execute(f"SELECT {COLUMNS} FROM samples WHERE sha256 = ?", (facts.sha256,)).fetchone()
         self._index = None
         return _sample(row)
 
@@ -147,7 +154,7 @@ class KnownLibrary:
         if not self.path.exists():
             return []
         with self._connect() as db:
-            return [_sample(r) for r in db.execute("SELECT * FROM samples ORDER BY label, package, sha256")]
+            return [_sample(r) for r in db.execute(f"SELECT {COLUMNS} FROM samples ORDER BY label, package, sha256")]
 
     def export(self) -> dict[str, Any]:
         return {
@@ -160,6 +167,7 @@ class KnownLibrary:
                     "category": s.category,
                     "added": s.added,
                     "fingerprint": serial.to_jsonable(s.fingerprint),
+                    "signers": list(s.signers),
                 }
                 for s in self.samples()
             ],
@@ -175,10 +183,13 @@ class KnownLibrary:
                 category = str(item.get("category") or category_of(str(item["label"])))
                 if category not in CATEGORIES:
                     raise ValueError(f"sample {item.get('sha256')}: unknown category {category!r}")
+                signers = item.get("signers") or []
+                if not isinstance(signers, list) or not all(isinstance(x, str) and x.isalnum() for x in signers):
+                    raise ValueError(f"sample {item.get('sha256')}: signers must be a list of SHA-256 digests")
                 db.execute(
-                    "INSERT INTO samples (sha256, package, label, category, added, fingerprint) VALUES (?,?,?,?,?,?) "
-                    "ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, category=excluded.category, "
-                    "fingerprint=excluded.fingerprint",
+                    "INSERT INTO samples (sha256, package, label, category, added, fingerprint, signers) "
+                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, "
+                    "category=excluded.category, fingerprint=excluded.fingerprint, signers=excluded.signers",
                     (
                         str(item["sha256"]).lower(),
                         str(item.get("package", "")),
@@ -186,6 +197,7 @@ class KnownLibrary:
                         category,
                         str(item.get("added", "")),
                         json.dumps(serial.to_jsonable(fp), separators=(",", ":")),
+                        ",".join(x.upper() for x in signers),
                     ),
                 )
                 n += 1
@@ -230,12 +242,22 @@ class KnownLibrary:
         by_family: dict[tuple[str, str], list[Match]] = {}
         for m in matches:
             by_family.setdefault((m.sample.category, m.sample.family), []).append(m)
-        return [finding(ms) for ms in by_family.values()]
+        return [finding(ms, signers_of(facts)) for ms in by_family.values()]
+
+
+COLUMNS = "id, sha256, package, label, category, added, fingerprint, signers"
+
+
+def signers_of(facts: ApkFacts) -> tuple[str, ...]:
+    """SHA-256 of the app's signing certificates that say who signed it: not the Android
+    debug certificate or a public AOSP test key, which anyone can sign with."""
+    return tuple(c.sha256 for c in facts.signing.certificates if not c.debug and not c.test_key)
 
 
 def _sample(row: tuple[Any, ...]) -> Sample:
-    sid, sha, package, label, category, added, blob = row
-    return Sample(sid, sha, package, label, category, added, serial.from_dict(Fingerprint, json.loads(blob)))
+    sid, sha, package, label, category, added, blob, signers = row
+    fp = serial.from_dict(Fingerprint, json.loads(blob))
+    return Sample(sid, sha, package, label, category, added, fp, tuple(x for x in str(signers).split(",") if x))
 
 
 def severity_for(category: str, score: float) -> Severity:
@@ -248,19 +270,72 @@ def severity_for(category: str, score: float) -> Severity:
     return Severity.MEDIUM if score >= STRONG else Severity.LOW
 
 
-def finding(matches: list[Match]) -> Finding:
+COMPONENTS = {
+    "code": ("code shape", "代码结构"),
+    "api": ("framework APIs", "框架API"),
+    "text": ("string constants", "字符串常量"),
+    "files": ("bundled files", "资源文件"),
+    "shape": ("manifest shape", "清单结构"),
+    "keys": ("string resource names", "字符串资源名"),
+    "manifest": ("manifest bytes", "清单文件"),
+    "resources": ("resource table", "资源表"),
+    "web": ("web bundle", "网页包"),
+    "dex": ("dex files", "dex文件"),
+    similarity.CONTAINS: ("its core code held", "包含其核心代码"),
+    similarity.PACKAGE: ("package name", "包名"),
+}
+"""How a look-up's components read in a finding (``keys`` are resource names, not signing keys)."""
+
+
+def _components(comps: dict[str, float], zh: bool) -> str:
+    ordered = sorted(comps.items(), key=lambda kv: -kv[1])
+    sep = "、" if zh else ", "
+    return sep.join(f"{COMPONENTS.get(k, (k, k))[1 if zh else 0]} {v:.2f}" for k, v in ordered)
+
+
+def _signer_note(sample: Sample, app_signers: tuple[str, ...]) -> tuple[str, str, bool]:
+    """(English, Chinese, same signer) about the sample's signer against the app's."""
+    if not sample.signers:
+        return (
+            "The library holds no signer for the sample (added before signers were kept, or signed with a debug "
+            "or public test key).",
+            "样本库中没有该样本的签名证书（添加时尚未记录，或其使用调试证书或公开测试密钥签名）。",
+            False,
+        )
+    if set(sample.signers) & set(app_signers):
+        return (
+            f"Both are signed with the same key ({sample.signers[0][:16]}...): whoever holds that key built both.",
+            f"二者使用同一签名密钥（{sample.signers[0][:16]}...）签名：出自同一密钥持有者。",
+            True,
+        )
+    mine = app_signers[0][:16] + "..." if app_signers else "a debug or public test key"
+    mine_zh = app_signers[0][:16] + "..." if app_signers else "调试证书或公开测试密钥"
+    return (
+        f"They are signed with different keys (sample {sample.signers[0][:16]}..., this app {mine}): a re-signed "
+        "build, or an app that took the sample's name.",
+        f"二者签名密钥不同（样本 {sample.signers[0][:16]}...，本应用 {mine_zh}）："
+        "可能是重新签名的版本，也可能是冒用该样本名称的应用。",
+        False,
+    )
+
+
+def finding(matches: list[Match], app_signers: tuple[str, ...] = ()) -> Finding:
     """"Similar to N known samples of family X": the closest sample, the similarity per
-    component. When no sample is similar and the app only declares their package name
+    component, and whether the app is signed with the sample's key. When no sample of the
+    family is similar and the app only declares their package name
     (:data:`similarity.PACKAGE`), it says so: a build that moved far from the samples, or
-    an app that took their name; its severity follows the low score (at most ``medium``
-    for an illegal-app family, which corroborates but never decides a verdict alone)."""
+    an app that took their name. Its severity follows the low score (at most ``medium``
+    for an illegal-app family: it corroborates but never decides a verdict alone), unless
+    the app is also signed with the sample's own key (not a debug or test key): then
+    ``high`` for an illegal-app family (a human confirms)."""
     best = matches[0]
     s = best.sample
     n = len(matches)
-    comps = ", ".join(f"{k} {v:.2f}" for k, v in sorted(best.components.items(), key=lambda kv: -kv[1]))
+    comps, comps_zh = _components(best.components, False), _components(best.components, True)
     confidence = "high" if best.score >= STRONG else "medium" if best.score >= MEDIUM else "low"
     samples = "sample" if n == 1 else "samples"
     by_name = best.score < similarity.THRESHOLD  # only the package name (query's rule) brought it
+    signer, signer_zh, same_key = _signer_note(s, app_signers)
     evidence = tuple(
         Evidence(
             kind="known-sample",
@@ -271,7 +346,11 @@ def finding(matches: list[Match]) -> Finding:
         for m in matches[:10]
     )
     zh_cat = CATEGORY_ZH.get(s.category, s.category)
+    severity = severity_for(s.category, best.score)
     if by_name:
+        if same_key:
+            severity = Severity.HIGH if s.category in ILLEGAL else Severity.MEDIUM
+            confidence = "medium"
         title = f"Same package name as {n} known {samples} of {s.family}"
         title_zh = f"与已知{zh_cat}样本家族 {s.family} 的 {n} 个样本包名相同"
         description = (
@@ -279,13 +358,13 @@ def finding(matches: list[Match]) -> Finding:
             f"library labelled {s.label!r}, but its fingerprint is little like theirs: closest "
             f"{s.sha256[:16]}, similarity {best.score:.2f} ({comps}). Either another build of the same "
             "app that changed much (a rewrite, a new packer or obfuscator), or an app that took the "
-            "sample's name, as impersonating apps take a bank's: compare the signers."
+            f"sample's name, as impersonating apps take a bank's. {signer}"
         )
         description_zh = (
             f"本应用声明的包名 {s.package} 与本地已知样本库中标记为“{s.label}”的 {n} 个样本相同，"
-            f"但指纹相似度低：最接近的样本 {s.sha256[:16]}，相似度 {best.score:.2f}（{comps}）。"
+            f"但指纹相似度低：最接近的样本 {s.sha256[:16]}，相似度 {best.score:.2f}（{comps_zh}）。"
             "可能是同一应用改动较大的另一版本（重写、换用加固或混淆工具），也可能是冒用该包名的应用"
-            "（仿冒应用常冒用银行应用的包名）：请比对签名证书。"
+            f"（仿冒应用常冒用银行应用的包名）。{signer_zh}"
         )
     else:
         title = f"Similar to {n} known {samples} of {s.family}"
@@ -294,18 +373,18 @@ def finding(matches: list[Match]) -> Finding:
             f"The app's fingerprint is similar to {n} {samples} in the local known-sample library labelled "
             f"{s.label!r}; closest: {s.package or '?'} ({s.sha256[:16]}), similarity {best.score:.2f} "
             f"({comps}). Apps stamped out of one kit keep their code shape, string constants, "
-            "bundled files and web bundle while names, keys and servers change."
+            f"bundled files and web bundle while names, signing keys and servers change. {signer}"
         )
         description_zh = (
             f"本应用的指纹与本地已知样本库中标记为“{s.label}”的 {n} 个样本相似；最接近的样本："
-            f"{s.package or '?'}（{s.sha256[:16]}），相似度 {best.score:.2f}（{comps}）。"
-            "同一套源码或打包工具生成的应用，改换名称、签名和服务器后，代码结构、字符串常量、资源文件和网页包仍然相同。"
+            f"{s.package or '?'}（{s.sha256[:16]}），相似度 {best.score:.2f}（{comps_zh}）。"
+            f"同一套源码或打包工具生成的应用，改换名称、签名和服务器后，代码结构、字符串常量、资源文件和网页包仍然相同。{signer_zh}"
         )
     return Finding(
         rule_id=f"KNOWN-{s.category.upper()}",
         title=title,
         title_zh=title_zh,
-        severity=severity_for(s.category, best.score),
+        severity=severity,
         confidence=confidence,
         category=s.category,
         description=description,

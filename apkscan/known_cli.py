@@ -62,7 +62,7 @@ def known_add(
         except ValueError as exc:
             raise _fail(UsageError(str(exc))) from None
         typer.echo(f"added {sample.sha256[:16]} {sample.package} as {sample.label!r} ({sample.category})")
-    typer.echo(f"library: {lib.path} ({len(lib.samples())} samples)")
+    typer.echo(f"library: {lib.path} ({_count(len(lib.samples()))})")
     if failed:
         raise typer.Exit(4 if failed == len(files) else 7)
 
@@ -94,12 +94,19 @@ def known_list(
     samples = lib.samples()
     if as_json:
         rows = [{"sha256": s.sha256, "package": s.package, "category": s.category, "label": s.label,
-                 "added": s.added} for s in samples]
+                 "added": s.added, "signers": list(s.signers)} for s in samples]
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         return
+    if samples:
+        typer.echo(f"{'sha256':<16}  {'category':<9} {'signed by':<16}  label | package | added")
     for s in samples:
-        typer.echo(f"{s.sha256[:16]}  {s.category:<9} {s.label}  {s.package}  {s.added}")
-    typer.echo(f"{len(samples)} samples in {lib.path}")
+        signer = s.signers[0][:16] if s.signers else "-"
+        typer.echo(f"{s.sha256[:16]}  {s.category:<9} {signer:<16}  {s.label} | {s.package} | {s.added}")
+    typer.echo(f"{_count(len(samples))} in {lib.path}")
+
+
+def _count(n: int) -> str:
+    return f"{n} sample" if n == 1 else f"{n} samples"
 
 
 @known_app.command("export")

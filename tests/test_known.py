@@ -63,16 +63,21 @@ def test_unrelated_apps_and_the_sample_itself_do_not_match(library, ruleset) -> 
 def test_a_build_that_declares_a_known_sample_s_package_is_told(tmp_path, sample_results, ruleset) -> None:  # type: ignore[no-untyped-def]
     """A sample of the app's own package name is reported even when the fingerprints are
     unlike (a rewrite, a new packer, or an app that took the name): a medium finding that
-    says so and leaves the verdict to the app's other findings."""
+    says so and leaves the verdict to the app's other findings; high (a human confirms)
+    when the app is also signed with the sample's own key. The finding says which."""
     import dataclasses
 
     from apkscan import similarity
+    from apkscan.known import signers_of
 
     banker = sample_results["banker"].facts
     manifest = dataclasses.replace(banker.manifest, package="org.apkscan.sample.pii")
     renamed = dataclasses.replace(banker, manifest=manifest)
+    assert signers_of(renamed) == signers_of(sample_results["pii_collector"].facts) != ()  # the samples' own key
+    unsigned = dataclasses.replace(renamed, signing=dataclasses.replace(banker.signing, certificates=()))
     lib = KnownLibrary(tmp_path / "known.sqlite")
-    lib.add(renamed, "OldPii / malware / stealer")
+    lib.add(unsigned, "OldPii / malware / stealer")
+    assert lib.samples()[0].signers == ()
     plain = api.scan(SAMPLES / "pii_collector.apk", ruleset, Options())
     result = api.scan(SAMPLES / "pii_collector.apk", ruleset, Options(known=lib))
     known = [f for f in result.findings if f.rule_id.startswith("KNOWN-")]
@@ -80,9 +85,21 @@ def test_a_build_that_declares_a_known_sample_s_package_is_told(tmp_path, sample
     f = known[0]
     assert f.rule_id == "KNOWN-MALWARE" and f.severity is Severity.MEDIUM and f.confidence == "low"
     assert f.title == "Same package name as 1 known sample of OldPii" and "包名相同" in f.title_zh
-    assert "org.apkscan.sample.pii" in f.description and "signers" in f.description
+    assert "org.apkscan.sample.pii" in f.description and "holds no signer" in f.description
+    assert "package name 1.00" in f.description and "包名 1.00" in f.description_zh
     assert "same package name" in f.evidence[0].detail
     assert result.verdict == plain.verdict  # a medium match decides nothing alone
+    # the same name and the sample's own key: whoever holds the key built both
+    keyed = KnownLibrary(tmp_path / "keyed.sqlite")
+    keyed.add(renamed, "OldPii / malware / stealer")
+    assert keyed.samples()[0].signers == signers_of(renamed)
+    same = next(f for f in api.scan(SAMPLES / "pii_collector.apk", ruleset, Options(known=keyed)).findings
+                if f.rule_id == "KNOWN-MALWARE")
+    assert same.severity is Severity.HIGH and "same key" in same.description and "同一签名密钥" in same.description_zh
+    doc = keyed.export()
+    assert doc["samples"][0]["signers"] == list(signers_of(renamed))
+    again = KnownLibrary(tmp_path / "again.sqlite")
+    assert again.import_(doc) == 1 and again.samples()[0].signers == signers_of(renamed)
     # another package is no match; nor is a placeholder name that unrelated apps share
     other = api.scan(SAMPLES / "clean.apk", ruleset, Options(known=lib))
     assert not [f for f in other.findings if f.rule_id.startswith("KNOWN-")]
@@ -229,3 +246,23 @@ def test_a_shell_that_swaps_its_bundle_stands_out(tmp_path, sample_results) -> N
     assert change["domains"]["added"] == ["pay.example-new.cn"]
     assert families.record_versions(store, ["new", "old"]) == 2
     store.close()
+
+
+def test_a_library_from_before_signers_were_kept_still_opens(tmp_path, library) -> None:  # type: ignore[no-untyped-def]
+    """A known.sqlite written before the signers column gains it on first use; its samples
+    match as before, with no signer."""
+    old = tmp_path / "old.sqlite"
+    row = library.export()["samples"][0]
+    db = sqlite3.connect(old)
+    db.execute(
+        "CREATE TABLE samples (id INTEGER PRIMARY KEY, sha256 TEXT UNIQUE NOT NULL, package TEXT NOT NULL, "
+        "label TEXT NOT NULL, category TEXT NOT NULL, added TEXT NOT NULL, fingerprint TEXT NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO samples (sha256, package, label, category, added, fingerprint) VALUES (?,?,?,?,?,?)",
+        (row["sha256"], row["package"], row["label"], row["category"], row["added"], json.dumps(row["fingerprint"])),
+    )
+    db.commit()
+    db.close()
+    samples = KnownLibrary(old).samples()
+    assert len(samples) == 1 and samples[0].signers == () and samples[0].label == row["label"]

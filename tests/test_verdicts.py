@@ -398,6 +398,17 @@ def test_a_string_no_method_loads_is_named_by_the_class_it_belongs_to() -> None:
     assert ctx.string_user(dex, "Lorg/y/Other;") == ("org.y.Other", "")
     assert ctx.string_user(dex, "depositNow") == ("", "")  # declared by a class the app does not define
     assert ctx.string_user(dex, "stray") == ("", "")
+    from apkscan.report.i18n import evidence_text
+
+    assert evidence_text("a name in the code, not a string it loads: BetSlip.java", "string", "zh") == (
+        "代码中的名称（非代码加载的字符串）：BetSlip.java"
+    )
+    assert evidence_text("defined in the APK; no call to it seen", "api-ref", "zh") == "在APK中定义；未见对它的调用"
+    assert evidence_text("Kit / fraud; org.x; similarity 0.32; same package name", "known-sample", "zh") == (
+        "Kit / fraud；org.x；相似度 0.32；包名相同"
+    )
+    english = "defined in the APK; no call to it seen"
+    assert evidence_text(english, "api-ref", "en") == english
     declared = ctx.ref_evidence("Lorg/x/Pay;->withdrawAll()V", dex)
     assert (declared.class_name, declared.method) == ("org.x.Pay", "withdrawAll()V")
     external = ctx.ref_evidence("Lorg/z/Ext;->depositNow()V", dex)
@@ -421,7 +432,15 @@ def test_declared_library_apis_and_member_names_name_their_class_on_real_apps(co
         if e.kind == "api-ref"
     ]
     assert refs and all(e.class_name == "com.google.android.gms.location.FusedLocationProviderClient" for e in refs)
-    assert all(e.sdk and e.method for e in refs)
+    assert all(e.sdk and e.method and e.detail == "defined in the APK; no call to it seen" for e in refs)
+    calls = {
+        e.value.split("(", 1)[0]
+        for f in api.scan(capacitor, ruleset).findings
+        if f.rule_id == "PI-LOC-001"
+        for e in f.evidence
+        if e.kind == "api-call"
+    }
+    assert calls and not [e for e in refs if e.value.split("(", 1)[0] in calls]  # no uncalled overload of a call
     bench = _benchmark()
     if bench is None:
         pytest.skip("labelled benchmark absent")

@@ -520,11 +520,31 @@ _GENERATED_KINDS = frozenset(("class", "manifest", "entry", "policy-text", "perm
 keyword match) hold the app's data, which is never translated."""
 
 
+_EVIDENCE_DETAILS_ZH = {
+    "defined in the APK; no call to it seen": "在APK中定义；未见对它的调用",
+    "defined in the APK; no read of it seen": "在APK中定义；未见读取",
+}
+"""Details apkscan writes beside data of any evidence kind (an API it references)."""
+
+_KNOWN_DETAIL = re.compile(r"(.*); (\S*); similarity ([\d.]+)(; same package name)?", re.S)
+
+
 def evidence_text(text: str, kind: str, lang: str) -> str:
     """An evidence value or detail in ``lang``: the phrases apkscan itself writes around
     what it found ("app's own code: at most 300 classes", "content is dex") in Chinese;
-    the data itself (an API, a string, a file name) is never translated."""
-    if lang != "zh" or not text or kind not in _GENERATED_KINDS:
+    the data itself (an API, a string, a file name, a library label) is never translated."""
+    if lang != "zh" or not text:
+        return text
+    if text in _EVIDENCE_DETAILS_ZH:
+        return _EVIDENCE_DETAILS_ZH[text]
+    if text.startswith("a name in the code, not a string it loads: "):  # predicates.NAME_IN_CODE
+        return "代码中的名称（非代码加载的字符串）：" + text.split(": ", 1)[1]
+    if kind == "known-sample":
+        m = _KNOWN_DETAIL.fullmatch(text)
+        if m:
+            return f"{m.group(1)}；{m.group(2)}；相似度 {m.group(3)}" + ("；包名相同" if m.group(4) else "")
+        return text
+    if kind not in _GENERATED_KINDS:
         return text
     return _phrase(text, _EVIDENCE_PHRASES)
 

@@ -269,16 +269,18 @@ class Context:
 
     def ref_evidence(self, ref: str, dex: str, kind: str = "api-ref") -> Evidence:
         """A method (or field) in a dex's table that no call (or read) the reader saw uses.
-        When its class is defined in the app (a bundled library declares it), the evidence
-        names that class, the member and its SDK: the code is there, though nothing was
-        seen calling it. Else (a reference from an annotation, a method handle or code not
+        When its class is defined in the APK (often a bundled library), the evidence names
+        that class, the member and its SDK: the code is there, though nothing was seen
+        calling it. Else (a reference from an annotation, a method handle or code not
         walked) only the dex."""
         cls, member = split_ref(ref)
         where = self.classes.get(cls)
         if where is None:
             return Evidence(kind, ref, file=dex)
         sdk = self.matcher.sdk_of(cls)
-        return Evidence(kind, ref, where, cls, member, sdk=sdk, detail="declared in the app's code; no use seen")
+        seen = "no read of it seen" if kind == "field-ref" else "no call to it seen"
+        detail = f"defined in the APK; {seen}"
+        return Evidence(kind, ref, where, cls, member, sdk=sdk, detail=detail)
 
     # -- strings --------------------------------------------------------------
     @cached_property

@@ -566,11 +566,15 @@ def _api(value: Any, env: CompileEnv) -> Pred:
             if ctx.excluded(e.sdk, app_only):
                 continue  # AndroidX wrappers show a capability, not a use
             ev.append(e)
+        # a method nothing calls, defined in the APK, adds nothing beside a call to another
+        # overload of it (a bundled library declares every overload)
+        overloads = {c.split("(", 1)[0] for c in called}
         for m, d in ctx.refs_matching(prefixes):
             if m not in called:
                 e = ctx.ref_evidence(m, d)
-                if not (e.class_name and ctx.excluded(e.sdk, app_only)):
-                    ev.append(e)
+                if e.class_name and (ctx.excluded(e.sdk, app_only) or m.split("(", 1)[0] in overloads):
+                    continue
+                ev.append(e)
         return _cap(ev) or None
 
     return run
@@ -979,6 +983,11 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
                 # the string around the word; nothing when it is the word itself
                 itself = len(text) <= 2 * len(hit_form) and normalise(text) == hit_form
                 around = "" if itself else _around(file, text, hit_form)
+                if place == "dex" and cls and not method:
+                    # no method loads it: the name of a class, member or source file
+                    detail = f"{NAME_IN_CODE}{text}"
+                else:
+                    detail = _in_resource(ctx, file, text, around)
                 found.append(
                     Evidence(
                         "string",
@@ -987,7 +996,7 @@ def _keywords(value: Any, env: CompileEnv) -> Pred:
                         class_name=cls,
                         method=method,
                         sdk=ctx.matcher.sdk_of(cls) if cls else "",
-                        detail=_in_resource(ctx, file, text, around),
+                        detail=detail,
                     )
                 )
                 break
@@ -1007,6 +1016,10 @@ def _in_resource(ctx: Context, file: str, text: str, detail: str) -> str:
         return detail
     name = ctx.resource_name(text)
     return f"{name}: {detail}" if name and detail else name or detail
+
+
+NAME_IN_CODE = "a name in the code, not a string it loads: "
+"""Detail of a keyword found in a class, member or source-file name (no method loads it)."""
 
 
 @predicate("regex")
