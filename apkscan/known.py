@@ -10,7 +10,9 @@ ships it empty. See docs/families.md for what a match means.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -108,7 +110,9 @@ class KnownLibrary:
         db = sqlite3.connect(self.path, timeout=30)
         db.executescript(SCHEMA)
         if "signers" not in {row[1] for row in db.execute("PRAGMA table_info(samples)")}:
-            db.execute("ALTER TABLE samples ADD COLUMN signers TEXT NOT NULL DEFAULT ''")  # a library from before
+            # a library from before the signers were kept (another process may add it first)
+            with contextlib.suppress(sqlite3.OperationalError):
+                db.execute("ALTER TABLE samples ADD COLUMN signers TEXT NOT NULL DEFAULT ''")
         return db
 
     # --- editing ---
@@ -184,7 +188,7 @@ class KnownLibrary:
                 if category not in CATEGORIES:
                     raise ValueError(f"sample {item.get('sha256')}: unknown category {category!r}")
                 signers = item.get("signers") or []
-                if not isinstance(signers, list) or not all(isinstance(x, str) and x.isalnum() for x in signers):
+                if not isinstance(signers, list) or not all(_SHA256.fullmatch(str(x)) for x in signers):
                     raise ValueError(f"sample {item.get('sha256')}: signers must be a list of SHA-256 digests")
                 db.execute(
                     "INSERT INTO samples (sha256, package, label, category, added, fingerprint, signers) "
@@ -246,6 +250,7 @@ class KnownLibrary:
 
 
 COLUMNS = "id, sha256, package, label, category, added, fingerprint, signers"
+_SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
 
 
 def signers_of(facts: ApkFacts) -> tuple[str, ...]:
