@@ -596,12 +596,18 @@ PLACEHOLDER_NAMES = frozenset(
 )
 
 
+def app_package(name: str) -> bool:
+    """Whether a package name can name one app: it has a dot and is not a placeholder
+    that unrelated apps share (:data:`PLACEHOLDER_PACKAGES`, :data:`PLACEHOLDER_NAMES`)."""
+    return "." in name and name not in PLACEHOLDER_NAMES and not name.startswith(PLACEHOLDER_PACKAGES)
+
+
 def same_app(a: str, b: str) -> bool:
-    """Whether two package names name one app: equal, with a dot, and not a placeholder
-    (:data:`PLACEHOLDER_PACKAGES`). A package name is unique in a store, so an app that
-    declares a known sample's is another build of it, or an app that took its name (as an
+    """Whether two package names name one app: equal, and not a placeholder
+    (:func:`app_package`). A package name is unique in a store, so an app that declares a
+    known sample's is another build of it, or an app that took its name (as an
     impersonating app takes a bank's): either way the reviewer should know."""
-    return bool(a) and a == b and "." in a and a not in PLACEHOLDER_NAMES and not a.startswith(PLACEHOLDER_PACKAGES)
+    return a == b and app_package(a)
 
 
 def lookup(app: Fingerprint, sample: Fingerprint) -> tuple[float, dict[str, float]]:
@@ -640,8 +646,9 @@ class LshIndex:
         self.buckets: dict[int, Any] = {}
         """Band key -> the key of the one app in that bucket, or a list when several are."""
         self.items: dict[Any, Fingerprint] = {}
-        self.packages: dict[str, list[Any]] = {}
+        self.packages: dict[str, set[Any]] = {}
         """Package name -> the keys of the apps added with it (see :meth:`query`)."""
+        self._package_of: dict[Any, str] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -678,7 +685,8 @@ class LshIndex:
     def add(self, key: Any, fp: Fingerprint, package: str = "") -> None:
         self.items[key] = fp
         if package:
-            self.packages.setdefault(package, []).append(key)
+            self.packages.setdefault(package, set()).add(key)
+            self._package_of[key] = package
         buckets = self.buckets
         for k in self._keys_added(fp):
             held = buckets.get(k, _EMPTY)
@@ -693,11 +701,12 @@ class LshIndex:
         fp = self.items.pop(key, None)
         if fp is None:
             return
-        for package, keys in list(self.packages.items()):
-            if key in keys:
-                keys.remove(key)
-                if not keys:
-                    del self.packages[package]
+        package = self._package_of.pop(key, "")
+        keys = self.packages.get(package)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self.packages[package]
         for k in set(self._keys_added(fp)):
             held = self.buckets.get(k, _EMPTY)
             if type(held) is list:
@@ -739,7 +748,7 @@ class LshIndex:
             s, comps = measure(fp, self.items[key])
             if s >= threshold:
                 hits[key] = (s, comps)
-        for key in self.packages.get(package, ()) if same_app(package, package) else ():
+        for key in sorted(self.packages.get(package, ()), key=str) if app_package(package) else ():
             if key not in hits:
                 hits[key] = measure(fp, self.items[key])
             hits[key][1][PACKAGE] = 1.0

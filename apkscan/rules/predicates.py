@@ -1280,8 +1280,9 @@ def _method_named(value: Any, env: CompileEnv) -> Pred:
             for i in wanted:
                 if i not in called:
                     refs.setdefault(methods[i], dex.path)
+        shown = {e.value for e in ev}
         for m, d in refs.items():
-            if not any(e.value == m for e in ev):
+            if m not in shown:
                 e = ctx.ref_evidence(m, d)
                 if not (e.class_name and ctx.excluded(e.sdk, app_only)):
                     ev.append(e)
