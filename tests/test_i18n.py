@@ -460,3 +460,20 @@ def test_batch_console_in_chinese(tmp_path: Path) -> None:
         assert english not in said, (english, said)
     assert "不是APK：不是ZIP压缩包" in said, said  # the failure reason, as in the dashboard
     assert "不是APK：不是ZIP压缩包" in (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+
+
+def test_details_apkscan_writes_beside_data_are_chinese() -> None:
+    """The words apkscan writes around an evidence item's data read in Chinese, whatever
+    the kind; the data (a path, a name, a library label) stays as it is."""
+    from apkscan.report.i18n import evidence_text
+
+    assert evidence_text("3 of 4 components have no code in the APK's dex files", "component", "zh") == (
+        "4个组件中有3个在APK的dex文件中没有代码"
+    )
+    assert evidence_text("40960 bytes of no known format; deflate keeps 100% of it (high entropy: encrypted)",
+                         "entry", "zh") == "40960字节，格式未知；压缩后仍为原大小的100%（高熵：已加密）"
+    assert evidence_text("512 bytes, named .dex but of no known format (encrypted or obfuscated code)",
+                         "entry", "zh") == "512字节，名为.dex但格式未知（加密或混淆的代码）"
+    english = "3 of 4 components have no code in the APK's dex files"
+    assert evidence_text(english, "component", "en") == english
+    assert evidence_text("Bet placed - casino odds", "string", "zh") == "Bet placed - casino odds"  # the app's text

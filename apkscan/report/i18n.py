@@ -526,6 +526,16 @@ _EVIDENCE_DETAILS_ZH = {
 }
 """Details apkscan writes beside data of any evidence kind (an API it references)."""
 
+_ANY_KIND_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    # details apkscan writes beside data of any kind (a component's name, an entry's path)
+    (re.compile(r"(\d+) of (\d+) components have no code in the APK's dex files"),
+     lambda m: f"{m.group(2)}个组件中有{m.group(1)}个在APK的dex文件中没有代码"),
+    (re.compile(r"(\d+) bytes of no known format; deflate keeps (\d+)% of it \(high entropy: encrypted\)"),
+     lambda m: f"{m.group(1)}字节，格式未知；压缩后仍为原大小的{m.group(2)}%（高熵：已加密）"),
+    (re.compile(r"(\d+) bytes, named (\S+) but of no known format \(encrypted or obfuscated code\)"),
+     lambda m: f"{m.group(1)}字节，名为{m.group(2)}但格式未知（加密或混淆的代码）"),
+)
+
 _KNOWN_DETAIL = re.compile(r"(.*); (\S*); similarity ([\d.]+)(; same package name)?", re.S)
 
 
@@ -537,6 +547,9 @@ def evidence_text(text: str, kind: str, lang: str) -> str:
         return text
     if text in _EVIDENCE_DETAILS_ZH:
         return _EVIDENCE_DETAILS_ZH[text]
+    phrased = _phrase(text, _ANY_KIND_PHRASES)
+    if phrased != text:
+        return phrased
     if text.startswith("a name in the code, not a string it loads: "):  # predicates.NAME_IN_CODE
         return "代码中的名称（非代码加载的字符串）：" + text.split(": ", 1)[1]
     if kind == "known-sample":
