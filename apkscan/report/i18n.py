@@ -89,6 +89,7 @@ EVIDENCE_KIND_ZH = {
     "intent-filter": "Intent过滤器",
     "api-ref": "API引用",
     "policy-text": "隐私政策文本",
+    "known-sample": "已知样本",
 }
 
 ZH: dict[str, str] = {
@@ -576,6 +577,7 @@ __all__ = [
 
 
 REFERENCE_ZH: dict[str, str] = {
+    "apkscan known-sample library": "apkscan 本地已知样本库",
     "Android 14 behaviour change: exact alarms denied by default": "Android 14行为变更：默认拒绝精确闹钟",
     "Android 14 behaviour change: limits on full-screen intents": "Android 14行为变更：限制全屏Intent",
     "Android 14: foreground service types are required": "Android 14：必须声明前台服务类型",
