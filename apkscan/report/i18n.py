@@ -537,6 +537,102 @@ _ANY_KIND_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]],
      lambda m: f"{m.group(1)}字节，名为{m.group(2)}但格式未知（加密或混淆的代码）"),
 )
 
+_TAMPER_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    # the tampering details the archive, manifest, resource, dex and signing readers write
+    # (the commonest over the corpus; names, offsets and numbers are kept as they are)
+    (re.compile(r"control character in name (.+)", re.S), lambda m: f"文件名含控制字符 {m.group(1)}"),
+    (
+        re.compile(r"central directory (\d+)\+(\d+) runs past the EOCD at (\d+) "
+                   r"\(Android: bad offsets, not installable\)"),
+        lambda m: f"中央目录 {m.group(1)}+{m.group(2)} 越过位于 {m.group(3)} 的目录结束记录"
+        "（Android：偏移错误，无法安装）",
+    ),
+    (re.compile(r"signing block sizes at start and end differ"), lambda m: "签名块首尾记录的大小不一致"),
+    (
+        re.compile(r"EOCD at (\d+), (\d+) bytes before the end of the file \(archive comment of (\d+) bytes; "
+                   r"APK tools never write one\)"),
+        lambda m: f"目录结束记录位于 {m.group(1)}，距文件末尾 {m.group(2)} 字节"
+        f"（含 {m.group(3)} 字节的压缩包注释；APK打包工具从不写入注释）",
+    ),
+    (
+        re.compile(r"EOCD at (\d+): ([+-]\d+) bytes after EOCD and its (\d+)-byte comment "
+                   r"\(recent Android rejects trailing bytes\)"),
+        lambda m: f"目录结束记录位于 {m.group(1)}：其后（含 {m.group(3)} 字节注释）还有 {m.group(2)} 字节"
+        "（新版Android拒绝尾随数据）",
+    ),
+    (
+        re.compile(r"(\d+) class_defs share class_data with another class"),
+        lambda m: f"{m.group(1)}个类定义与其他类共用类数据",
+    ),
+    (
+        re.compile(r"(\d+) methods share a code item with another method"),
+        lambda m: f"{m.group(1)}个方法与其他方法共用代码",
+    ),
+    (
+        re.compile(r"(field and method|proto) names too large for the file; names shortened"),
+        lambda m: ("方法原型" if m.group(1) == "proto" else "字段和方法") + "名称超出文件可容纳的大小；已截短",
+    ),
+    (re.compile(r"XML looks packed"), lambda m: "XML疑似经过加固处理"),
+    (
+        re.compile(r"local header differs from the central directory: (.+)", re.S),
+        lambda m: f"本地文件头与中央目录不一致：{m.group(1)}",
+    ),
+    (
+        re.compile(r"(\d+) bytes between the central directory and the EOCD"),
+        lambda m: f"中央目录与目录结束记录之间有 {m.group(1)} 字节",
+    ),
+    (
+        re.compile(r"EOCD declares (\d+) entries, central directory holds (\d+)"
+                   r"( \(Android reads only the declared count\))?"),
+        lambda m: f"目录结束记录声明 {m.group(1)} 个条目，中央目录有 {m.group(2)} 个"
+        + ("（Android只读取声明的数量）" if m.group(3) else ""),
+    ),
+    (
+        re.compile(r"compression method (\d+) \(Android reads it as (.+); zip tools fail\)", re.S),
+        lambda m: f"压缩方法 {m.group(1)}（Android"
+        + ("按存储读取" if m.group(2) == "stored" else "可解压则按deflate读取、否则按存储读取")
+        + "；zip工具读取失败）",
+    ),
+    (
+        re.compile(r"first chunk type 0x([0-9a-f]+), expected 0x0003"),
+        lambda m: f"首个数据块类型为 0x{m.group(1)}，应为 0x0003",
+    ),
+    (
+        re.compile(r"(\d+) string offsets point outside the string data"),
+        lambda m: f"{m.group(1)}个字符串偏移指向字符串数据之外",
+    ),
+    (
+        re.compile(r"chunk (0x[0-9a-f]+) at (\d+) has size 0"),
+        lambda m: f"位于 {m.group(2)} 的数据块 {m.group(1)} 大小为0",
+    ),
+    (
+        re.compile(r"package (.+): (\d+) resource or type names are paths \((.+)\)", re.S),
+        lambda m: f"资源包 {m.group(1)}：{m.group(2)}个资源或类型名称是路径（{m.group(3)}）",
+    ),
+    (
+        re.compile(r"element <(.+)> carries a namespace; Android ignores it", re.S),
+        lambda m: f"元素 <{m.group(1)}> 带有命名空间；Android会忽略它",
+    ),
+    (
+        re.compile(r"declares (\d+) bytes from (\d+) compressed \(ratio above (\d+)\); not inflated"),
+        lambda m: f"声明由 {m.group(2)} 字节压缩数据解压出 {m.group(1)} 字节（压缩比超过 {m.group(3)}）；未解压",
+    ),
+    (
+        re.compile(r"CRC-32 of the data ([0-9a-f]+) differs from the declared ([0-9a-f]+)"),
+        lambda m: f"数据的CRC-32为 {m.group(1)}，与声明的 {m.group(2)} 不符",
+    ),
+    (
+        re.compile(r"name appears again as record (\d+) \(first is record (\d+)\); Android refuses the archive, "
+                   r"other tools may read either copy"),
+        lambda m: f"文件名在第 {m.group(1)} 条记录再次出现（首次为第 {m.group(2)} 条）；"
+        "Android拒绝该压缩包，其他工具可能读取任一副本",
+    ),
+    (
+        re.compile(r"name (.+) escapes the extraction folder \(absolute, drive letter or '\.\.'\)", re.S),
+        lambda m: f"文件名 {m.group(1)} 会越出解压目录（绝对路径、盘符或“..”）",
+    ),
+)
+
 _KNOWN_DETAIL = re.compile(r"(.*); (\S*); similarity ([\d.]+)(; same package name)?", re.S)
 
 
@@ -553,6 +649,8 @@ def evidence_text(text: str, kind: str, lang: str) -> str:
         return phrased
     if text.startswith("a name in the code, not a string it loads: "):  # predicates.NAME_IN_CODE
         return "代码中的名称（非代码加载的字符串）：" + text.split(": ", 1)[1]
+    if kind == "tampering":
+        return _phrase(text, _TAMPER_PHRASES)
     if kind == "known-sample":
         m = _KNOWN_DETAIL.fullmatch(text)
         if m:
