@@ -521,14 +521,15 @@ _GENERATED_KINDS = frozenset(("class", "manifest", "entry", "policy-text", "perm
 keyword match) hold the app's data, which is never translated."""
 
 
-_EVIDENCE_DETAILS_ZH = {
-    "defined in the APK; no call to it seen": "在APK中定义；未见对它的调用",
-    "defined in the APK; no read of it seen": "在APK中定义；未见读取",
-}
-"""Details apkscan writes beside data of any evidence kind (an API it references)."""
-
 _ANY_KIND_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    # details apkscan writes beside data of any kind (a component's name, an entry's path)
+    # details apkscan writes beside data of any kind (an API it references, a component's
+    # name, an entry's path)
+    (re.compile(r"defined in the APK; no call to it seen"), lambda m: "在APK中定义；未见对它的调用"),
+    (re.compile(r"defined in the APK; no read of it seen"), lambda m: "在APK中定义；未见读取"),
+    (  # predicates.NAME_IN_CODE
+        re.compile(r"a name in the code, not a string it loads: (.*)", re.S),
+        lambda m: "代码中的名称（非代码加载的字符串）：" + m.group(1),
+    ),
     (re.compile(r"(\d+) of (\d+) components have no code in the APK's dex files"),
      lambda m: f"{m.group(2)}个组件中有{m.group(1)}个在APK的dex文件中没有代码"),
     (re.compile(r"(\d+) bytes of no known format; deflate keeps (\d+)% of it \(high entropy: encrypted\)"),
@@ -633,7 +634,21 @@ _TAMPER_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], .
     ),
 )
 
-_KNOWN_DETAIL = re.compile(r"(.*); (\S*); similarity ([\d.]+)(; same package name)?", re.S)
+_KNOWN_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(r"(.*); (\S*); similarity ([\d.]+)(; same package name)?", re.S),
+        lambda m: f"{m.group(1)}；{m.group(2)}；相似度 {m.group(3)}" + ("；包名相同" if m.group(4) else ""),
+    ),
+)
+
+
+_KIND_PHRASES: dict[str, tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]] = {
+    "tampering": _TAMPER_PHRASES,
+    "known-sample": _KNOWN_PHRASES,
+    **dict.fromkeys(_GENERATED_KINDS, _EVIDENCE_PHRASES),
+}
+"""Evidence kind -> the phrases apkscan writes in its value or detail (other kinds hold
+only the app's data)."""
 
 
 def evidence_text(text: str, kind: str, lang: str) -> str:
@@ -642,23 +657,8 @@ def evidence_text(text: str, kind: str, lang: str) -> str:
     the data itself (an API, a string, a file name, a library label) is never translated."""
     if lang != "zh" or not text:
         return text
-    if text in _EVIDENCE_DETAILS_ZH:
-        return _EVIDENCE_DETAILS_ZH[text]
     phrased = _phrase(text, _ANY_KIND_PHRASES)
-    if phrased != text:
-        return phrased
-    if text.startswith("a name in the code, not a string it loads: "):  # predicates.NAME_IN_CODE
-        return "代码中的名称（非代码加载的字符串）：" + text.split(": ", 1)[1]
-    if kind == "tampering":
-        return _phrase(text, _TAMPER_PHRASES)
-    if kind == "known-sample":
-        m = _KNOWN_DETAIL.fullmatch(text)
-        if m:
-            return f"{m.group(1)}；{m.group(2)}；相似度 {m.group(3)}" + ("；包名相同" if m.group(4) else "")
-        return text
-    if kind not in _GENERATED_KINDS:
-        return text
-    return _phrase(text, _EVIDENCE_PHRASES)
+    return phrased if phrased != text else _phrase(text, _KIND_PHRASES.get(kind, ()))
 
 
 __all__ = [

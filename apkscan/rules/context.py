@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate, compress, repeat
 from operator import not_
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import re2
 import yara
@@ -25,6 +25,8 @@ from apkscan.facts import FRAMEWORK_CLASSES, ApkFacts, Dex
 from apkscan.model import Evidence
 from apkscan.runtime import expired, yara_timeout
 from apkscan.sdk import UNIDENTIFIED_PREFIX, SdkMatcher, dotted_classes, smali_to_dotted
+
+T = TypeVar("T")
 
 ANDROID_PERMISSION = "android.permission."
 
@@ -94,11 +96,8 @@ class Context:
         self.lowered_limits: frozenset[str] = frozenset()
         """Limits set below their defaults for this scan (engine.Options.lowered_limits)."""
         self._keyword_at: dict[tuple[str, str], int] = {}  # (where, form) -> string index
-        self._sorted_names: dict[tuple[int, str], SortedNames] = {}
-        self._edge_maps: dict[tuple[int, str], tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]] = {}
+        self._per_dex: dict[tuple[int, str], Any] = {}  # (id of a dex, what) -> an index of it
         self._owners: dict[tuple[int, str], str] = {}
-        self._defined_sets: dict[tuple[int, str], frozenset[str]] = {}
-        self._joined_tables: dict[tuple[int, str], str] = {}
 
     # -- manifest -------------------------------------------------------------
     @cached_property
@@ -152,29 +151,33 @@ class Context:
                 out[methods[callee]].append((methods[caller], dex.path))
         return out
 
-    def _sorted(self, dex: Dex, table: str) -> SortedNames:
-        """The sorted ``table`` ("methods", "fields" or "strings") of one dex. Keyed by the
-        dex itself, not its path: a hostile archive can hold two entries of one name."""
-        key = (id(dex), table)
-        hit = self._sorted_names.get(key)
+    def _of_dex(self, dex: Dex, what: str, make: Callable[[], T]) -> T:
+        """``make()``, an index of one dex, built on first use. Keyed by the dex itself,
+        not its path: a hostile archive can hold two entries of one name."""
+        key = (id(dex), what)
+        hit = self._per_dex.get(key)
         if hit is None:
-            hit = self._sorted_names[key] = SortedNames(getattr(dex, table))
-        return hit
+            hit = self._per_dex[key] = make()
+        return cast(T, hit)
+
+    def _sorted(self, dex: Dex, table: str) -> SortedNames:
+        """The sorted ``table`` ("methods", "fields" or "strings") of one dex."""
+        return self._of_dex(dex, "sorted " + table, lambda: SortedNames(getattr(dex, table)))
 
     def _edges(self, dex: Dex) -> tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]:
         """(callees by caller, callers by callee, method index by name) of one dex, built
         on first use. Only rules that first bound the app's size ask for them."""
-        key = (id(dex), "edges")
-        hit = self._edge_maps.get(key)
-        if hit is None:
+
+        def build() -> tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]:
             down: dict[int, list[int]] = defaultdict(list)
             up: dict[int, list[int]] = defaultdict(list)
             flat = dex.calls.flat
             for caller, callee in zip(flat[0::2], flat[1::2], strict=True):
                 down[caller].append(callee)
                 up[callee].append(caller)
-            hit = self._edge_maps[key] = (down, up, {m: i for i, m in enumerate(dex.methods)})
-        return hit
+            return down, up, {m: i for i, m in enumerate(dex.methods)}
+
+        return self._of_dex(dex, "edges", build)
 
     def near(self, dex_path: str, method: str, wanted: Callable[[str], bool]) -> str | None:
         """A method next to ``method`` in the call graph of its dex for which ``wanted`` is
@@ -299,13 +302,16 @@ class Context:
         no method loads it, (class, "") of the class the string names itself in
         (:meth:`string_owner`); else ("", "")."""
         loaded = self.string_loader(dex_path, text)
-        if loaded[0]:
-            return loaded
-        owner = ""
+        return loaded if loaded[0] else (self.owner_in(dex_path, text), "")
+
+    def owner_in(self, dex_path: str, text: str) -> str:
+        """:meth:`string_owner` in the first dex of that path that names one, or ""."""
         for dex in self.facts.dex:
-            if dex.path == dex_path and not owner:
+            if dex.path == dex_path:
                 owner = self.string_owner(dex, text)
-        return (owner, "")
+                if owner:
+                    return owner
+        return ""
 
     def string_loader(self, dex_path: str, text: str) -> tuple[str, str]:
         """(class, method) of the first method loading ``text`` in the dex of that path,
@@ -354,18 +360,10 @@ class Context:
     def _joined(self, dex: Dex, table: str) -> str:
         """A dex's method or field table as one string, a ref a line: a member's name is
         found in it by one C-level search, not a Python loop over every ref."""
-        key = (id(dex), table)
-        hit = self._joined_tables.get(key)
-        if hit is None:
-            hit = self._joined_tables[key] = "\n".join(getattr(dex, table))
-        return hit
+        return self._of_dex(dex, "joined " + table, lambda: "\n".join(getattr(dex, table)))
 
     def _defined(self, dex: Dex) -> frozenset[str]:
-        key = (id(dex), "defined")
-        hit = self._defined_sets.get(key)
-        if hit is None:
-            hit = self._defined_sets[key] = frozenset(dex.classes)
-        return hit
+        return self._of_dex(dex, "defined", lambda: frozenset(dex.classes))
 
     @cached_property
     def text_sources(self) -> dict[str, TextList]:
@@ -460,7 +458,7 @@ class Context:
         # own until shown otherwise).
         unplaced: tuple[str, str, str] | None = None
         for k, (source, text) in enumerate(unloaded):
-            owner = self.string_user(source, text)[0] if where == "dex" and k < OWNER_TRIES else ""
+            owner = self.owner_in(source, text) if where == "dex" and k < OWNER_TRIES else ""
             if owner and not self.is_known_sdk(self.matcher.sdk_of(owner)):
                 return source, text, f"{owner}|"
             if not owner and unplaced is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -566,18 +566,29 @@ def _api(value: Any, env: CompileEnv) -> Pred:
             if ctx.excluded(e.sdk, app_only):
                 continue  # AndroidX wrappers show a capability, not a use
             ev.append(e)
-        # a method nothing calls, defined in the APK, adds nothing beside a call to another
-        # overload of it (a bundled library declares every overload)
-        overloads = {c.split("(", 1)[0] for c in called}
-        for m, d in ctx.refs_matching(prefixes):
-            if m not in called:
-                e = ctx.ref_evidence(m, d)
-                if e.class_name and (ctx.excluded(e.sdk, app_only) or m.split("(", 1)[0] in overloads):
-                    continue
-                ev.append(e)
+        ev += _uncalled(ctx, ctx.refs_matching(prefixes), called, app_only, overloads=True)
         return _cap(ev) or None
 
     return run
+
+
+def _uncalled(
+    ctx: Context, refs: Iterable[tuple[str, str]], called: set[str], app_only: bool, overloads: bool = False
+) -> list[Evidence]:
+    """``api-ref`` evidence of the (method ref, dex) that are not in ``called``
+    (:meth:`Context.ref_evidence`). A method the APK defines is left out when its class is
+    code the rule does not count, and with ``overloads`` when another overload of it was
+    called: a bundled library declares every overload, and the call already shows the use."""
+    called_names = {c.split("(", 1)[0] for c in called} if overloads else set()
+    out: list[Evidence] = []
+    for m, d in refs:
+        if m in called:
+            continue
+        e = ctx.ref_evidence(m, d)
+        if e.class_name and (ctx.excluded(e.sdk, app_only) or m.split("(", 1)[0] in called_names):
+            continue
+        out.append(e)
+    return out
 
 
 @predicate("field")
@@ -1280,12 +1291,7 @@ def _method_named(value: Any, env: CompileEnv) -> Pred:
             for i in wanted:
                 if i not in called:
                     refs.setdefault(methods[i], dex.path)
-        shown = {e.value for e in ev}
-        for m, d in refs.items():
-            if m not in shown:
-                e = ctx.ref_evidence(m, d)
-                if not (e.class_name and ctx.excluded(e.sdk, app_only)):
-                    ev.append(e)
+        ev += _uncalled(ctx, refs.items(), {e.value for e in ev}, app_only)
         return _cap(ev) or None
 
     return run
