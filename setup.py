@@ -3,7 +3,8 @@
 ``apkscan.extract._dexfast`` speeds up the dex reader about eightfold, and
 ``apkscan.extract._textfast`` builds the text blob the keyword rules search, and
 ``apkscan._simfast`` makes the per-method passes of the code sketch (apkscan.similarity), and
-``apkscan.extract._zipfast`` probes unread archive entries for zip bombs without the GIL. All are
+``apkscan.extract._zipfast`` probes unread archive entries for zip bombs without the GIL, and
+``apkscan.extract._tlshfast`` computes the TLSH digests of similarity matching without it. All are
 optional: without a C compiler (or Python headers) their build fails with a warning, the
 install goes on, and :mod:`apkscan.extract.dex` and :mod:`apkscan.rules.context` use
 their pure-Python code.
@@ -26,6 +27,11 @@ setup(
         Extension(
             "apkscan._simfast",
             ["apkscan/_simfast.c"],
+            optional=True,
+        ),
+        Extension(
+            "apkscan.extract._tlshfast",
+            ["apkscan/extract/_tlshfast.c"],
             optional=True,
         ),
         Extension(

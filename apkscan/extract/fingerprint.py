@@ -2,25 +2,36 @@
 
 TLSH (Trend Micro Locality Sensitive Hash, ``py-tlsh``) summarises the distribution of
 byte trigrams; two digests are compared by a distance (0 identical, under ~50 close, over
-~150 unrelated). It costs about 6 ms per MiB here and holds the GIL, so entries over
-:data:`SAMPLE_THRESHOLD` are hashed from :data:`WINDOWS` evenly spaced windows that
-together make :data:`SAMPLE_BYTES`: the trigram distribution of evenly spaced samples
-estimates that of the whole entry, and the cost per entry stays bounded (a 13-dex, 44 MB
-app pays about 50 ms). Without ``py-tlsh`` installed nothing is hashed (the MinHash
-sketches of :mod:`apkscan.similarity` still work).
+~150 unrelated). It costs about 7 ms per MiB, so entries over :data:`SAMPLE_THRESHOLD`
+are hashed from :data:`WINDOWS` evenly spaced windows that together make
+:data:`SAMPLE_BYTES`: the trigram distribution of evenly spaced samples estimates that of
+the whole entry, and the cost per entry stays bounded (a 13-dex, 44 MB app hashes 4 MB,
+about 35 ms). py-tlsh holds the GIL while it hashes; the C extension ``_tlshfast``
+computes the same digests without it, on the extractor's helper threads (:class:`FuzzyHashes`
+with a pool), so the main thread only cuts the samples. Without ``py-tlsh`` installed
+nothing is hashed (the MinHash sketches of :mod:`apkscan.similarity` still work).
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+from concurrent.futures import Executor, Future
 from typing import Any
+
+from apkscan.runtime import native_allowed
 
 tlsh: Any
 try:
     tlsh = importlib.import_module("tlsh")  # py-tlsh ships no type information
 except ImportError:  # pragma: no cover - py-tlsh is a declared dependency
     tlsh = None
+try:
+    from apkscan.extract import _tlshfast as _native  # the same digests, without the GIL
+except ImportError:  # pragma: no cover - the optional C extension was not built
+    _native = None  # type: ignore[assignment]
+if not native_allowed():
+    _native = None  # type: ignore[assignment]
 
 SAMPLE_THRESHOLD = 1 << 20
 SAMPLE_BYTES = 256 << 10
@@ -43,13 +54,23 @@ def sample(data: bytes | memoryview) -> bytes:
     return b"".join(bytes(data[i * step : i * step + width]) for i in range(WINDOWS))
 
 
-def fuzzy_hash(data: bytes | memoryview) -> str:
-    """The TLSH digest (``T1`` + 70 hex digits) of ``data``, ``""`` when TLSH is not
-    installed or the data is too short or too uniform to hash (under 50 bytes)."""
+def digest(data: bytes) -> str:
+    """The TLSH digest (``T1`` + 70 hex digits) of all of ``data``, ``""`` when TLSH is not
+    installed or the data is too short or too uniform to hash (under 50 bytes). By the C
+    extension when it is built (without the GIL), else by py-tlsh: the same digest."""
     if tlsh is None or len(data) < 50:
         return ""
-    digest = str(tlsh.hash(sample(data)))
-    return "" if digest.startswith("TNULL") else digest
+    if _native is not None:
+        return str(_native.tlsh(data))
+    out = str(tlsh.hash(data))
+    return "" if out.startswith("TNULL") else out
+
+
+def fuzzy_hash(data: bytes | memoryview) -> str:
+    """The digest of ``data`` (of its :func:`sample` when large)."""
+    if tlsh is None or len(data) < 50:
+        return ""
+    return digest(sample(data))
 
 
 def distance(a: str, b: str) -> int:
@@ -82,21 +103,27 @@ def is_web_asset(name: str) -> bool:
 
 
 class FuzzyHashes:
-    """Collects (component, digest) pairs while the extractor holds each part's bytes."""
+    """Collects (component, digest) pairs while the extractor holds each part's bytes.
 
-    def __init__(self, enabled: bool = True) -> None:
+    With a ``pool`` (and the C extension) the digests are computed on its threads: the
+    caller cuts the :func:`sample` (at most :data:`SAMPLE_THRESHOLD` bytes, so a queued
+    job never holds a whole dex) and :meth:`result` takes the digests in the order the
+    parts were added."""
+
+    def __init__(self, enabled: bool = True, pool: Executor | None = None) -> None:
         """``enabled=False``: collect nothing (a scan with no use for similarity)."""
         self.enabled = enabled
-        self.items: list[tuple[str, str]] = []
+        self._pool = pool if _native is not None else None
+        self._jobs: list[tuple[str, Future[str] | str]] = []
         self._web: list[bytes] = []
         self._web_bytes = 0
 
     def add(self, component: str, data: bytes | memoryview) -> None:
-        if not self.enabled:
+        if not self.enabled or tlsh is None or len(data) < 50:
             return
-        digest = fuzzy_hash(data)
-        if digest:
-            self.items.append((component, digest))
+        part = sample(data)
+        job = self._pool.submit(digest, part) if self._pool is not None else digest(part)
+        self._jobs.append((component, job))
 
     def add_web(self, name: str, text: str) -> None:
         """One web asset's text; all of them are hashed together by :meth:`result`.
@@ -111,4 +138,9 @@ class FuzzyHashes:
         if self._web:
             self.add("web", b"\n".join(self._web))
             self._web = []
-        return tuple(self.items)
+        out = []
+        for component, job in self._jobs:
+            value = job if isinstance(job, str) else job.result()
+            if value:
+                out.append((component, value))
+        return tuple(out)
