@@ -222,19 +222,20 @@ class KnownLibrary:
                 self._samples = {}
                 for s in self.samples():
                     self._samples[s.id] = s
-                    index.add(s.id, s.fingerprint, s.package)
+                    index.add(s.id, s.fingerprint, s.package, s.signers)
                 self._index = index
             return self._index
 
     def match(
-        self, fp: Fingerprint, sha256: str = "", threshold: float = similarity.THRESHOLD, package: str = ""
+        self, fp: Fingerprint, sha256: str = "", threshold: float = similarity.THRESHOLD, package: str = "",
+        signers: tuple[str, ...] = (),
     ) -> list[Match]:
-        """Samples similar to ``fp``, and samples of the app's own ``package`` name at any
-        score (:meth:`similarity.LshIndex.query`); the app itself, by SHA-256, is skipped.
-        Best first."""
+        """Samples similar to ``fp``, and samples of the app's own ``package`` name or
+        signed with one of its ``signers`` at any score (:meth:`similarity.LshIndex.query`);
+        the app itself, by SHA-256, is skipped. Best first."""
         index = self.index()
         out = []
-        for key, score, comps in index.query(fp, threshold, contained=True, package=package):
+        for key, score, comps in index.query(fp, threshold, contained=True, package=package, signers=signers):
             sample = self._samples[key]
             if sample.sha256 != sha256:
                 out.append(Match(sample, score, comps))
@@ -242,11 +243,12 @@ class KnownLibrary:
 
     def findings(self, facts: ApkFacts) -> list[Finding]:
         """One finding per matched family (:func:`finding`)."""
-        matches = self.match(facts.fingerprint, facts.sha256, package=facts.manifest.package)
+        signers = signers_of(facts)
+        matches = self.match(facts.fingerprint, facts.sha256, package=facts.manifest.package, signers=signers)
         by_family: dict[tuple[str, str], list[Match]] = {}
         for m in matches:
             by_family.setdefault((m.sample.category, m.sample.family), []).append(m)
-        return [finding(ms, signers_of(facts)) for ms in by_family.values()]
+        return [finding(ms, signers) for ms in by_family.values()]
 
 
 COLUMNS = "id, sha256, package, label, category, added, fingerprint, signers"
@@ -288,6 +290,7 @@ COMPONENTS = {
     "dex": ("dex files", "dex文件"),
     similarity.CONTAINS: ("its core code held", "包含其核心代码"),
     similarity.PACKAGE: ("package name", "包名"),
+    similarity.SIGNER: ("signing certificate", "签名证书"),
 }
 """How a look-up's components read in a finding (``keys`` are resource names, not signing keys)."""
 
@@ -327,35 +330,57 @@ def _signer_note(sample: Sample, app_signers: tuple[str, ...]) -> tuple[str, str
 def finding(matches: list[Match], app_signers: tuple[str, ...] = ()) -> Finding:
     """"Similar to N known samples of family X": the closest sample, the similarity per
     component, and whether the app is signed with the sample's key. When no sample of the
-    family is similar and the app only declares their package name
-    (:data:`similarity.PACKAGE`), it says so: a build that moved far from the samples, or
-    an app that took their name. Its severity follows the low score (at most ``medium``
-    for an illegal-app family: it corroborates but never decides a verdict alone), unless
-    the app is also signed with the sample's own key (not a debug or test key): then
-    ``high`` for an illegal-app family (a human confirms)."""
+    family is similar and only a link brought them (:meth:`similarity.LshIndex.query`),
+    it says which: the app declares their package name (:data:`similarity.PACKAGE`: a
+    build that moved far from the samples, or an app that took their name), or carries
+    one of their signing certificates (:data:`similarity.SIGNER`: the same key holder
+    built it). A package name alone is at most ``medium`` for an illegal-app family (it
+    corroborates but never decides a verdict alone); the sample's own key (not a debug or
+    test key) makes it ``high`` (a human confirms)."""
     best = matches[0]
     s = best.sample
     n = len(matches)
     comps, comps_zh = _components(best.components, False), _components(best.components, True)
     confidence = "high" if best.score >= STRONG else "medium" if best.score >= MEDIUM else "low"
     samples = "sample" if n == 1 else "samples"
-    by_name = best.score < similarity.THRESHOLD  # only the package name (query's rule) brought it
+    by_link = best.score < similarity.THRESHOLD  # only a package name or a certificate (query's rule) brought it
     signer, signer_zh, same_key = _signer_note(s, app_signers)
     evidence = tuple(
         Evidence(
             kind="known-sample",
             value=m.sample.sha256,
             detail=f"{m.sample.label}; {m.sample.package}; similarity {m.score:.2f}"
-            + ("; same package name" if similarity.PACKAGE in m.components else ""),
+            + ("; same package name" if similarity.PACKAGE in m.components else "")
+            + ("; same signing certificate" if similarity.SIGNER in m.components else ""),
         )
         for m in matches[:10]
     )
     zh_cat = CATEGORY_ZH.get(s.category, s.category)
     severity = severity_for(s.category, best.score)
-    if by_name:
-        if same_key:
-            severity = Severity.HIGH if s.category in ILLEGAL else Severity.MEDIUM
-            confidence = "medium"
+    by_name = any(similarity.PACKAGE in m.components for m in matches)
+    if by_link and same_key:
+        severity = Severity.HIGH if s.category in ILLEGAL else Severity.MEDIUM
+        confidence = "medium"
+    if by_link and not by_name:
+        title = f"Same signing certificate as {n} known {samples} of {s.family}"
+        title_zh = f"与已知{zh_cat}样本家族 {s.family} 的 {n} 个样本签名证书相同"
+        description = (
+            f"The app is signed with the certificate {s.signers[0][:16]}... of {n} {samples} in the local "
+            f"known-sample library labelled {s.label!r}, but its fingerprint is little like theirs: closest "
+            f"{s.package or '?'} ({s.sha256[:16]}), similarity {best.score:.2f} ({comps}). Only the holder of "
+            "a key signs with it: the same developer or operator built both, as another app of theirs or a "
+            "build that a rewrite, packer or obfuscator moved far from the sample. (A certificate an app "
+            "generator's cloud build gives every customer links unrelated apps the same way: compare the "
+            "certificate's subject.)"
+        )
+        description_zh = (
+            f"本应用使用的签名证书 {s.signers[0][:16]}... 与本地已知样本库中标记为“{s.label}”的 {n} 个样本相同，"
+            f"但指纹相似度低：最接近的样本 {s.package or '?'}（{s.sha256[:16]}），相似度 {best.score:.2f}"
+            f"（{comps_zh}）。只有密钥持有者能用该密钥签名：二者出自同一开发者或经营者，可能是其另一款应用，"
+            "也可能是经重写、加固或混淆后与样本差异较大的版本。（应用生成平台的云打包若为所有用户使用同一证书，"
+            "也会把无关应用关联起来：请核对证书主体。）"
+        )
+    elif by_link:
         title = f"Same package name as {n} known {samples} of {s.family}"
         title_zh = f"与已知{zh_cat}样本家族 {s.family} 的 {n} 个样本包名相同"
         description = (

@@ -588,6 +588,12 @@ CONTAINS = "contains"
 PACKAGE = "package"
 """The component a known-sample look-up adds (1.0) when the app declares the sample's
 package name (:func:`same_app`), whatever its score."""
+SIGNER = "signer"
+"""The component a known-sample look-up adds (1.0) when the app carries one of the
+sample's signing certificates (neither a debug certificate nor a public test key: the
+caller leaves those out), whatever its score. Only the key's holder signs with it, so
+the two come from one developer or operator; a build that a packer or a rewrite moved
+far from the sample keeps its key unless it is re-signed."""
 
 PLACEHOLDER_PACKAGES = ("com.example.", "com.mycompany.", "com.company.", "org.example.", "com.test.", "com.demo.")
 """Prefixes of the package names IDEs and tutorials give by default: unrelated apps share them."""
@@ -646,9 +652,10 @@ class LshIndex:
         self.buckets: dict[int, Any] = {}
         """Band key -> the key of the one app in that bucket, or a list when several are."""
         self.items: dict[Any, Fingerprint] = {}
-        self.packages: dict[str, set[Any]] = {}
-        """Package name -> the keys of the apps added with it (see :meth:`query`)."""
-        self._package_of: dict[Any, str] = {}
+        self.links: dict[tuple[str, str], set[Any]] = {}
+        """(:data:`PACKAGE` or :data:`SIGNER`, value) -> the keys of the apps added with
+        that package name or signing certificate (see :meth:`query`)."""
+        self._links_of: dict[Any, tuple[tuple[str, str], ...]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -682,11 +689,19 @@ class LshIndex:
         yield from self.keys_of(fp)
         yield from self.core_keys(fp, CORE_INDEXED)
 
-    def add(self, key: Any, fp: Fingerprint, package: str = "") -> None:
+    def add(self, key: Any, fp: Fingerprint, package: str = "", signers: Iterable[str] = ()) -> None:
+        """Index ``fp`` under ``key``; ``package`` and ``signers`` (SHA-256 of the signing
+        certificates, debug and public test keys left out) are what :meth:`query` links
+        by. A key added again replaces its earlier entry."""
+        self.remove(key)
         self.items[key] = fp
-        if package:
-            self.packages.setdefault(package, set()).add(key)
-            self._package_of[key] = package
+        links = tuple(dict.fromkeys(
+            [*(((PACKAGE, package),) if app_package(package) else ()), *((SIGNER, x) for x in signers if x)]
+        ))
+        for link in links:
+            self.links.setdefault(link, set()).add(key)
+        if links:
+            self._links_of[key] = links
         buckets = self.buckets
         for k in self._keys_added(fp):
             held = buckets.get(k, _EMPTY)
@@ -701,12 +716,12 @@ class LshIndex:
         fp = self.items.pop(key, None)
         if fp is None:
             return
-        package = self._package_of.pop(key, "")
-        keys = self.packages.get(package)
-        if keys is not None:
-            keys.discard(key)
-            if not keys:
-                del self.packages[package]
+        for link in self._links_of.pop(key, ()):
+            keys = self.links.get(link)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self.links[link]
         for k in set(self._keys_added(fp)):
             held = self.buckets.get(k, _EMPTY)
             if type(held) is list:
@@ -732,26 +747,31 @@ class LshIndex:
         return out
 
     def query(
-        self, fp: Fingerprint, threshold: float = THRESHOLD, contained: bool = False, package: str = ""
+        self, fp: Fingerprint, threshold: float = THRESHOLD, contained: bool = False, package: str = "",
+        signers: Iterable[str] = (),
     ) -> list[tuple[Any, float, dict[str, float]]]:
         """(key, score, components) of the indexed apps at or above ``threshold``, best
         first: by :func:`similarity`, or with ``contained`` by :func:`lookup` (the
         known-sample look-up: ``fp`` resembles the indexed app or holds its core).
 
-        ``package``: the app's package name. Indexed apps added with the same one
-        (:func:`same_app`) are returned too, at their own score even below ``threshold``,
-        with the component :data:`PACKAGE`: a build that moved far from the sample (a
-        rewrite, a new obfuscator) still declares its name."""
+        ``package``: the app's package name; ``signers``: its signing certificates (debug
+        and public test keys left out). Indexed apps added with the same package name
+        (:func:`same_app`) or one of the same certificates are returned too, at their own
+        score even below ``threshold``, with the component :data:`PACKAGE` or
+        :data:`SIGNER`: a build that moved far from the sample (a rewrite, a new
+        obfuscator) still declares its name and is still signed with its key."""
         hits: dict[Any, tuple[float, dict[str, float]]] = {}
         measure = lookup if contained else similarity
         for key in self.candidates(fp, contained):
             s, comps = measure(fp, self.items[key])
             if s >= threshold:
                 hits[key] = (s, comps)
-        for key in sorted(self.packages.get(package, ()), key=str) if app_package(package) else ():
-            if key not in hits:
-                hits[key] = measure(fp, self.items[key])
-            hits[key][1][PACKAGE] = 1.0
+        asked = [*(((PACKAGE, package),) if app_package(package) else ()), *((SIGNER, x) for x in signers if x)]
+        for link in asked:
+            for key in sorted(self.links.get(link, ()), key=str):
+                if key not in hits:
+                    hits[key] = measure(fp, self.items[key])
+                hits[key][1][link[0]] = 1.0
         return sorted(((k, s, c) for k, (s, c) in hits.items()), key=lambda h: (-h[1], str(h[0])))
 
 

@@ -204,7 +204,7 @@ def main() -> None:
             continue
         half = (len(members) + 1) // 2
         for n in members[:half]:
-            index.add(n, fps[n], packages[n])
+            index.add(n, fps[n], packages[n], SIGNERS[n])
         held_out += members[half:]
     lib_families = {family[k] for k in index.items}
     matched = 0
@@ -212,26 +212,39 @@ def main() -> None:
         f"\nknown-sample library of {len(index)} samples from {len(lib_families)} families; "
         f"held out {len(held_out)}:"
     )
-    by_name = 0
+    by_name = by_signer = 0
+
+    def look(n: str) -> list[tuple[str, float, dict[str, float]]]:
+        return index.query(every[n], args.threshold, contained=True, package=packages[n], signers=SIGNERS.get(n, ()))
+
+    every = {**fps, **corpus}
     for n in held_out:
-        hits = index.query(fps[n], args.threshold, contained=True, package=packages[n])
+        hits = look(n)
         right = [h for h in hits if family[h[0]] == family[n]]
         matched += bool(right)
-        only_name = bool(right) and all(h[1] < args.threshold for h in right)
-        by_name += only_name
+        only_link = bool(right) and all(h[1] < args.threshold for h in right)
+        named = only_link and any(similarity.PACKAGE in h[2] for h in right)
+        by_name += named
+        by_signer += only_link and not named
         best = f"{hits[0][1]:.2f} {hits[0][0]}" if hits else "no match"
-        how = ", by its package name only" if only_name else ""
+        how = ", by its package name only" if named else ", by its signing certificate only" if only_link else ""
         print(f"  {'matched' if right else 'MISSED '}  {n}  (best: {best}{how})")
     ordinary = [n for n in names if label[n] == "benign" and family[n] not in lib_families] + cnames
-    every = {**fps, **corpus}
-    false = [n for n in ordinary if index.query(every[n], args.threshold, contained=True, package=packages[n])]
+    found = {n: look(n) for n in ordinary}
+    false = [n for n in ordinary if any(h[1] >= args.threshold or similarity.PACKAGE in h[2] for h in found[n])]
+    keyed = [n for n in ordinary if found[n] and n not in false]
     print(
-        f"held-out samples matched: {matched}/{len(held_out)} ({matched - by_name} by similarity, {by_name} by "
-        f"their package name alone); ordinary apps matched (false matches): "
-        f"{len(false)}/{len(ordinary)} = {len(false) / max(1, len(ordinary)):.1%}"
+        f"held-out samples matched: {matched}/{len(held_out)} ({matched - by_name - by_signer} by similarity, "
+        f"{by_name} by their package name alone, {by_signer} by their signing certificate alone); ordinary apps "
+        f"matched (false matches) by similarity or package name: {len(false)}/{len(ordinary)} = "
+        f"{len(false) / max(1, len(ordinary)):.1%}; by a library sample's signing certificate alone (the same "
+        f"developer, another product): {len(keyed)}/{len(ordinary)}"
     )
+    for n in keyed:
+        h = found[n][0]
+        print(f"  same certificate: {n} ({family[n] if n in family else packages[n]}) ~ {h[0]} {h[1]:.2f}")
     for n in false:
-        h = index.query(every[n], args.threshold, contained=True, package=packages[n])[0]
+        h = found[n][0]
         print(f"  false match: {n} ~ {h[0]} {h[1]:.2f} {h[2]}")
 
     # containment on its own, every app (benchmark and corpus) as a library sample: which apps hold its core?

@@ -54,10 +54,48 @@ def test_a_rebuild_of_a_known_sample_is_a_finding(library, ruleset) -> None:  # 
     assert result.verdict == "reject"
 
 
-def test_unrelated_apps_and_the_sample_itself_do_not_match(library, ruleset) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture()
+def unsigned_library(tmp_path, sample_results):  # type: ignore[no-untyped-def]
+    """The sample without its signer (as one added before signers were kept): every sample
+    is signed with the project's one key, which would link them all (see
+    test_an_app_signed_with_a_known_sample_s_key_is_told)."""
+    import dataclasses
+
+    facts = sample_results["pii_collector"].facts
+    lib = KnownLibrary(tmp_path / "unsigned.sqlite")
+    lib.add(dataclasses.replace(facts, signing=dataclasses.replace(facts.signing, certificates=())), "PiiKit / malware")
+    return lib
+
+
+def test_unrelated_apps_and_the_sample_itself_do_not_match(unsigned_library, library, ruleset) -> None:  # type: ignore[no-untyped-def]
     for name in ("clean", "fraud_loan", "tracker", "pii_collector"):
-        result = api.scan(SAMPLES / f"{name}.apk", ruleset, Options(known=library))
+        result = api.scan(SAMPLES / f"{name}.apk", ruleset, Options(known=unsigned_library))
         assert not [f for f in result.findings if f.rule_id.startswith("KNOWN-")], name
+    # the sample is not its own match, not even through its own key
+    result = api.scan(SAMPLES / "pii_collector.apk", ruleset, Options(known=library))
+    assert not [f for f in result.findings if f.rule_id.startswith("KNOWN-")]
+
+
+def test_an_app_signed_with_a_known_sample_s_key_is_told(library, unsigned_library, ruleset) -> None:  # type: ignore[no-untyped-def]
+    """An app unlike every known sample but signed with one's certificate (here: every
+    sample is signed with the project's key) is reported as such, ``high`` for an
+    illegal-app family: only the key's holder signs with it, so a human confirms."""
+    from apkscan.known import signers_of
+    from apkscan.report.i18n import evidence_text
+
+    plain = api.scan(SAMPLES / "clean.apk", ruleset, Options(known=unsigned_library))
+    result = api.scan(SAMPLES / "clean.apk", ruleset, Options(known=library))
+    known = [f for f in result.findings if f.rule_id.startswith("KNOWN-")]
+    assert len(known) == 1
+    f = known[0]
+    key = signers_of(result.facts)[0]
+    assert f.title == "Same signing certificate as 1 known sample of PiiKit" and "签名证书相同" in f.title_zh
+    assert f.severity is Severity.HIGH and f.confidence == "medium"
+    assert key[:16] in f.description and key[:16] in f.description_zh
+    assert "signing certificate 1.00" in f.description and "签名证书 1.00" in f.description_zh
+    assert "same signing certificate" in f.evidence[0].detail and "same package name" not in f.evidence[0].detail
+    assert evidence_text(f.evidence[0].detail, "known-sample", "zh").endswith("；签名证书相同")
+    assert plain.verdict in ("pass", "fix") and result.verdict == "review"
 
 
 def test_a_build_that_declares_a_known_sample_s_package_is_told(tmp_path, sample_results, ruleset) -> None:  # type: ignore[no-untyped-def]

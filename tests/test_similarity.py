@@ -134,6 +134,27 @@ def test_lsh_index_finds_what_brute_force_finds(fps) -> None:  # type: ignore[no
     assert len(lsh) >= len(brute) // 2  # banding is probabilistic: most, not all (docs/families.md)
 
 
+def test_lsh_index_links_by_package_and_signer_at_any_score(fps) -> None:  # type: ignore[no-untyped-def]
+    """An indexed app of the asked package name or signing certificate is returned below
+    the threshold, with that component; removing or re-adding it leaves no stale link."""
+    index = similarity.LshIndex()
+    index.add("kit", fps["pii_collector"], "org.kit.app", ["AA" * 32, "BB" * 32])
+    index.add("demo", fps["tracker"], "com.example.demo", ["CC" * 32])  # a placeholder name links nothing
+    clean = fps["clean"]
+    assert index.query(clean) == []
+    ((key, score, comps),) = index.query(clean, signers=["BB" * 32])
+    assert key == "kit" and score < similarity.THRESHOLD and comps[similarity.SIGNER] == 1.0
+    assert similarity.PACKAGE not in comps
+    ((key, _, comps),) = index.query(clean, package="org.kit.app", signers=["AA" * 32])
+    assert comps[similarity.PACKAGE] == comps[similarity.SIGNER] == 1.0
+    assert index.query(clean, package="com.example.demo") == []
+    assert [k for k, *_ in index.query(clean, signers=["CC" * 32])] == ["demo"]
+    index.add("kit", fps["pii_collector"], "org.kit.app")  # re-added without its signers
+    assert index.query(clean, signers=["AA" * 32]) == [] and len(index) == 2
+    index.remove("kit")
+    assert index.query(clean, package="org.kit.app") == [] and ("package", "org.kit.app") not in index.links
+
+
 def test_a_renamed_kit_keeps_its_sketch(fps) -> None:  # type: ignore[no-untyped-def]
     fp = fps["fraud_loan"]
     resigned = replace(fp, fuzzy=tuple((c, d) for c, d in fp.fuzzy if c != "manifest"))

@@ -636,8 +636,9 @@ _TAMPER_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], .
 
 _KNOWN_PHRASES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
-        re.compile(r"(.*); (\S*); similarity ([\d.]+)(; same package name)?", re.S),
-        lambda m: f"{m.group(1)}；{m.group(2)}；相似度 {m.group(3)}" + ("；包名相同" if m.group(4) else ""),
+        re.compile(r"(.*); (\S*); similarity ([\d.]+)(; same package name)?(; same signing certificate)?", re.S),
+        lambda m: f"{m.group(1)}；{m.group(2)}；相似度 {m.group(3)}" + ("；包名相同" if m.group(4) else "")
+        + ("；签名证书相同" if m.group(5) else ""),
     ),
 )
 
