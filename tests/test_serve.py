@@ -78,7 +78,18 @@ def test_every_sample_uploaded_gets_its_verdict(server: Server, expected: dict[s
     assert expected["fraud_loan.apk"] == "reject" and expected["clean.apk"] == "pass"
 
 
+def _uploaded(server: Server, *names: str) -> None:
+    """The samples are in the server's store, whichever tests ran before (xdist spreads
+    them), and the store is written (search lists what is stored)."""
+    for name in names:
+        code, body = upload(server, server.token, (SAMPLES / name).read_bytes(), name)
+        assert code in (200, 201, 202) and body["status"] == "done", body
+        # the verdict comes before the store is written; a report request waits for it
+        assert request(server.url + body["reports"]["json"], server.token)[0] == 200
+
+
 def test_reports_in_three_formats(server: Server) -> None:
+    _uploaded(server, "fraud_loan.apk")
     sha = hashlib.sha256((SAMPLES / "fraud_loan.apk").read_bytes()).hexdigest()
     code, status = request(f"{server.url}/api/v1/scans/{sha}", server.token)
     assert code == 200 and status["status"] == "done"
@@ -118,6 +129,7 @@ def test_multipart_upload(server: Server) -> None:
 
 
 def test_search(server: Server) -> None:
+    _uploaded(server, "fraud_loan.apk", "clean.apk")
     fraud = hashlib.sha256((SAMPLES / "fraud_loan.apk").read_bytes()).hexdigest()
     clean = hashlib.sha256((SAMPLES / "clean.apk").read_bytes()).hexdigest()
 
