@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -90,14 +91,36 @@ CREATE TABLE IF NOT EXISTS samples (
     fingerprint TEXT NOT NULL,
     signers TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS bands (
+    key INTEGER NOT NULL,
+    sample INTEGER NOT NULL,
+    PRIMARY KEY (key, sample)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS links (
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    PRIMARY KEY (kind, value, sample)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+"""``bands``: the LSH keys each sample is indexed under (:meth:`similarity.LshIndex.indexed_keys`),
+so that a look-up reads only its candidates' fingerprints, not the whole library; ``links``:
+its package name and signers (:func:`similarity.link_keys`); ``meta``: the key scheme the
+bands were computed with (:data:`similarity.KEY_SCHEME`; under another they are computed again)."""
 
 
 class KnownLibrary:
-    """The database and, once loaded, an LSH index over its samples (thread-safe reads)."""
+    """The database. A look-up reads the stored LSH bands and links of the library
+    (``bands``, ``links``), then only its candidates' fingerprints: a one-off scan against a
+    library of 100,000 samples does not load them all. When the bands cannot be used (a
+    read-only library written by an older version), it builds an in-memory index of every
+    sample instead (:meth:`index`; thread-safe reads)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """``read_only``: open the file read-only (a library on a read-only mount)."""
         self.path = path
+        self.read_only = read_only
         self._lock = threading.Lock()
         self._index: similarity.LshIndex | None = None
         self._stamp = 0
@@ -106,6 +129,8 @@ class KnownLibrary:
     def _connect(self) -> sqlite3.Connection:
         import sqlite3  # not on every scan's import path: only when a library exists
 
+        if self.read_only:
+            return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=30)
         db.executescript(SCHEMA)
@@ -114,6 +139,62 @@ class KnownLibrary:
             with contextlib.suppress(sqlite3.OperationalError):
                 db.execute("ALTER TABLE samples ADD COLUMN signers TEXT NOT NULL DEFAULT ''")
         return db
+
+    # --- the stored index ---
+
+    @staticmethod
+    def _link(db: sqlite3.Connection, sid: int, fp: Fingerprint, package: str, signers: tuple[str, ...]) -> None:
+        db.executemany("INSERT OR IGNORE INTO bands (key, sample) VALUES (?, ?)",
+                       ((k, sid) for k in similarity.LshIndex.indexed_keys(fp)))
+        db.executemany("INSERT OR IGNORE INTO links (kind, value, sample) VALUES (?, ?, ?)",
+                       ((kind, value, sid) for kind, value in similarity.link_keys(package, signers)))
+
+    @staticmethod
+    def _unlink(db: sqlite3.Connection, sample: Sample) -> None:
+        db.executemany("DELETE FROM bands WHERE key = ? AND sample = ?",
+                       ((k, sample.id) for k in similarity.LshIndex.indexed_keys(sample.fingerprint)))
+        db.execute("DELETE FROM links WHERE sample = ?", (sample.id,))
+
+    def _bands_ready(self, db: sqlite3.Connection) -> bool:
+        """Whether ``bands`` and ``links`` hold every sample under the current key scheme;
+        when they do not (a library written before they existed, or under another scheme),
+        they are computed again here, unless the library is read-only."""
+        import sqlite3
+
+        try:
+            row = db.execute("SELECT value FROM meta WHERE name = 'keys'").fetchone()
+        except sqlite3.OperationalError:  # a read-only library from before the stored bands
+            return False
+        if row is not None and row[0] == similarity.KEY_SCHEME:
+            return True
+        if self.read_only:
+            return False
+        with db:
+            db.execute("DELETE FROM bands")
+            db.execute("DELETE FROM links")
+            for row in db.execute(f"SELECT {COLUMNS} FROM samples").fetchall():
+                sample = _sample(row)
+                self._link(db, sample.id, sample.fingerprint, sample.package, sample.signers)
+            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('keys', ?)", (similarity.KEY_SCHEME,))
+        return True
+
+    def _store(self, db: sqlite3.Connection, sha256: str, row: tuple[Any, ...]) -> Sample:
+        """Insert or update the sample ``row`` (package, label, category, added, fingerprint
+        JSON, signers) of ``sha256``, and its bands and links."""
+        ready = self._bands_ready(db)
+        old = db.execute(f"SELECT {COLUMNS} FROM samples WHERE sha256 = ?", (sha256,)).fetchone()
+        if old is not None and ready:
+            self._unlink(db, _sample(old))
+        db.execute(
+            "INSERT INTO samples (sha256, package, label, category, added, fingerprint, signers) "
+            "VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, "
+            "category=excluded.category, fingerprint=excluded.fingerprint, signers=excluded.signers",
+            (sha256, *row),
+        )
+        sample = _sample(db.execute(f"SELECT {COLUMNS} FROM samples WHERE sha256 = ?", (sha256,)).fetchone())
+        if ready:
+            self._link(db, sample.id, sample.fingerprint, sample.package, sample.signers)
+        return sample
 
     # --- editing ---
 
@@ -133,26 +214,26 @@ class KnownLibrary:
         blob = json.dumps(serial.to_jsonable(fp), separators=(",", ":"))
         signers = ",".join(signers_of(facts))
         with self._connect() as db:
-            db.execute(
-                "INSERT INTO samples (sha256, package, label, category, added, fingerprint, signers) "
-                "VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, "
-                "category=excluded.category, fingerprint=excluded.fingerprint, signers=excluded.signers",
-                (facts.sha256, facts.manifest.package, label.strip(), category, added, blob, signers),
-            )
-            row = db.execute(f"SELECT {COLUMNS} FROM samples WHERE sha256 = ?", (facts.sha256,)).fetchone()
+            row = (facts.manifest.package, label.strip(), category, added, blob, signers)
+            sample = self._store(db, facts.sha256, row)
         self._index = None
-        return _sample(row)
+        return sample
 
     def remove(self, what: str) -> int:
         """Remove samples by SHA-256 (or a unique prefix of 8+ characters), package or exact label."""
+        args: tuple[str, ...]
+        if len(what) >= 8 and all(c in "0123456789abcdefABCDEF" for c in what):
+            where, args = "sha256 LIKE ?", (what.lower() + "%",)
+        else:
+            where, args = "package = ? OR label = ?", (what, what)
         with self._connect() as db:
-            if len(what) >= 8 and all(c in "0123456789abcdefABCDEF" for c in what):
-                cur = db.execute("DELETE FROM samples WHERE sha256 LIKE ?", (what.lower() + "%",))
-            else:
-                cur = db.execute("DELETE FROM samples WHERE package = ? OR label = ?", (what, what))
-            n = cur.rowcount
+            ready = self._bands_ready(db)
+            gone = [_sample(r) for r in db.execute(f"SELECT {COLUMNS} FROM samples WHERE {where}", args).fetchall()]
+            for sample in gone if ready else ():
+                self._unlink(db, sample)
+            db.execute(f"DELETE FROM samples WHERE {where}", args)
         self._index = None
-        return n
+        return len(gone)
 
     def samples(self) -> list[Sample]:
         if not self.path.exists():
@@ -190,20 +271,14 @@ class KnownLibrary:
                 signers = item.get("signers") or []
                 if not isinstance(signers, list) or not all(_SHA256.fullmatch(str(x)) for x in signers):
                     raise ValueError(f"sample {item.get('sha256')}: signers must be a list of SHA-256 digests")
-                db.execute(
-                    "INSERT INTO samples (sha256, package, label, category, added, fingerprint, signers) "
-                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, "
-                    "category=excluded.category, fingerprint=excluded.fingerprint, signers=excluded.signers",
-                    (
-                        str(item["sha256"]).lower(),
-                        str(item.get("package", "")),
-                        str(item["label"]),
-                        category,
-                        str(item.get("added", "")),
-                        json.dumps(serial.to_jsonable(fp), separators=(",", ":")),
-                        ",".join(x.upper() for x in signers),
-                    ),
-                )
+                self._store(db, str(item["sha256"]).lower(), (
+                    str(item.get("package", "")),
+                    str(item["label"]),
+                    category,
+                    str(item.get("added", "")),
+                    json.dumps(serial.to_jsonable(fp), separators=(",", ":")),
+                    ",".join(x.upper() for x in signers),
+                ))
                 n += 1
         self._index = None
         return n
@@ -211,6 +286,8 @@ class KnownLibrary:
     # --- matching ---
 
     def index(self) -> similarity.LshIndex:
+        """An in-memory index of every sample: what a look-up uses when the stored bands
+        cannot be (:meth:`match`)."""
         with self._lock:
             try:
                 stamp = self.path.stat().st_mtime_ns
@@ -231,15 +308,37 @@ class KnownLibrary:
         signers: tuple[str, ...] = (),
     ) -> list[Match]:
         """Samples similar to ``fp``, and samples of the app's own ``package`` name or
-        signed with one of its ``signers`` at any score (:meth:`similarity.LshIndex.query`);
-        the app itself, by SHA-256, is skipped. Best first."""
-        index = self.index()
-        out = []
-        for key, score, comps in index.query(fp, threshold, contained=True, package=package, signers=signers):
-            sample = self._samples[key]
-            if sample.sha256 != sha256:
-                out.append(Match(sample, score, comps))
-        return out
+        signed with one of its ``signers`` at any score (the look-up of
+        :meth:`similarity.LshIndex.query`, through the stored bands); the app itself, by
+        SHA-256, is skipped. Best first."""
+        db = self._connect()
+        try:
+            if not self._bands_ready(db):
+                index = self.index()
+                hits = index.query(fp, threshold, contained=True, package=package, signers=signers)
+                return [Match(self._samples[k], sc, c) for k, sc, c in hits if self._samples[k].sha256 != sha256]
+            keys = list(similarity.LshIndex.looked_up_keys(fp, contained=True))
+            found: set[int] = set()
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                found.update(r[0] for r in db.execute(
+                    f"SELECT DISTINCT sample FROM bands WHERE key IN ({','.join('?' * len(part))})", part))
+            linked: dict[int, set[str]] = {}
+            for kind, value in similarity.link_keys(package, signers):
+                for (sid,) in db.execute("SELECT sample FROM links WHERE kind = ? AND value = ?", (kind, value)):
+                    linked.setdefault(sid, set()).add(kind)
+            ids = sorted(found | linked.keys())
+            samples: dict[int, Sample] = {}
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                for row in db.execute(f"SELECT {COLUMNS} FROM samples WHERE id IN ({','.join('?' * len(part))})", part):
+                    sample = _sample(row)
+                    if sample.sha256 != sha256:
+                        samples[sample.id] = sample
+        finally:
+            db.close()
+        fps = {sid: sample.fingerprint for sid, sample in samples.items()}
+        return [Match(samples[k], sc, c) for k, sc, c in similarity.rank(fp, fps, linked, threshold, contained=True)]
 
     def findings(self, facts: ApkFacts) -> list[Finding]:
         """One finding per matched family (:func:`finding`)."""
@@ -440,7 +539,9 @@ def open_default(path: Path | None = None) -> KnownLibrary | None:
     path = path or known_db_path()
     if not path.exists():
         return None
+    # SQLite writes a journal beside the file: without write access to both, read only
+    read_only = not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
     with _default_lock:
-        if _default is None or _default.path != path:
-            _default = KnownLibrary(path)
+        if _default is None or _default.path != path or _default.read_only != read_only:
+            _default = KnownLibrary(path, read_only)
         return _default

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import itertools
 import operator
 import os
 import sys
@@ -663,7 +662,9 @@ class LshIndex:
     @staticmethod
     def keys_of(fp: Fingerprint) -> Iterator[int]:
         """One int per (sketch, band): the hash of the sketch number, band number and the
-        band's slot values (ints hash the same in every process)."""
+        band's slot values. Only ints are hashed (a TLSH band as the int of its hex
+        digits), and ints and tuples of them hash the same in every process, so the keys
+        can be stored (:data:`KEY_SCHEME`, the known-sample library's ``bands``)."""
         for name, sketch in sketches(fp):
             s = _SKETCH_NUMBER[name]
             for band in range(BANDS):
@@ -671,8 +672,13 @@ class LshIndex:
         for comp, digest in fp.fuzzy:
             if comp in FUZZY_BANDED and len(digest) >= 8 + FUZZY_BAND:
                 body = digest[8:]  # "T1", the 3-byte header, then 32 bytes of bucket quartiles
+                number = _FUZZY_NUMBER[comp]
                 for band in range(0, len(body) - FUZZY_BAND + 1, FUZZY_BAND):
-                    yield hash((comp, band, body[band : band + FUZZY_BAND]))
+                    try:
+                        value = int(body[band : band + FUZZY_BAND], 16)
+                    except ValueError:  # not a digest this version wrote
+                        continue
+                    yield hash((number, band, value))
 
     @staticmethod
     def core_keys(fp: Fingerprint, n: int = CORE_K) -> Iterator[int]:
@@ -683,11 +689,17 @@ class LshIndex:
         values, features = core_sketch(fp)
         if features >= MIN_CORE:
             for v in values[:n]:
-                yield hash((CORE, v))
+                yield hash((_CORE_NUMBER, v))
 
-    def _keys_added(self, fp: Fingerprint) -> Iterator[int]:
-        yield from self.keys_of(fp)
-        yield from self.core_keys(fp, CORE_INDEXED)
+    @classmethod
+    def indexed_keys(cls, fp: Fingerprint) -> set[int]:
+        """The keys an app is indexed under (its bands and its smallest core hashes)."""
+        return {*cls.keys_of(fp), *cls.core_keys(fp, CORE_INDEXED)}
+
+    @classmethod
+    def looked_up_keys(cls, fp: Fingerprint, contained: bool = False) -> set[int]:
+        """The keys a look-up asks for: its bands, and with ``contained`` its whole core."""
+        return {*cls.keys_of(fp), *cls.core_keys(fp)} if contained else set(cls.keys_of(fp))
 
     def add(self, key: Any, fp: Fingerprint, package: str = "", signers: Iterable[str] = ()) -> None:
         """Index ``fp`` under ``key``; ``package`` and ``signers`` (SHA-256 of the signing
@@ -695,15 +707,13 @@ class LshIndex:
         by. A key added again replaces its earlier entry."""
         self.remove(key)
         self.items[key] = fp
-        links = tuple(dict.fromkeys(
-            [*(((PACKAGE, package),) if app_package(package) else ()), *((SIGNER, x) for x in signers if x)]
-        ))
+        links = link_keys(package, signers)
         for link in links:
             self.links.setdefault(link, set()).add(key)
         if links:
             self._links_of[key] = links
         buckets = self.buckets
-        for k in self._keys_added(fp):
+        for k in self.indexed_keys(fp):
             held = buckets.get(k, _EMPTY)
             if held is _EMPTY:
                 buckets[k] = key
@@ -722,7 +732,7 @@ class LshIndex:
                 keys.discard(key)
                 if not keys:
                     del self.links[link]
-        for k in set(self._keys_added(fp)):
+        for k in self.indexed_keys(fp):
             held = self.buckets.get(k, _EMPTY)
             if type(held) is list:
                 if key in held:
@@ -735,8 +745,7 @@ class LshIndex:
         whose core shares a hash with ``fp``'s (for :func:`lookup`)."""
         out: set[Any] = set()
         buckets = self.buckets
-        keys = self.keys_of(fp)
-        for k in itertools.chain(keys, self.core_keys(fp)) if contained else keys:
+        for k in self.looked_up_keys(fp, contained):
             held = buckets.get(k, _EMPTY)
             if held is _EMPTY:
                 continue
@@ -760,19 +769,52 @@ class LshIndex:
         score even below ``threshold``, with the component :data:`PACKAGE` or
         :data:`SIGNER`: a build that moved far from the sample (a rewrite, a new
         obfuscator) still declares its name and is still signed with its key."""
-        hits: dict[Any, tuple[float, dict[str, float]]] = {}
-        measure = lookup if contained else similarity
-        for key in self.candidates(fp, contained):
-            s, comps = measure(fp, self.items[key])
-            if s >= threshold:
-                hits[key] = (s, comps)
-        asked = [*(((PACKAGE, package),) if app_package(package) else ()), *((SIGNER, x) for x in signers if x)]
-        for link in asked:
-            for key in sorted(self.links.get(link, ()), key=str):
-                if key not in hits:
-                    hits[key] = measure(fp, self.items[key])
-                hits[key][1][link[0]] = 1.0
-        return sorted(((k, s, c) for k, (s, c) in hits.items()), key=lambda h: (-h[1], str(h[0])))
+        linked: dict[Any, set[str]] = {}
+        for link in link_keys(package, signers):
+            for key in self.links.get(link, ()):
+                linked.setdefault(key, set()).add(link[0])
+        keys = self.candidates(fp, contained) | linked.keys()
+        return rank(fp, {k: self.items[k] for k in keys}, linked, threshold, contained)
+
+
+def link_keys(package: str, signers: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """What an app is linked by, besides similarity: ``(PACKAGE, name)`` for a package name
+    that can name one app (:func:`app_package`), ``(SIGNER, sha256)`` per certificate."""
+    out = [(PACKAGE, package)] if app_package(package) else []
+    out += [(SIGNER, x) for x in signers if x]
+    return tuple(dict.fromkeys(out))
+
+
+def rank(
+    fp: Fingerprint, found: dict[Any, Fingerprint], linked: dict[Any, set[str]],
+    threshold: float = THRESHOLD, contained: bool = False,
+) -> list[tuple[Any, float, dict[str, float]]]:
+    """The look-up's answer over its candidates ``found``: (key, score, components) of
+    those at or above ``threshold`` (:func:`similarity`, or :func:`lookup` with
+    ``contained``) and of every ``linked`` one at its own score, with the component of
+    each link (:data:`PACKAGE`, :data:`SIGNER`) at 1.0; best first."""
+    measure = lookup if contained else similarity
+    out = []
+    for key, other in found.items():
+        s, comps = measure(fp, other)
+        links = linked.get(key, ())
+        if s < threshold and not links:
+            continue
+        for kind in (PACKAGE, SIGNER):
+            if kind in links:
+                comps[kind] = 1.0
+        out.append((key, s, comps))
+    return sorted(out, key=lambda h: (-h[1], str(h[0])))
+
+
+KEY_VERSION = 1
+"""Bumped when :meth:`LshIndex.keys_of` or :meth:`LshIndex.core_keys` change."""
+KEY_SCHEME = f"{KEY_VERSION}:{BANDS}x{ROWS}:{FUZZY_BAND}:{CORE_INDEXED}:{hash((1, 2, 3))}"
+"""Keys stored under another scheme (another version, banding, or Python's int-tuple hash)
+are computed again (:class:`apkscan.known.KnownLibrary`)."""
+_FUZZY_NUMBER = {name: 16 + i for i, name in enumerate(FUZZY_BANDED)}
+_CORE_NUMBER = 32
+"""Numbers of the TLSH parts and the core in the band keys (the sketches are 0 to 5)."""
 
 
 @dataclass(frozen=True)

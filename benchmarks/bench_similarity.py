@@ -2,6 +2,7 @@
 
     python benchmarks/bench_similarity.py [--seeds DIR] [--sizes 1000,10000,100000] [--cluster 10000]
                                           [--queries 200] [--brute-queries 5] [--brute-cluster 1000]
+                                          [--no-stored] [--stored-queries 50]
 
 Synthetic fingerprints are derived from real ones: the top-level APKs of the corpus
 (``../shared/corpus/*.apk``, or ``--seeds``) are fingerprinted as a scan does, then mutated
@@ -12,6 +13,10 @@ Synthetic fingerprints are derived from real ones: the top-level APKs of the cor
   ``--queries`` look-ups, half of them mutants of a library member, half unrelated apps;
   how many candidates were scored; how many matched) beside brute force (every sample
   scored, mean of ``--brute-queries`` look-ups), and the growth factor per tenfold library;
+* the same libraries written to a known-sample database (``known.sqlite``): the seconds
+  its first use takes to compute the stored bands, the file size, and a look-up as one
+  ``apkscan scan`` makes it (open the file, read the bands of the app's keys, then only the
+  candidates' fingerprints; the first ``--stored-queries`` queries);
 * clustering ``--cluster`` apps (all similar pairs) with the index, beside brute force over
   ``--brute-cluster`` apps (every pair scored) extrapolated to ``--cluster`` by the pair count
   (quadratic), and the pairs each finds on that subset (the index's recall of brute force).
@@ -20,8 +25,10 @@ Synthetic fingerprints are derived from real ones: the top-level APKs of the cor
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import time
@@ -89,6 +96,41 @@ def synthetic(base: list[Fingerprint], n: int, rng: random.Random, family_share:
     return out
 
 
+def stored_library(lib: list[Fingerprint], queries: list[Fingerprint]) -> tuple[list[float], int, int, float]:
+    """Per look-up seconds, matches, file size and the seconds the first look-up took to
+    build the stored bands, for ``lib`` written as a known-sample library (rows inserted
+    as a library from before the bands would hold them: the first use computes them)."""
+    import sqlite3
+    import tempfile
+
+    from apkscan import serial
+    from apkscan.known import SCHEMA, KnownLibrary
+
+    folder = Path(tempfile.mkdtemp(prefix="apkscan-bench-stored-"))
+    path = folder / "known.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA)
+    with db:
+        db.executemany(
+            "INSERT INTO samples (sha256, package, label, category, added, fingerprint, signers) "
+            "VALUES (?,?,?,?,?,?,?)",
+            ((f"{i:064x}", f"org.synthetic.app{i}", f"Kit{i % 500} / fraud", "fraud", "",
+              json.dumps(serial.to_jsonable(fp), separators=(",", ":")), "") for i, fp in enumerate(lib)),
+        )
+    db.close()
+    t = time.perf_counter()
+    KnownLibrary(path).match(queries[0])
+    built = time.perf_counter() - t
+    times, matched = [], 0
+    for q in queries:
+        t = time.perf_counter()
+        matched += bool(KnownLibrary(path).match(q))
+        times.append(time.perf_counter() - t)
+    size = path.stat().st_size
+    shutil.rmtree(folder)
+    return times, matched, size, built
+
+
 def ms(values: list[float]) -> str:
     v = sorted(values)
     return f"mean {statistics.fmean(v) * 1000:6.2f} ms, p95 {v[int(0.95 * (len(v) - 1))] * 1000:6.2f} ms"
@@ -104,6 +146,9 @@ def main() -> None:
     ap.add_argument("--brute-queries", type=int, default=5)
     ap.add_argument("--brute-cluster", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=16)
+    ap.add_argument("--no-stored", action="store_true",
+                    help="skip the stored libraries (about 1 GB of disk at 100,000)")
+    ap.add_argument("--stored-queries", type=int, default=50)
     args = ap.parse_args()
     rng = random.Random(args.seed)
 
@@ -115,6 +160,7 @@ def main() -> None:
     print("\nmatching one app against a library (queries: mutants of library members and unrelated apps)")
     print("  library     LSH index (per look-up)                                        brute force   build")
     previous = None
+    stored: list[tuple[int, list[float], int, int, float]] = []
     for n in sizes:
         lib = synthetic(base, n, rng)
         t = time.perf_counter()
@@ -140,7 +186,22 @@ def main() -> None:
         previous = mean
         print(f"  {n:>7,}   {ms(lsh_t)}, {cands / len(queries):5.1f} scored, {hits:3d}/{len(queries)} matched   "
               f"{statistics.fmean(brute_t) * 1000:8.1f} ms   {build:5.1f} s{growth}")
-        del index, lib
+        del index
+        if not args.no_stored:
+            stored.append((n, *stored_library(lib, queries[: args.stored_queries])))
+        del lib
+
+    if stored:
+        print("\nthe same libraries stored (known.sqlite): a look-up as one `apkscan scan` makes it, opening the file, "
+              "reading the bands\nof its keys, then only its candidates' fingerprints (the known-sample look-up, "
+              "core containment included)")
+        print("  library     per look-up                                   matched   file     bands built")
+        previous = None
+        for n, times, matched, size, built in stored:
+            mean = statistics.fmean(times)
+            growth = f"  x{mean / previous:.1f} per tenfold" if previous else ""
+            previous = mean
+            print(f"  {n:>7,}   {ms(times)}   {matched:3d}/{len(times)}   {size / 1e6:6.0f} MB  {built:6.1f} s{growth}")
 
     print(f"\nclustering {args.cluster:,} synthetic apps (every pair at or above the threshold)")
     apps = {f"app{i:06d}": fp for i, fp in enumerate(synthetic(base, args.cluster, rng))}

@@ -304,3 +304,66 @@ def test_a_library_from_before_signers_were_kept_still_opens(tmp_path, library) 
     db.close()
     samples = KnownLibrary(old).samples()
     assert len(samples) == 1 and samples[0].signers == () and samples[0].label == row["label"]
+
+
+def _answers(lib: KnownLibrary, sample_results) -> list[list[tuple[str, float, dict[str, float]]]]:  # type: ignore[no-untyped-def]
+    from apkscan.known import signers_of
+
+    out = []
+    for result in sample_results.values():
+        f = result.facts
+        out.append([(m.sample.sha256, m.score, m.components)
+                    for m in lib.match(f.fingerprint, f.sha256, package=f.manifest.package, signers=signers_of(f))])
+    return out
+
+
+def test_stored_bands_answer_as_an_index_of_every_sample(tmp_path, sample_results) -> None:  # type: ignore[no-untyped-def]
+    """A look-up reads the stored bands and links, then only its candidates; it answers
+    as an in-memory index of every sample does (a read-only library written before the
+    bands existed uses one). A writable library from before gets its bands on first use,
+    and again when the key scheme changes; remove and relabel leave no stale band."""
+    from apkscan import similarity
+
+    path = tmp_path / "known.sqlite"
+    lib = KnownLibrary(path)
+    for name, label in (("pii_collector", "PiiKit / malware"), ("banker", "Bank / malware"),
+                        ("fraud_loan", "Loan / fraud"), ("gambling", "Bet / gambling")):
+        lib.add(sample_results[name].facts, label)
+    stored = _answers(lib, sample_results)
+    assert any(stored) and sum(len(a) for a in stored) >= 4
+
+    def count(p: Path, sql: str, *args: object) -> int:
+        db = sqlite3.connect(p)
+        try:
+            return int(db.execute(sql, args).fetchone()[0])
+        finally:
+            db.close()
+
+    old = tmp_path / "old.sqlite"
+    shutil.copy(path, old)
+    db = sqlite3.connect(old)
+    db.executescript("DELETE FROM bands; DELETE FROM links; DROP TABLE meta;")
+    db.commit()
+    db.close()
+    assert _answers(KnownLibrary(old, read_only=True), sample_results) == stored  # the in-memory index
+    assert count(old, "SELECT COUNT(*) FROM bands") == 0  # nothing written
+    assert _answers(KnownLibrary(old), sample_results) == stored  # writable: the bands are built
+    assert count(old, "SELECT COUNT(*) FROM bands") == count(path, "SELECT COUNT(*) FROM bands") > 0
+    db = sqlite3.connect(old)
+    db.execute("UPDATE meta SET value = '0:another scheme' WHERE name = 'keys'")
+    db.commit()
+    db.close()
+    assert _answers(KnownLibrary(old), sample_results) == stored
+    db = sqlite3.connect(old)
+    assert db.execute("SELECT value FROM meta WHERE name = 'keys'").fetchone()[0] == similarity.KEY_SCHEME
+    db.close()
+
+    pii = sample_results["pii_collector"].facts
+    sid = next(s.id for s in lib.samples() if s.sha256 == pii.sha256)
+    lib.add(pii, "PiiKit / malware / stealer")  # relabelled: the same bands, once
+    assert count(path, "SELECT COUNT(*) FROM bands WHERE sample = ?", sid) == len(
+        similarity.LshIndex.indexed_keys(pii.fingerprint))
+    assert lib.remove(pii.sha256[:12]) == 1
+    assert count(path, "SELECT COUNT(*) FROM bands WHERE sample = ?", sid) == 0
+    assert count(path, "SELECT COUNT(*) FROM links WHERE sample = ?", sid) == 0
+    assert pii.sha256 not in {m.sample.sha256 for m in lib.match(pii.fingerprint)}
