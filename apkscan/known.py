@@ -161,29 +161,39 @@ class KnownLibrary:
         they are computed again here, unless the library is read-only."""
         import sqlite3
 
+        if self._current(db):
+            return True
+        if self.read_only:
+            return False
+        try:
+            with db:
+                db.execute("DELETE FROM bands")
+                db.execute("DELETE FROM links")
+                for row in db.execute(f"SELECT {COLUMNS} FROM samples").fetchall():
+                    sample = _sample(row)
+                    self._link(db, sample.id, sample.fingerprint, sample.package, sample.signers)
+                db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('keys', ?)", (similarity.KEY_SCHEME,))
+        except sqlite3.OperationalError:  # another process holds the library (building them too): not now
+            return False
+        return True
+
+    @staticmethod
+    def _current(db: sqlite3.Connection) -> bool:
+        """Whether the bands were computed under the current key scheme."""
+        import sqlite3
+
         try:
             row = db.execute("SELECT value FROM meta WHERE name = 'keys'").fetchone()
         except sqlite3.OperationalError:  # a read-only library from before the stored bands
             return False
-        if row is not None and row[0] == similarity.KEY_SCHEME:
-            return True
-        if self.read_only:
-            return False
-        with db:
-            db.execute("DELETE FROM bands")
-            db.execute("DELETE FROM links")
-            for row in db.execute(f"SELECT {COLUMNS} FROM samples").fetchall():
-                sample = _sample(row)
-                self._link(db, sample.id, sample.fingerprint, sample.package, sample.signers)
-            db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('keys', ?)", (similarity.KEY_SCHEME,))
-        return True
+        return row is not None and row[0] == similarity.KEY_SCHEME
 
     def _store(self, db: sqlite3.Connection, sha256: str, row: tuple[Any, ...]) -> Sample:
         """Insert or update the sample ``row`` (package, label, category, added, fingerprint
         JSON, signers) of ``sha256``, and its bands and links."""
-        ready = self._bands_ready(db)
+        self._bands_ready(db)
         old = db.execute(f"SELECT {COLUMNS} FROM samples WHERE sha256 = ?", (sha256,)).fetchone()
-        if old is not None and ready:
+        if old is not None:
             self._unlink(db, _sample(old))
         db.execute(
             "INSERT INTO samples (sha256, package, label, category, added, fingerprint, signers) "
@@ -192,7 +202,8 @@ class KnownLibrary:
             (sha256, *row),
         )
         sample = _sample(db.execute(f"SELECT {COLUMNS} FROM samples WHERE sha256 = ?", (sha256,)).fetchone())
-        if ready:
+        # asked now, inside this write: another process may have built the bands meanwhile
+        if self._current(db):
             self._link(db, sample.id, sample.fingerprint, sample.package, sample.signers)
         return sample
 
@@ -227,9 +238,9 @@ class KnownLibrary:
         else:
             where, args = "package = ? OR label = ?", (what, what)
         with self._connect() as db:
-            ready = self._bands_ready(db)
+            self._bands_ready(db)
             gone = [_sample(r) for r in db.execute(f"SELECT {COLUMNS} FROM samples WHERE {where}", args).fetchall()]
-            for sample in gone if ready else ():
+            for sample in gone:  # no band or link may outlive its sample (ids are reused)
                 self._unlink(db, sample)
             db.execute(f"DELETE FROM samples WHERE {where}", args)
         self._index = None
