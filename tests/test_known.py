@@ -52,6 +52,11 @@ def test_a_rebuild_of_a_known_sample_is_a_finding(library, ruleset) -> None:  # 
     assert "PiiKit" in f.title and "PiiKit" in f.title_zh and f.description_zh
     assert f.evidence[0].kind == "known-sample" and "similarity" in f.evidence[0].detail
     assert result.verdict == "reject"
+    # --verbose shows what fingerprinting and the look-up took, as parts of "rules"
+    assert {"rules", "fingerprint", "known"} <= set(result.timings)
+    assert result.timings["fingerprint"] + result.timings["known"] <= result.timings["rules"]
+    plain = api.scan(SAMPLES / "pii_collector_v2.apk", ruleset, Options(fingerprints=False))
+    assert "fingerprint" not in plain.timings and "known" not in plain.timings
 
 
 @pytest.fixture()
