@@ -4,7 +4,9 @@ Each function computes what the pure-Python function of :mod:`apkscan.similarity
 in its docstring computes."""
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+from apkscan.facts import ZipEntry
 
 Buffer = bytes | memoryview | array[int]
 
@@ -16,8 +18,19 @@ def method_flags(
 def shape_sums(calls: Buffer, flags: bytes, api_hash: Buffer, /) -> tuple[list[int], list[int]]:
     """``similarity._shape_sums_py``."""
 
-def own_loads(loads: Buffer, flags: bytes, /) -> list[int]:
-    """``similarity._own_loads_py``."""
+def api_hashes(methods: tuple[str, ...], api: list[int], cache: dict[str, int], /) -> bytes:
+    """``similarity._api_hashes_py``."""
+
+def own_strings(loads: Buffer, flags: bytes, strings: tuple[str, ...], out: set[str], /) -> None:
+    """``similarity._own_strings_py``."""
 
 def str_hashes(texts: Iterable[str], /) -> list[int]:
     """``similarity._str_hashes_py``."""
+
+def minhash(features: Iterable[int], k: int, /) -> tuple[int, ...]:
+    """``similarity._minhash_py`` with ``k`` slots."""
+
+def file_keys(
+    entries: Sequence[ZipEntry], skip_kinds: frozenset[str], library_resources: tuple[str, ...], /
+) -> list[int]:
+    """``similarity._file_features_py`` (in ascending order of the unmixed key)."""

@@ -100,6 +100,12 @@ def _text_hash(text: str) -> int:
 
 def minhash(features: Iterable[int]) -> tuple[int, ...]:
     """One-permutation MinHash of well-mixed 64-bit feature hashes; ``()`` for no features."""
+    if _native is not None:
+        return tuple(_native.minhash(features, K))
+    return _minhash_py(features)
+
+
+def _minhash_py(features: Iterable[int]) -> tuple[int, ...]:
     slots: list[int] = [MASK] * K
     seen = False
     for h in features:
@@ -111,6 +117,8 @@ def minhash(features: Iterable[int]) -> tuple[int, ...]:
         return ()
     # densification: an empty slot takes the next filled one's value, re-mixed by distance
     filled = [i for i in range(K) if slots[i] != MASK]
+    if not filled:  # every feature was 2**64 - 1, the empty slot's own value
+        return tuple(slots)
     out = list(slots)
     for i in range(K):
         if slots[i] == MASK:
@@ -209,6 +217,21 @@ if os.environ.get("APKSCAN_PURE_PYTHON"):
     _native = None
 
 
+def _api_hashes_py(methods: tuple[str, ...], api: list[int], cache: dict[str, int]) -> bytes:
+    hashes = array("Q", bytes(8 * len(methods)))
+    names = [methods[i] for i in api]
+    new = [m for m in dict.fromkeys(names) if m not in cache]
+    cache.update(zip(new, _str_hashes_py(new), strict=True))
+    for i, m in zip(api, names, strict=True):
+        hashes[i] = cache[m]
+    return hashes.tobytes()
+
+
+def _own_strings_py(loads: array[int], flags: bytes, strings: tuple[str, ...], out: set[str]) -> None:
+    ns = len(strings)
+    out.update(map(strings.__getitem__, filter(ns.__gt__, _own_loads_py(loads, flags))))
+
+
 def _crc_hash(text: str) -> int:
     """A cheap 64-bit hash of a string: CRC-32 spread by a Fibonacci multiplier (never 0)."""
     return (zlib.crc32(text.encode("utf-8", "surrogatepass")) * 0x9E3779B97F4A7C15 & MASK) or 1
@@ -269,7 +292,8 @@ def code_features(
     core_texts: set[str] = set()
     flags_of = _native.method_flags if _native is not None else _method_flags_py
     sums_of = _native.shape_sums if _native is not None else _shape_sums_py
-    loads_of = _native.own_loads if _native is not None else _own_loads_py
+    strings_of = _native.own_strings if _native is not None else _own_strings_py
+    api_hashes_of = _native.api_hashes if _native is not None else _api_hashes_py
     hashes_of = _native.str_hashes if _native is not None else _str_hashes_py
     shapes: set[int] = set()
     apis: set[int] = set()
@@ -278,24 +302,17 @@ def code_features(
     for dex in facts.dex:
         methods = dex.methods
         flags, api = flags_of(methods, exclude, PLATFORM)
-        hashes = array("Q", bytes(8 * len(methods)))
-        names = [methods[i] for i in api]
-        new = [m for m in names if m not in api_hash_of]
-        api_hash_of.update(zip(new, hashes_of(new), strict=True))
-        for i, m in zip(api, names, strict=True):
-            hashes[i] = api_hash_of[m]
+        hashes = array("Q")
+        hashes.frombytes(api_hashes_of(methods, api, api_hash_of))
         dex_shapes, called = sums_of(dex.calls.flat, flags, hashes)
         shapes.update(dex_shapes)
         apis.update(map(hashes.__getitem__, called))  # C-level passes: tens of thousands each
-        strings = dex.strings
-        ns = len(strings)
-        texts.update(map(strings.__getitem__, filter(ns.__gt__, loads_of(dex.const_strings.flat, flags))))
+        strings_of(dex.const_strings.flat, flags, dex.strings, texts)
         if cores and core is not None:
             in_core = _core_flags(methods, flags, cores)
             if in_core.count(1):
                 core.extend(sums_of(dex.calls.flat, in_core, hashes)[0])
-                loaded = loads_of(dex.const_strings.flat, in_core)
-                core_texts.update(map(strings.__getitem__, filter(ns.__gt__, loaded)))
+                strings_of(dex.const_strings.flat, in_core, dex.strings, core_texts)
     if core is not None:
         core.extend(_mix(h ^ _TEXT_SALT) for h in hashes_of(core_texts))
     return list(shapes), list(apis), hashes_of(texts)
@@ -322,6 +339,12 @@ _NOT_FILES = frozenset(("dex", "axml", "arsc"))
 
 
 def file_features(facts: ApkFacts) -> list[int]:
+    if _native is not None:
+        return list(_native.file_keys(facts.archive.entries, _NOT_FILES, LIBRARY_RESOURCES))
+    return _file_features_py(facts)
+
+
+def _file_features_py(facts: ApkFacts) -> list[int]:
     out: set[int] = set()
     for e in facts.archive.entries:
         name = e.name

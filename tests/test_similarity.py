@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apkscan import serial, similarity
 from apkscan.extract import fingerprint as fz
@@ -81,6 +83,66 @@ def test_native_passes_equal_python(sample_results, ruleset) -> None:  # type: i
             assert fast == slow, name
     finally:
         similarity._native = native
+
+
+@pytest.mark.corpus
+def test_native_passes_equal_python_on_the_corpus(corpus, ruleset) -> None:  # type: ignore[no-untyped-def]
+    """The whole fingerprint, C passes against Python, on the 13-dex workload and the
+    corpus's top-level APKs (thousands of entries, tens of thousands of methods)."""
+    from apkscan.errors import ApkscanError
+    from apkscan.extract.apk import extract
+
+    if similarity._native is None:
+        pytest.skip("apkscan._simfast not built")
+    native = similarity._native
+    paths = [corpus / "large" / "cmp_mixed_13dex.apk", *sorted(corpus.glob("*.apk"))[:40]]
+    checked = 0
+    try:
+        for path in paths:
+            try:
+                facts = extract(path, fingerprints=False)
+            except ApkscanError:
+                continue
+            matcher = SdkMatcher(ruleset.sdks)
+            hits = matcher.detect(facts, dotted_classes(facts))
+            similarity._native = native
+            fast = similarity.fingerprint(facts, matcher, hits)
+            similarity._native = None
+            slow = similarity.fingerprint(facts, matcher, hits)
+            similarity._native = native
+            assert fast == slow, path.name
+            checked += bool(fast.code)
+    finally:
+        similarity._native = native
+    assert checked >= 20
+
+
+METHODISH = st.text(alphabet=list("La/b$c;->xé中/$;"), max_size=14)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(METHODISH, min_size=1, max_size=30).map(lambda m: tuple(sorted(m))),
+       st.lists(METHODISH.map(lambda t: "L" + t + "/"), max_size=5))
+def test_native_method_flags_equal_python(methods: tuple[str, ...], extra: list[str]) -> None:
+    """The package-level cache of the C pass changes no flag: any names (sorted like a
+    dex's, or not), prefixes at package, class and nested-class level, non-ASCII."""
+    if similarity._native is None:
+        pytest.skip("apkscan._simfast not built")
+    exclude = frozenset({"La/", "La/b$", "Lc/d;", "Lé/", "L中/x$", *extra})
+    platform = frozenset({"La/b/", "Lx;", "La$"})
+    for ms in (methods, tuple(reversed(methods))):
+        fast = similarity._native.method_flags(ms, exclude, platform)
+        assert fast == similarity._method_flags_py(ms, exclude, platform)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=300))
+def test_native_minhash_equals_python(features: list[int]) -> None:
+    """Any 64-bit features, 2**64 - 1 (the empty slot's own value) included."""
+    if similarity._native is None:
+        pytest.skip("apkscan._simfast not built")
+    assert similarity.minhash(features) == similarity._minhash_py(features)
+    assert similarity.minhash([2**64 - 1, *features]) == similarity._minhash_py([2**64 - 1, *features])
 
 
 def test_catalogued_sdk_code_is_not_the_apps_own(sample_results, ruleset) -> None:  # type: ignore[no-untyped-def]
