@@ -475,20 +475,20 @@ def finding(matches: list[Match], app_signers: tuple[str, ...] = ()) -> Finding:
         title = f"Same signing certificate as {n} known {samples} of {s.family}"
         title_zh = f"与已知{zh_cat}样本家族 {s.family} 的 {n} 个样本签名证书相同"
         description = (
-            f"The app is signed with the certificate {s.signers[0][:16]}... of {n} {samples} in the local "
+            f"The app carries the signing certificate {s.signers[0][:16]}... of {n} {samples} in the local "
             f"known-sample library labelled {s.label!r}, but its fingerprint is little like theirs: closest "
             f"{s.package or '?'} ({s.sha256[:16]}), similarity {best.score:.2f} ({comps}). Only the holder of "
             "a key signs with it: the same developer or operator built both, as another app of theirs or a "
-            "build that a rewrite, packer or obfuscator moved far from the sample. (A certificate an app "
-            "generator's cloud build gives every customer links unrelated apps the same way: compare the "
-            "certificate's subject.)"
+            "build that a rewrite, packer or obfuscator moved far from the sample. (apkscan reads the "
+            "certificate and does not verify the signature. A certificate an app generator's cloud build "
+            "gives every customer links unrelated apps the same way: compare the certificate's subject.)"
         )
         description_zh = (
-            f"本应用使用的签名证书 {s.signers[0][:16]}... 与本地已知样本库中标记为“{s.label}”的 {n} 个样本相同，"
+            f"本应用携带的签名证书 {s.signers[0][:16]}... 与本地已知样本库中标记为“{s.label}”的 {n} 个样本相同，"
             f"但指纹相似度低：最接近的样本 {s.package or '?'}（{s.sha256[:16]}），相似度 {best.score:.2f}"
             f"（{comps_zh}）。只有密钥持有者能用该密钥签名：二者出自同一开发者或经营者，可能是其另一款应用，"
-            "也可能是经重写、加固或混淆后与样本差异较大的版本。（应用生成平台的云打包若为所有用户使用同一证书，"
-            "也会把无关应用关联起来：请核对证书主体。）"
+            "也可能是经重写、加固或混淆后与样本差异较大的版本。（apkscan 读取证书但不校验签名。"
+            "应用生成平台的云打包若为所有用户使用同一证书，也会把无关应用关联起来：请核对证书主体。）"
         )
     elif by_link:
         title = f"Same package name as {n} known {samples} of {s.family}"
