@@ -163,10 +163,13 @@ def main() -> None:
             f"{len(cl)} ({sum(1 for x in cl if x[4])}){mark}"
         )
 
-    # families as a batch forms them: connected groups of similar pairs and shared signers
+    # families as a batch forms them: connected groups of similar pairs, package names and shared signers
     sim_edges = [(a, b) for a, b, sc, _, _ in scored if sc >= args.threshold]
     signer_edges = [(a, b) for a, b in combinations(names, 2) if SIGNERS[a] & SIGNERS[b]]
-    for label_, edges in (("similarity only", sim_edges), ("similarity + shared signer", sim_edges + signer_edges),
+    package_edges = [(a, b) for a, b in combinations(names, 2) if similarity.same_app(packages[a], packages[b])]
+    for label_, edges in (("similarity only", sim_edges), ("similarity + same package", sim_edges + package_edges),
+                          ("similarity + package + shared signer, as a batch links them",
+                           sim_edges + package_edges + signer_edges),
                           ("shared signer only", signer_edges)):
         comp = components(names, edges)
         tp = sum(1 for a, b, *_r, same in scored if same and comp[a] == comp[b])

@@ -226,7 +226,7 @@ def test_batch_families_versions_and_query(tmp_path, monkeypatch) -> None:  # ty
     assert rows and rows[0]["package"] == "org.apkscan.sample.pii" and rows[0]["signer_changed"] is False
 
 
-def test_links_ignore_debug_keys_and_common_domains(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_links_ignore_debug_keys_common_domains_and_placeholder_names(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from apkscan.batch import families
     from apkscan.batch.store import Store
 
@@ -235,6 +235,13 @@ def test_links_ignore_debug_keys_and_common_domains(tmp_path) -> None:  # type: 
     with db:
         for i in range(12):
             db.execute("INSERT INTO apks(sha256, path, status) VALUES (?, ?, 'ok')", (f"app{i:02d}", f"/x/{i}.apk"))
+        # two builds of one app (a rewrite: nothing else links them), and a placeholder name
+        db.executemany("INSERT INTO apks(sha256, path, status, package) VALUES (?, ?, ?, ?)", [
+            ("app12", "/x/12.apk", "ok", "cn.kit.lottery"), ("app13", "/x/13.apk", "ok", "cn.kit.lottery"),
+            ("app14", "/x/14.apk", "ok", "com.example.myapplication"),
+            ("app15", "/x/15.apk", "ok", "com.example.myapplication"),
+            ("app16", "/x/16.apk", "failed", "cn.kit.lottery"),
+        ])
         db.executemany("INSERT INTO certs(sha256, cert_sha256, subject, debug, test_key) VALUES (?, ?, '', ?, ?)", [
             ("app00", "KIT", 0, 0), ("app01", "KIT", 0, 0),
             ("app02", "DEBUG", 1, 0), ("app03", "DEBUG", 1, 0),
@@ -252,10 +259,11 @@ def test_links_ignore_debug_keys_and_common_domains(tmp_path) -> None:  # type: 
         ("signer", "KIT"): ["app00", "app01"],
         ("domain", "pay.kit-example.cn"): ["app06", "app07"],
         ("generator", "dcloud:__UNI__ABCDEF1"): ["app10", "app11"],
+        ("package", "cn.kit.lottery"): ["app12", "app13"],
     }
     fams = families.update(store)
-    assert sorted(len(f.members) for f in fams) == [2, 2, 2]
-    assert {e[0] for f in fams for e in f.evidence} == {"signer", "domain", "generator"}
+    assert sorted(len(f.members) for f in fams) == [2, 2, 2, 2]
+    assert {e[0] for f in fams for e in f.evidence} == {"signer", "domain", "generator", "package"}
     store.close()
 
 

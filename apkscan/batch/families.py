@@ -8,7 +8,10 @@ A family is a connected group of apps linked by any of:
 * ``signer``: the same signing certificate (not a debug or public AOSP test key);
 * ``domain``: the same server domain, when few apps use it (at most :data:`DOMAIN_MAX_APPS`
   and a quarter of the store, well-known domains ignored): a CDN or SDK host says nothing;
-* ``generator``: the same app-generator account (DCloud ``__UNI__`` id, APICloud id).
+* ``generator``: the same app-generator account (DCloud ``__UNI__`` id, APICloud id);
+* ``package``: the same package name (:func:`apkscan.similarity.app_package`: not a
+  placeholder that unrelated apps share): builds of one app, however far a rewrite moved
+  them, or an app that took another's name (as the known-sample library links them).
 
 :func:`update` recomputes the ``families`` and ``family_evidence`` tables; with a Dask
 scheduler address the candidate pairs are scored on the cluster.
@@ -41,7 +44,7 @@ class Family:
     members: list[str]
     evidence: list[tuple[str, str, str, str, float]] = field(default_factory=list)
     """(kind, value, app a, app b, score): ``similar`` (value: the components as JSON),
-    ``signer``, ``domain`` or ``generator``."""
+    ``signer``, ``domain``, ``generator`` or ``package``."""
 
 
 def load_fingerprints(store: Store) -> dict[str, Fingerprint]:
@@ -54,7 +57,7 @@ def load_fingerprints(store: Store) -> dict[str, Fingerprint]:
 
 
 def link_groups(store: Store) -> list[tuple[str, str, list[str]]]:
-    """(kind, value, apps) of the shared signers, rare domains and generator ids."""
+    """(kind, value, apps) of the shared signers, rare domains, generator ids and package names."""
     groups: list[tuple[str, str, list[str]]] = []
     for row in store.iter_rows(
         "SELECT cert_sha256, GROUP_CONCAT(sha256) FROM certs WHERE debug = 0 AND test_key = 0 "
@@ -76,6 +79,12 @@ def link_groups(store: Store) -> list[tuple[str, str, list[str]]]:
         "HAVING COUNT(DISTINCT sha256) > 1"
     ):
         groups.append(("generator", str(row[0]), sorted(set(str(row[1]).split(",")))))
+    for row in store.iter_rows(
+        "SELECT package, GROUP_CONCAT(sha256) FROM apks WHERE status = 'ok' AND package <> '' "
+        "GROUP BY package HAVING COUNT(DISTINCT sha256) > 1"
+    ):
+        if similarity.app_package(str(row[0])):
+            groups.append(("package", str(row[0]), sorted(set(str(row[1]).split(",")))))
     return groups
 
 

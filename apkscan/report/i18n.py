@@ -317,13 +317,14 @@ ZH.update(
         "Families": "家族",
         "family-help": (
             "指纹相似（自有代码结构、字符串常量、资源文件、网页包，得分不低于 {threshold}）或共用签名证书、"
-            "少见服务器域名、应用生成器ID而相连的应用组，见 docs/families.md。"
+            "少见服务器域名、应用生成器ID、包名而相连的应用组，见 docs/families.md。"
         ),
         "family": "家族",
         "similar": "指纹相似",
         "signer": "签名证书",
         "domain": "服务器域名",
         "generator": "应用生成器ID",
+        "package": "包名",
         "Top categories": "主要类别",
         "Categories, main finding": "类别与主要发现",
         "Label": "应用名称",
@@ -339,8 +340,8 @@ ZH.update(
 EN: dict[str, str] = {
     "family-help": (
         "Groups of apps linked by similar fingerprints (own code shape, string constants, files, web bundle; "
-        "score at least {threshold}) or by a shared signer, a rarely shared server domain or an app-generator id "
-        "(docs/families.md)."
+        "score at least {threshold}) or by a shared signer, a rarely shared server domain, an app-generator id "
+        "or a package name (docs/families.md)."
     ),
     "cluster-help": (
         "Apps sharing a signing certificate, a server domain (domains in more than half of the apps and well-known "
