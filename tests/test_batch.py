@@ -124,6 +124,11 @@ def test_every_file_has_a_row(batch_once: tuple[Path, Path, BatchSummary]) -> No
     assert ("dcloud", "__UNI__1A2B3C4") in {(r[0], r[1]) for r in con.execute("SELECT kind, id FROM generator_ids")}
     shared = con.execute("SELECT apps FROM shared_certificates").fetchall()
     assert shared and shared[0][0] >= 4
+    # the two builds of the pii sample: one package, one signer (a re-signed build would show two)
+    assert [tuple(r) for r in con.execute("SELECT package, apps, signers FROM shared_packages")] == [
+        ("org.apkscan.sample.pii", 2, 1)]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'data-kind="package"' in page and "Shared package names" in page
 
 
 def test_second_run_skips_everything(batch_once: tuple[Path, Path, BatchSummary]) -> None:
@@ -163,6 +168,9 @@ def test_query_answers(batch_once: tuple[Path, Path, BatchSummary]) -> None:
     assert json.loads(res.output)[0]["package"] == "org.apkscan.sample.gambling"
     res = runner.invoke(app, ["query", str(out), "--shared", "generator", "--format", "csv"])
     assert res.exit_code == 0 and res.output.startswith("kind,id,apps")
+    res = runner.invoke(app, ["query", str(out), "--shared", "package", "--format", "csv"])
+    assert res.exit_code == 0 and res.output.startswith("package,apps,signers,versions")
+    assert "org.apkscan.sample.pii,2,1," in res.output
     res = runner.invoke(app, ["query", str(out), "--sql", "DELETE FROM apks"])
     assert res.exit_code == int(ExitCode.USAGE)
     res = runner.invoke(app, ["query", str(out), "--sql", "SELECT nonsense FROM nowhere"])

@@ -27,6 +27,7 @@ class Shared(str, Enum):
     cert = "cert"
     domain = "domain"
     generator = "generator"
+    package = "package"
 
 
 def _fail(exc: ApkscanError) -> typer.Exit:

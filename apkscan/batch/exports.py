@@ -29,6 +29,7 @@ from apkscan.model import Finding, Severity
 from apkscan.report.i18n import SDK_CATEGORY_ZH, batch_error_text, category_name, severity_name, term, ui
 from apkscan.report.safe import html_finalize, neutralise, write_atomic
 from apkscan.similarity import THRESHOLD as SIMILARITY_THRESHOLD
+from apkscan.similarity import app_package
 from apkscan.verdict import ILLEGAL
 from apkscan.verdict import TEXT as VERDICT_TEXT
 
@@ -180,14 +181,23 @@ def clusters(store: Store, apps: list[App]) -> list[Cluster]:
     for (kind, ident), members in gens.items():
         if len(members) > 1:
             out.append(Cluster("generator", ident, kind, members))
+    packages: dict[str, list[App]] = defaultdict(list)
+    for app in by_sha.values():
+        packages[str(app.row.get("package") or "")].append(app)
+    for key, members in packages.items():
+        if len(members) > 1 and app_package(key):
+            # which keys signed the builds: more than one is a re-signed or impersonating app
+            signers = sorted({str(a.row.get("signer_sha256") or "")[:8] or "?" for a in members})
+            out.append(Cluster("package", key, " ".join(signers), sorted(members, key=lambda a: a.row["sha256"])))
     out.sort(key=lambda c: (c.kind, -len(c.apps), c.key))
     return out
 
 
 VERDICT_ORDER = ("reject", "review", "fix", "pass", "pending", "failed")
 VRANK = {"reject": 4, "review": 3, "fix": 2, "pass": 1, "pending": 0, "failed": 0}
-LINK_KINDS = ("certificate", "domain", "generator")
-KIND_NAMES = {"certificate": "Signer", "domain": "Server domain", "generator": "App-generator id"}
+LINK_KINDS = ("certificate", "domain", "generator", "package")
+KIND_NAMES = {"certificate": "Signer", "domain": "Server domain", "generator": "App-generator id",
+              "package": "Package name"}
 GRAPH_MAX_APPS = 240
 """Apps drawn in the cluster graph (the largest clusters first); the lists below it name all."""
 GRAPH_MAX_KEYS = 120
@@ -604,7 +614,7 @@ def render_index(store: Store, apps: list[App], lang: str = "en", layouts: Layou
         vrank=VRANK,
         severities=SEVERITIES,
         sections=[("certificate", _("Shared signing certificates")), ("domain", _("Shared server domains")),
-                  ("generator", _("Shared app-generator ids"))],
+                  ("generator", _("Shared app-generator ids")), ("package", _("Shared package names"))],
         clusters=found,
         graph=graph,
         **graph_rows(graph, lang, verdict_names),

@@ -15,7 +15,8 @@ from apkscan.batch.runner import DB_NAME
 from apkscan.batch.store import Store
 from apkscan.errors import UsageError
 
-SHARED = {"cert": "shared_certificates", "domain": "shared_domains", "generator": "shared_generator_ids"}
+SHARED = {"cert": "shared_certificates", "domain": "shared_domains", "generator": "shared_generator_ids",
+          "package": "shared_packages"}
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]
 

@@ -114,6 +114,11 @@ CREATE VIEW IF NOT EXISTS shared_generator_ids AS
   SELECT g.kind, g.id, COUNT(DISTINCT g.sha256) AS apps, GROUP_CONCAT(DISTINCT a.package) AS packages
   FROM generator_ids g JOIN apks a ON a.sha256 = g.sha256
   GROUP BY g.kind, g.id HAVING COUNT(DISTINCT g.sha256) > 1 ORDER BY apps DESC;
+CREATE VIEW IF NOT EXISTS shared_packages AS
+  SELECT package, COUNT(*) AS apps, COUNT(DISTINCT signer_sha256) AS signers,
+         GROUP_CONCAT(version_name, ' ') AS versions
+  FROM apks WHERE status = 'ok' AND package <> ''
+  GROUP BY package HAVING COUNT(*) > 1 ORDER BY signers DESC, apps DESC, package;
 """
 
 

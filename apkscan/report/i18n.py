@@ -303,8 +303,9 @@ ZH.update(
         "in the graph": "图中",
         "Clusters": "关联分析",
         "cluster-help": (
-            "共用签名证书、服务器域名（出现在半数以上应用中的域名及googleapis.com等常见域名不计）"
-            "或应用生成器账号ID的应用。方块为关联项，圆点为应用，颜色表示检测结论；点击方块可突出显示与其关联的应用。"
+            "共用签名证书、服务器域名（出现在半数以上应用中的域名及googleapis.com等常见域名不计）、"
+            "应用生成器账号ID或包名的应用（同一包名下出现多个签名证书，即为重新签名或仿冒的应用）。"
+            "方块为关联项，圆点为应用，颜色表示检测结论；点击方块可突出显示与其关联的应用。"
         ),
         "Apps linked by signer, server domain and app-generator id": "按签名证书、服务器域名和应用生成器ID关联的应用",
         "graph-truncated": "图中显示了最大的若干关联组中的 {shown} 个应用（共 {total} 个）；下方列表列出全部。",
@@ -314,6 +315,8 @@ ZH.update(
         "Shared signing certificates": "共用签名证书",
         "Shared server domains": "共用服务器域名",
         "Shared app-generator ids": "共用应用生成器ID",
+        "Shared package names": "共用包名",
+        "Package name": "包名",
         "Families": "家族",
         "family-help": (
             "指纹相似（自有代码结构、字符串常量、资源文件、网页包，得分不低于 {threshold}）或共用签名证书、"
@@ -345,8 +348,9 @@ EN: dict[str, str] = {
     ),
     "cluster-help": (
         "Apps sharing a signing certificate, a server domain (domains in more than half of the apps and well-known "
-        "ones such as googleapis.com are left out) or an app-generator account id. Squares are the shared items, "
-        "dots the apps, coloured by verdict; click a square to highlight its apps."
+        "ones such as googleapis.com are left out), an app-generator account id or a package name (builds of one "
+        "package signed with more than one certificate are re-signed or impersonating apps). Squares are the "
+        "shared items, dots the apps, coloured by verdict; click a square to highlight its apps."
     ),
     "graph-truncated": "The graph shows {shown} of {total} linked apps (the largest groups); the lists below name all.",
     "batch-footer": (
