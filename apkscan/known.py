@@ -143,11 +143,12 @@ class KnownLibrary:
     # --- the stored index ---
 
     @staticmethod
-    def _link(db: sqlite3.Connection, sid: int, fp: Fingerprint, package: str, signers: tuple[str, ...]) -> None:
+    def _link(db: sqlite3.Connection, sample: Sample) -> None:
         db.executemany("INSERT OR IGNORE INTO bands (key, sample) VALUES (?, ?)",
-                       ((k, sid) for k in similarity.LshIndex.indexed_keys(fp)))
+                       ((k, sample.id) for k in similarity.LshIndex.indexed_keys(sample.fingerprint)))
+        links = similarity.link_keys(sample.package, sample.signers)
         db.executemany("INSERT OR IGNORE INTO links (kind, value, sample) VALUES (?, ?, ?)",
-                       ((kind, value, sid) for kind, value in similarity.link_keys(package, signers)))
+                       ((kind, value, sample.id) for kind, value in links))
 
     @staticmethod
     def _unlink(db: sqlite3.Connection, sample: Sample) -> None:
@@ -170,8 +171,7 @@ class KnownLibrary:
                 db.execute("DELETE FROM bands")
                 db.execute("DELETE FROM links")
                 for row in db.execute(f"SELECT {COLUMNS} FROM samples").fetchall():
-                    sample = _sample(row)
-                    self._link(db, sample.id, sample.fingerprint, sample.package, sample.signers)
+                    self._link(db, _sample(row))
                 db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('keys', ?)", (similarity.KEY_SCHEME,))
         except sqlite3.OperationalError:  # another process holds the library (building them too): not now
             return False
@@ -204,7 +204,7 @@ class KnownLibrary:
         sample = _sample(db.execute(f"SELECT {COLUMNS} FROM samples WHERE sha256 = ?", (sha256,)).fetchone())
         # asked now, inside this write: another process may have built the bands meanwhile
         if self._current(db):
-            self._link(db, sample.id, sample.fingerprint, sample.package, sample.signers)
+            self._link(db, sample)
         return sample
 
     # --- editing ---
@@ -328,24 +328,14 @@ class KnownLibrary:
                 index = self.index()
                 hits = index.query(fp, threshold, contained=True, package=package, signers=signers)
                 return [Match(self._samples[k], sc, c) for k, sc, c in hits if self._samples[k].sha256 != sha256]
-            keys = list(similarity.LshIndex.looked_up_keys(fp, contained=True))
-            found: set[int] = set()
-            for i in range(0, len(keys), 500):
-                part = keys[i : i + 500]
-                found.update(r[0] for r in db.execute(
-                    f"SELECT DISTINCT sample FROM bands WHERE key IN ({','.join('?' * len(part))})", part))
+            keys = sorted(similarity.LshIndex.looked_up_keys(fp, contained=True))
+            found = {r[0] for r in _rows_in(db, "SELECT DISTINCT sample FROM bands WHERE key IN ({})", keys)}
             linked: dict[int, set[str]] = {}
             for kind, value in similarity.link_keys(package, signers):
                 for (sid,) in db.execute("SELECT sample FROM links WHERE kind = ? AND value = ?", (kind, value)):
                     linked.setdefault(sid, set()).add(kind)
-            ids = sorted(found | linked.keys())
-            samples: dict[int, Sample] = {}
-            for i in range(0, len(ids), 500):
-                part = ids[i : i + 500]
-                for row in db.execute(f"SELECT {COLUMNS} FROM samples WHERE id IN ({','.join('?' * len(part))})", part):
-                    sample = _sample(row)
-                    if sample.sha256 != sha256:
-                        samples[sample.id] = sample
+            rows = _rows_in(db, f"SELECT {COLUMNS} FROM samples WHERE id IN ({{}})", sorted(found | linked.keys()))
+            samples = {s.id: s for s in map(_sample, rows) if s.sha256 != sha256}
         finally:
             db.close()
         fps = {sid: sample.fingerprint for sid, sample in samples.items()}
@@ -362,6 +352,16 @@ class KnownLibrary:
 
 
 COLUMNS = "id, sha256, package, label, category, added, fingerprint, signers"
+
+
+def _rows_in(db: sqlite3.Connection, sql: str, values: list[Any], chunk: int = 500) -> list[Any]:
+    """The rows of ``sql`` (its ``{}`` an ``IN`` list) for ``values``, asked ``chunk`` at a
+    time (SQLite limits the parameters of one statement)."""
+    out: list[Any] = []
+    for i in range(0, len(values), chunk):
+        part = values[i : i + chunk]
+        out += db.execute(sql.format(",".join("?" * len(part))), part).fetchall()
+    return out
 _SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 import bisect
 import heapq
 import operator
-import os
 import sys
 import zlib
 from array import array
@@ -48,6 +47,7 @@ from typing import Any
 from apkscan.extract.fingerprint import distance
 from apkscan.facts import ApkFacts, Fingerprint
 from apkscan.model import SdkHit
+from apkscan.runtime import native_allowed
 from apkscan.sdk import UNIDENTIFIED_PREFIX, SdkMatcher
 
 K = 64
@@ -203,17 +203,12 @@ def _shape_sums_py(calls: array[int], flags: bytes, api_hash: array[int]) -> tup
     return [_mix(sums[i]) for i in sorted(sums)], sorted(called)
 
 
-def _own_loads_py(loads: array[int], flags: bytes) -> list[int]:
-    n = len(flags)
-    return [loads[k + 1] for k in range(0, len(loads) - 1, 2) if loads[k] < n and flags[loads[k]] == 1]
-
-
 _native: Any
 try:
     from apkscan import _simfast as _native
 except ImportError:  # pragma: no cover - the extension is optional
     _native = None
-if os.environ.get("APKSCAN_PURE_PYTHON"):
+if not native_allowed():  # APKSCAN_PURE_PYTHON, read as the other C extensions read it
     _native = None
 
 
@@ -228,8 +223,9 @@ def _api_hashes_py(methods: tuple[str, ...], api: list[int], cache: dict[str, in
 
 
 def _own_strings_py(loads: array[int], flags: bytes, strings: tuple[str, ...], out: set[str]) -> None:
-    ns = len(strings)
-    out.update(map(strings.__getitem__, filter(ns.__gt__, _own_loads_py(loads, flags))))
+    n, ns = len(flags), len(strings)
+    out.update(strings[loads[k + 1]] for k in range(0, len(loads) - 1, 2)
+               if loads[k] < n and flags[loads[k]] == 1 and loads[k + 1] < ns)
 
 
 def _crc_hash(text: str) -> int:
