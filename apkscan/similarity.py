@@ -208,8 +208,11 @@ try:
     from apkscan import _simfast as _native
 except ImportError:  # pragma: no cover - the extension is optional
     _native = None
-if not native_allowed():  # APKSCAN_PURE_PYTHON, read as the other C extensions read it
-    _native = None
+NATIVE_PASSES = ("method_flags", "shape_sums", "str_hashes", "api_hashes", "own_strings", "minhash", "file_keys")
+"""What this module calls in ``_simfast``. An editable install updated without a rebuild
+keeps an older extension that lacks some: then the Python passes run (same results)."""
+if not native_allowed() or not all(hasattr(_native, name) for name in NATIVE_PASSES):
+    _native = None  # APKSCAN_PURE_PYTHON (read as the other C extensions read it), or a stale build
 
 
 def _api_hashes_py(methods: tuple[str, ...], api: list[int], cache: dict[str, int]) -> bytes:

@@ -145,6 +145,19 @@ def test_native_minhash_equals_python(features: list[int]) -> None:
     assert similarity.minhash([2**64 - 1, *features]) == similarity._minhash_py([2**64 - 1, *features])
 
 
+def test_the_native_passes_called_are_the_ones_the_extension_has() -> None:
+    """similarity falls back to Python when the built extension lacks a pass it calls (an
+    editable install updated without a rebuild); the list names every pass it calls."""
+    import re
+
+    if similarity._native is None:
+        pytest.skip("apkscan._simfast not built")
+    source = Path(similarity.__file__).read_text(encoding="utf-8")
+    called = set(re.findall(r"_native\.(\w+)", source))
+    assert called == set(similarity.NATIVE_PASSES)
+    assert all(hasattr(similarity._native, name) for name in called)
+
+
 def test_catalogued_sdk_code_is_not_the_apps_own(sample_results, ruleset) -> None:  # type: ignore[no-untyped-def]
     facts = sample_results["tracker"].facts
     matcher = SdkMatcher(ruleset.sdks)
