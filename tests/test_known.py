@@ -189,6 +189,13 @@ def test_cli_known(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-de
     assert res.exit_code == 0 and "removed 1" in res.output
     res = runner.invoke(app, ["known", "import", str(tmp_path / "lib.json")])
     assert res.exit_code == 0 and "imported 1" in res.output
+    # a hand-edited export with a signer that is no SHA-256: one line naming the file, exit 2
+    doc = json.loads((tmp_path / "lib.json").read_text(encoding="utf-8"))
+    doc["samples"][0]["signers"] = ["not-a-digest"]
+    (tmp_path / "bad.json").write_text(json.dumps(doc), encoding="utf-8")
+    res = runner.invoke(app, ["known", "import", str(tmp_path / "bad.json")])
+    assert res.exit_code == 2 and "bad.json" in res.output and "signers must be a list of SHA-256" in res.output
+    assert res.output.strip().count("\n") == 0
 
 
 def test_batch_families_versions_and_query(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
